@@ -1,0 +1,1 @@
+"""Contract, fuzz and load harness for Phinite's workspace trigger API."""

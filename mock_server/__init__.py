@@ -1,0 +1,1 @@
+"""Stateful mock of Phinite's workspace trigger API."""
