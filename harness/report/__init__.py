@@ -1,0 +1,78 @@
+"""Reports: a typed event stream and the reporters that turn it into files.
+
+folder = ReportFolder.create(Path("reports"), "contract", "mock", now, redactor=Redactor(secrets))
+with fan_out(standard_reporters(folder)) as bus:
+    bus.emit(RunStarted(...))
+    ...
+    bus.emit(RunFinished(...))
+"""
+
+from ._base import FileReporter
+from ._events import (
+    CaseFinished,
+    Event,
+    EventBus,
+    FuzzFinding,
+    LoadSeriesPoint,
+    LoadStatsRow,
+    LoadSummary,
+    NoteRecorded,
+    Outcome,
+    Reporter,
+    RunFinished,
+    RunRecord,
+    RunStarted,
+    SizingResult,
+    SizingRow,
+    Suite,
+    SuiteCounts,
+    SuiteStarted,
+    ViolationRecord,
+    fan_out,
+)
+from ._folder import LATEST, ReportFolder, folder_name, read_latest, sanitise_name
+from ._html import HtmlReporter, render_html
+from ._json import SCHEMA_VERSION, JsonReporter, results_document
+from ._junit import JunitReporter, junit_tree, xml_safe
+from ._markdown import MarkdownReporter, render_markdown
+from ._standard import standard_reporters
+
+__all__ = [
+    "LATEST",
+    "SCHEMA_VERSION",
+    "CaseFinished",
+    "Event",
+    "EventBus",
+    "FileReporter",
+    "FuzzFinding",
+    "HtmlReporter",
+    "JsonReporter",
+    "JunitReporter",
+    "LoadSeriesPoint",
+    "LoadStatsRow",
+    "LoadSummary",
+    "MarkdownReporter",
+    "NoteRecorded",
+    "Outcome",
+    "ReportFolder",
+    "Reporter",
+    "RunFinished",
+    "RunRecord",
+    "RunStarted",
+    "SizingResult",
+    "SizingRow",
+    "Suite",
+    "SuiteCounts",
+    "SuiteStarted",
+    "ViolationRecord",
+    "fan_out",
+    "folder_name",
+    "junit_tree",
+    "read_latest",
+    "render_html",
+    "render_markdown",
+    "results_document",
+    "sanitise_name",
+    "standard_reporters",
+    "xml_safe",
+]

@@ -1,0 +1,395 @@
+"""The typed event stream a run emits and reporters consume.
+
+Events decouple production from consumption: a command (`contract`, `fuzz`, `load`,
+`size-polling`, `probe`, `run`) emits small frozen events to an `EventBus`; each reporter handles
+them and writes its file on `close()`. The runner never knows which reporters exist.
+
+A run's stream is `RunStarted`, then per suite a `SuiteStarted` followed by that suite's
+`CaseFinished` events (the units that pass or fail, one JUnit testcase each) and its details
+(`NoteRecorded`, `FuzzFinding`, `LoadSummary`, `SizingResult`), and last `RunFinished`.
+`RunRecord` accumulates a stream for reporters that write once at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType, TracebackType
+from typing import Any, Protocol
+
+from harness._exceptions import ContractViolation
+from harness._models import Exchange
+
+__all__ = [
+    "CaseFinished",
+    "Event",
+    "EventBus",
+    "FuzzFinding",
+    "LoadSeriesPoint",
+    "LoadStatsRow",
+    "LoadSummary",
+    "NoteRecorded",
+    "Outcome",
+    "Reporter",
+    "RunFinished",
+    "RunRecord",
+    "RunStarted",
+    "SizingResult",
+    "SizingRow",
+    "Suite",
+    "SuiteCounts",
+    "SuiteStarted",
+    "ViolationRecord",
+    "fan_out",
+]
+
+
+class Suite(StrEnum):
+    """The suites a run can hold, in report order."""
+
+    CONTRACT = "contract"
+    FUZZ = "fuzz"
+    LOAD = "load"
+    SIZING = "sizing"
+    PROBE = "probe"
+
+
+class Outcome(StrEnum):
+    """How one case ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy, so a frozen event cannot change under a reporter."""
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted:
+    """A command began against a target; `options` are its effective flags (no secrets)."""
+
+    command: str
+    target_name: str
+    base_url: str
+    started_at: datetime
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", _frozen_mapping(self.options))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuiteStarted:
+    """A suite began; a suite that starts and records no case is reported as empty."""
+
+    suite: Suite
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "suite", Suite(self.suite))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ViolationRecord:
+    """One broken invariant, as reported (built from a `ContractViolation`)."""
+
+    check: str
+    title: str
+    message: str
+    severity: str = "high"
+    evidence: tuple[Exchange, ...] = ()
+
+    @classmethod
+    def from_violation(cls, check: str, violation: ContractViolation) -> ViolationRecord:
+        """The record of a raised violation.
+
+        Args:
+            check: name of the check function that raised it.
+            violation: the raised exception.
+        """
+        return cls(
+            check=check,
+            title=violation.title,
+            message=violation.message,
+            severity=violation.severity,
+            evidence=tuple(violation.evidence),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseFinished:
+    """One case (a JUnit testcase) ended; failures carry their violations and evidence."""
+
+    suite: Suite
+    case_id: str
+    title: str
+    outcome: Outcome
+    duration_s: float = 0.0
+    message: str = ""
+    violations: tuple[ViolationRecord, ...] = ()
+    evidence: tuple[Exchange, ...] = ()
+    skip_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "suite", Suite(self.suite))
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteRecorded:
+    """What the target did on an open question (A1–A15) next to the mock's default."""
+
+    question_id: str
+    title: str
+    observed: str
+    mock_default: str
+    same: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FuzzFinding:
+    """An input the fuzzer found that breaks an invariant, with a command reproducing it."""
+
+    title: str
+    input_repr: str
+    response: Exchange | None
+    reproduction: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadStatsRow:
+    """Aggregate figures of one request name in a load run."""
+
+    name: str
+    requests: int
+    failures: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadSeriesPoint:
+    """One sample of a load run's time series (seconds since the run began)."""
+
+    elapsed_s: float
+    users: int
+    rps: float
+    failures_per_s: float
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadSummary:
+    """The result of one load scenario; any crossed threshold fails the run."""
+
+    scenario: str
+    stats: tuple[LoadStatsRow, ...]
+    series: tuple[LoadSeriesPoint, ...] = ()
+    thresholds_crossed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingRow:
+    """One polling interval tried: the status-request rate it costs and the delay it adds."""
+
+    interval_s: float
+    status_rps: float
+    mean_delay_s: float
+    p95_delay_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingResult:
+    """The polling-interval sizing table and the interval it recommends."""
+
+    rows: tuple[SizingRow, ...]
+    recommendation: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished:
+    """The run ended with this exit code (0 held, 1 failed, 2 usage, 3 target unavailable)."""
+
+    exit_code: int
+    finished_at: datetime
+    duration_s: float
+
+
+Event = (
+    RunStarted
+    | SuiteStarted
+    | CaseFinished
+    | NoteRecorded
+    | FuzzFinding
+    | LoadSummary
+    | SizingResult
+    | RunFinished
+)
+
+
+class Reporter(Protocol):
+    """Consumes events; writes its output no later than `close()`."""
+
+    def handle(self, event: Event) -> None:
+        """Take one event."""
+
+    def close(self) -> None:
+        """Finish: write whatever is still pending."""
+
+
+class EventBus:
+    """Delivers each event to every reporter, in order; closes them all at the end.
+
+    Args:
+        reporters: the consumers; the bus is also a context manager that closes them.
+    """
+
+    __slots__ = ("_closed", "_reporters")
+
+    def __init__(self, reporters: Iterable[Reporter]) -> None:
+        self._reporters = tuple(reporters)
+        self._closed = False
+
+    def emit(self, event: Event) -> None:
+        """Hand one event to every reporter."""
+        if self._closed:
+            raise RuntimeError(f"event {type(event).__name__} emitted after the bus was closed")
+        for reporter in self._reporters:
+            reporter.handle(event)
+
+    def close(self) -> None:
+        """Close every reporter, even when one fails; re-raise the first failure."""
+        if self._closed:
+            return
+        self._closed = True
+        first_error: BaseException | None = None
+        for reporter in self._reporters:
+            try:
+                reporter.close()
+            except Exception as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+    def __enter__(self) -> EventBus:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def fan_out(reporters: Iterable[Reporter]) -> EventBus:
+    """An `EventBus` over the reporters.
+
+    Args:
+        reporters: the consumers every event goes to.
+    """
+    return EventBus(reporters)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuiteCounts:
+    """How many cases of one suite ended each way."""
+
+    suite: Suite
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    error: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every case of the suite."""
+        return self.passed + self.failed + self.skipped + self.error
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """Everything a run emitted, grouped for reporters that write once at the end."""
+
+    started: RunStarted | None = None
+    finished: RunFinished | None = None
+    suites: list[Suite] = field(default_factory=list)
+    cases: list[CaseFinished] = field(default_factory=list)
+    notes: list[NoteRecorded] = field(default_factory=list)
+    findings: list[FuzzFinding] = field(default_factory=list)
+    loads: list[LoadSummary] = field(default_factory=list)
+    sizings: list[SizingResult] = field(default_factory=list)
+
+    def add(self, event: Event) -> None:
+        """File one event under its kind."""
+        match event:
+            case RunStarted():
+                self.started = event
+            case RunFinished():
+                self.finished = event
+            case SuiteStarted(suite=suite):
+                self._see_suite(suite)
+            case CaseFinished(suite=suite):
+                self._see_suite(suite)
+                self.cases.append(event)
+            case NoteRecorded():
+                self.notes.append(event)
+            case FuzzFinding():
+                self.findings.append(event)
+            case LoadSummary():
+                self.loads.append(event)
+            case SizingResult():
+                self.sizings.append(event)
+
+    def _see_suite(self, suite: Suite) -> None:
+        if suite not in self.suites:
+            self.suites.append(suite)
+
+    @property
+    def exit_code(self) -> int | None:
+        """The run's exit code, None while it has not finished."""
+        return None if self.finished is None else self.finished.exit_code
+
+    @property
+    def verdict(self) -> str:
+        """`passed`, `failed`, `error` (usage or target problem) or `incomplete`."""
+        code = self.exit_code
+        if code is None:
+            return "incomplete"
+        if code == 0:
+            return "passed"
+        return "failed" if code == 1 else "error"
+
+    def counts(self) -> list[SuiteCounts]:
+        """Per-suite outcome counts, suites in the order they started."""
+        return [self._count(suite) for suite in self.suites]
+
+    def _count(self, suite: Suite) -> SuiteCounts:
+        tally = dict.fromkeys(Outcome, 0)
+        for case in self.cases_of(suite):
+            tally[case.outcome] += 1
+        return SuiteCounts(
+            suite=suite,
+            passed=tally[Outcome.PASSED],
+            failed=tally[Outcome.FAILED],
+            skipped=tally[Outcome.SKIPPED],
+            error=tally[Outcome.ERROR],
+        )
+
+    def cases_of(self, suite: Suite) -> Iterator[CaseFinished]:
+        """The cases of one suite, in the order they finished."""
+        return (case for case in self.cases if case.suite == suite)
+
+    def problems(self) -> list[CaseFinished]:
+        """Cases that failed or errored, in order."""
+        return [case for case in self.cases if case.outcome in {Outcome.FAILED, Outcome.ERROR}]

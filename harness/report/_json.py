@@ -1,0 +1,164 @@
+"""`results.json`: the whole run as one JSON document (`schema_version` 1, fixed key order)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Final
+
+from ._base import FileReporter
+from ._events import (
+    CaseFinished,
+    FuzzFinding,
+    LoadSummary,
+    NoteRecorded,
+    RunRecord,
+    SizingResult,
+    ViolationRecord,
+)
+from ._format import exchange_record, jsonable
+
+__all__ = ["SCHEMA_VERSION", "JsonReporter", "results_document"]
+
+SCHEMA_VERSION: Final = 1
+
+
+class JsonReporter(FileReporter):
+    """Writes `results.json`."""
+
+    file_name: ClassVar[str] = "results.json"
+
+    def render(self, record: RunRecord) -> str:
+        """The JSON text of the run."""
+        return json.dumps(results_document(record), indent=2, ensure_ascii=False) + "\n"
+
+
+def results_document(record: RunRecord) -> dict[str, Any]:
+    """The run as a JSON-ready dict; keys always in the same order.
+
+    Args:
+        record: the gathered (redacted) events.
+    """
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": record.verdict,
+        "exit_code": record.exit_code,
+        "run": _run(record),
+        "suites": [
+            {
+                "suite": str(counts.suite),
+                "total": counts.total,
+                "passed": counts.passed,
+                "failed": counts.failed,
+                "skipped": counts.skipped,
+                "error": counts.error,
+            }
+            for counts in record.counts()
+        ],
+        "cases": [_case(case) for case in record.cases],
+        "notes": [_note(note) for note in record.notes],
+        "findings": [_finding(finding) for finding in record.findings],
+        "load": [_load(summary) for summary in record.loads],
+        "sizing": [_sizing(result) for result in record.sizings],
+    }
+
+
+def _run(record: RunRecord) -> dict[str, Any]:
+    started, finished = record.started, record.finished
+    return {
+        "command": None if started is None else started.command,
+        "target": None if started is None else started.target_name,
+        "base_url": None if started is None else started.base_url,
+        "started_at": None if started is None else started.started_at.isoformat(),
+        "finished_at": None if finished is None else finished.finished_at.isoformat(),
+        "duration_s": None if finished is None else finished.duration_s,
+        "options": {} if started is None else jsonable(started.options),
+    }
+
+
+def _violation(violation: ViolationRecord) -> dict[str, Any]:
+    return {
+        "check": violation.check,
+        "title": violation.title,
+        "message": violation.message,
+        "severity": violation.severity,
+        "evidence": [exchange_record(exchange) for exchange in violation.evidence],
+    }
+
+
+def _case(case: CaseFinished) -> dict[str, Any]:
+    return {
+        "suite": str(case.suite),
+        "case_id": case.case_id,
+        "title": case.title,
+        "outcome": str(case.outcome),
+        "duration_s": case.duration_s,
+        "message": case.message,
+        "skip_reason": case.skip_reason,
+        "violations": [_violation(violation) for violation in case.violations],
+        "evidence": [exchange_record(exchange) for exchange in case.evidence],
+    }
+
+
+def _note(note: NoteRecorded) -> dict[str, Any]:
+    return {
+        "question_id": note.question_id,
+        "title": note.title,
+        "observed": note.observed,
+        "mock_default": note.mock_default,
+        "same": note.same,
+    }
+
+
+def _finding(finding: FuzzFinding) -> dict[str, Any]:
+    return {
+        "title": finding.title,
+        "message": finding.message,
+        "input": finding.input_repr,
+        "reproduction": finding.reproduction,
+        "response": None if finding.response is None else exchange_record(finding.response),
+    }
+
+
+def _load(summary: LoadSummary) -> dict[str, Any]:
+    return {
+        "scenario": summary.scenario,
+        "thresholds_crossed": list(summary.thresholds_crossed),
+        "stats": [
+            {
+                "name": row.name,
+                "requests": row.requests,
+                "failures": row.failures,
+                "p50_ms": row.p50_ms,
+                "p95_ms": row.p95_ms,
+                "p99_ms": row.p99_ms,
+                "rps": row.rps,
+            }
+            for row in summary.stats
+        ],
+        "series": [
+            {
+                "elapsed_s": point.elapsed_s,
+                "users": point.users,
+                "rps": point.rps,
+                "failures_per_s": point.failures_per_s,
+                "p50_ms": point.p50_ms,
+                "p95_ms": point.p95_ms,
+            }
+            for point in summary.series
+        ],
+    }
+
+
+def _sizing(result: SizingResult) -> dict[str, Any]:
+    return {
+        "recommendation": result.recommendation,
+        "rows": [
+            {
+                "interval_s": row.interval_s,
+                "status_rps": row.status_rps,
+                "mean_delay_s": row.mean_delay_s,
+                "p95_delay_s": row.p95_delay_s,
+            }
+            for row in result.rows
+        ],
+    }
