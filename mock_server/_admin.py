@@ -1,0 +1,273 @@
+"""The mock's admin API under `/__admin` (interfaces.md): health, reset, clock, runs, journal.
+
+When an admin token is set every call needs `Authorization: Bearer <token>`; the comparison is
+constant time. State-changing calls answer 200 with a JSON body; errors are `{"detail": ...}`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ._api import MockState, bearer_token
+from ._clock import format_iso
+from ._errors import ApiHTTPError, JSONResponse, auth_failed, detail_error
+from ._store import Source, StoreError
+
+__all__ = ["admin_routes"]
+
+_RUN_STATUSES = ("pending", "completed", "failed", "waiting_for_input")
+_SOURCES = tuple(source.value for source in Source)
+_DEFAULT_REQUEST_LIMIT = 1000
+
+AdminHandler = Callable[[MockState, Request], Awaitable[Response]]
+
+
+def _admin_endpoint(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap an admin handler: token check, catch-up, errors mapped to JSON answers."""
+
+    async def endpoint(request: Request) -> Response:
+        request.scope["mock.endpoint"] = "admin"
+        state: MockState = request.app.state.mock
+        try:
+            _check_admin_token(state, request)
+            state.store.catch_up()
+            return await handler(state, request)
+        except ApiHTTPError as exc:
+            return exc.response()
+        except StoreError as exc:
+            return JSONResponse({"detail": exc.detail}, exc.status_code)
+
+    return endpoint
+
+
+def _check_admin_token(state: MockState, request: Request) -> None:
+    if state.admin_token is None:
+        return
+    presented = bearer_token(request.scope["headers"]) or ""
+    if not hmac.compare_digest(presented.encode(), state.admin_token.encode()):
+        raise auth_failed()
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    try:
+        payload = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError:
+        raise detail_error(422, "Body must be a JSON object") from None
+    if not isinstance(payload, dict):
+        raise detail_error(422, "Body must be a JSON object")
+    return payload
+
+
+def _clock_body(state: MockState) -> dict[str, Any]:
+    clock = state.clock
+    return {
+        "now": format_iso(clock.now()),
+        "time_scale": clock.time_scale,
+        "frozen": clock.frozen,
+    }
+
+
+async def _health(state: MockState, request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _reset(state: MockState, request: Request) -> Response:
+    state.store.reset()
+    state.journal.clear()
+    state.request_counts.clear()
+    return JSONResponse({"status": "reset", "clock": _clock_body(state)})
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise detail_error(422, f"Invalid {key}={value!r}: expected a number")
+    return float(value)
+
+
+def _parse_instant(value: Any) -> float:
+    if not isinstance(value, str):
+        raise detail_error(422, f"Invalid now={value!r}: expected an ISO 8601 string")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise detail_error(422, f"Invalid now={value!r}: expected an ISO 8601 string") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _apply_clock_change(state: MockState, key: str, value: Any) -> None:
+    clock = state.clock
+    if key == "advance_s":
+        seconds = _number(key, value)
+        if not seconds >= 0:
+            raise detail_error(422, f"Invalid advance_s={value!r}: must be >= 0")
+        clock.advance(seconds)
+    elif key == "now":
+        clock.set_now(_parse_instant(value))
+    elif key == "time_scale":
+        scale = _number(key, value)
+        if not 0 < scale < float("inf"):
+            raise detail_error(422, f"Invalid time_scale={value!r}: must be > 0")
+        clock.set_time_scale(scale)
+    elif key == "frozen":
+        if not isinstance(value, bool):
+            raise detail_error(422, f"Invalid frozen={value!r}: expected true or false")
+        clock.set_frozen(value)
+    else:
+        raise detail_error(
+            422, f"Unknown clock key {key!r}: use advance_s, now, time_scale or frozen"
+        )
+
+
+async def _post_clock(state: MockState, request: Request) -> Response:
+    payload = await _json_object(request)
+    if len(payload) != 1:
+        raise detail_error(
+            422, "Body must hold exactly one of advance_s, now, time_scale or frozen"
+        )
+    ((key, value),) = payload.items()
+    try:
+        _apply_clock_change(state, key, value)
+    except ValueError as exc:
+        raise detail_error(422, f"Invalid {key}={value!r}: {exc}") from None
+    state.store.catch_up()
+    return JSONResponse(_clock_body(state))
+
+
+async def _clock(state: MockState, request: Request) -> Response:
+    if request.method == "POST":
+        return await _post_clock(state, request)
+    return JSONResponse(_clock_body(state))
+
+
+def _choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(key)
+    if value is not None and value not in allowed:
+        raise detail_error(422, f"Invalid {key}={value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+async def _runs(state: MockState, request: Request) -> Response:
+    status = _choice(request, "status", _RUN_STATUSES)
+    source = _choice(request, "source", _SOURCES)
+    runs = state.store.list_runs(
+        workspace_id=request.query_params.get("workspace_id"),
+        trigger_id=request.query_params.get("trigger_id"),
+        status=status,
+        source=Source(source) if source is not None else None,
+    )
+    return JSONResponse({"runs": runs})
+
+
+async def _run_input(state: MockState, request: Request) -> Response:
+    payload = await _json_object(request)
+    message = payload.get("message", "")
+    if not isinstance(message, str):
+        raise detail_error(422, f"Invalid message={message!r}: expected a string")
+    run = state.store.provide_input(request.path_params["workflow_id"], message)
+    return JSONResponse(state.store.envelope(run))
+
+
+async def _run_now(state: MockState, request: Request) -> Response:
+    run = state.store.run_now(
+        request.path_params["workspace_id"], request.path_params["trigger_id"]
+    )
+    return JSONResponse(state.store.envelope(run))
+
+
+def _pause_handler(paused: bool) -> AdminHandler:
+    async def handler(state: MockState, request: Request) -> Response:
+        workspace_id = request.path_params["workspace_id"]
+        trigger_id = request.path_params["trigger_id"]
+        state.store.set_paused(workspace_id, trigger_id, paused)
+        return JSONResponse(
+            {"workspace_id": workspace_id, "trigger_id": trigger_id, "paused": paused}
+        )
+
+    return handler
+
+
+def _journal_filters(request: Request) -> dict[str, str | None]:
+    params = request.query_params
+    return {key: params.get(key) for key in ("method", "path_prefix", "workflow_id")}
+
+
+async def _requests(state: MockState, request: Request) -> Response:
+    raw_limit = request.query_params.get("limit", str(_DEFAULT_REQUEST_LIMIT))
+    if not raw_limit.isdigit():
+        raise detail_error(422, f"Invalid limit={raw_limit!r}: expected an integer >= 0")
+    entries = state.journal.query(**_journal_filters(request), limit=int(raw_limit))
+    return JSONResponse({"requests": entries})
+
+
+async def _requests_count(state: MockState, request: Request) -> Response:
+    return JSONResponse({"count": state.journal.count(**_journal_filters(request))})
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus_text(state: MockState) -> str:
+    """The metrics page in Prometheus text exposition format."""
+    lines = [
+        "# HELP mock_requests_total Requests answered, by endpoint and status code.",
+        "# TYPE mock_requests_total counter",
+    ]
+    for (endpoint, code), count in sorted(state.request_counts.items()):
+        lines.append(f'mock_requests_total{{endpoint="{_label(endpoint)}",code="{code}"}} {count}')
+    clock = state.clock
+    lines += [
+        "# HELP mock_journal_entries Requests kept in the journal.",
+        "# TYPE mock_journal_entries gauge",
+        f"mock_journal_entries {len(state.journal)}",
+        "# HELP mock_clock_time_scale Virtual seconds per real second.",
+        "# TYPE mock_clock_time_scale gauge",
+        f"mock_clock_time_scale {clock.time_scale:g}",
+        "# HELP mock_clock_frozen 1 when the virtual clock is frozen.",
+        "# TYPE mock_clock_frozen gauge",
+        f"mock_clock_frozen {int(clock.frozen)}",
+    ]
+    families: dict[str, list[str]] = {}
+    for sample, value in sorted(state.store.metrics().items()):
+        name = sample if sample.startswith("mock_") else f"mock_{sample}"
+        families.setdefault(name.partition("{")[0], []).append(f"{name} {value:.17g}")
+    for family, samples in families.items():
+        kind = "counter" if family.endswith("_total") else "gauge"
+        lines += [f"# TYPE {family} {kind}", *samples]
+    return "\n".join(lines) + "\n"
+
+
+async def _metrics(state: MockState, request: Request) -> Response:
+    return PlainTextResponse(prometheus_text(state), media_type="text/plain; version=0.0.4")
+
+
+def admin_routes() -> list[BaseRoute]:
+    """The `/__admin` routes (fault rules are not routed yet: they answer 404)."""
+    triggers = "/__admin/triggers/{workspace_id}/{trigger_id}"
+    table: list[tuple[str, AdminHandler, list[str]]] = [
+        ("/__admin/health", _health, ["GET"]),
+        ("/__admin/reset", _reset, ["POST"]),
+        ("/__admin/clock", _clock, ["GET", "POST"]),
+        ("/__admin/runs", _runs, ["GET"]),
+        ("/__admin/runs/{workflow_id}/input", _run_input, ["POST"]),
+        (f"{triggers}/run-now", _run_now, ["POST"]),
+        (f"{triggers}/pause", _pause_handler(True), ["POST"]),
+        (f"{triggers}/resume", _pause_handler(False), ["POST"]),
+        ("/__admin/requests", _requests, ["GET"]),
+        ("/__admin/requests/count", _requests_count, ["GET"]),
+        ("/__admin/metrics", _metrics, ["GET"]),
+    ]
+    return [
+        Route(path, _admin_endpoint(handler), methods=methods) for path, handler, methods in table
+    ]

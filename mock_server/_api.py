@@ -1,0 +1,342 @@
+"""The trigger API's handlers (E1-E4), the shared per-app state and the E3 raw-ASGI fast path.
+
+Request handling order on E1/E2: bearer auth (401), environment (422), key limited to other
+environments (401), body (413, 422), store errors (404, 409), then the answer. E4 checks the
+environment, reads the body and verifies the Jira signature instead of a bearer key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Scope, Send
+
+from ._clock import VirtualClock
+from ._config import ENVIRONMENTS, MockConfig
+from ._errors import (
+    ApiHTTPError,
+    JSONResponse,
+    auth_failed,
+    detail_error,
+    echo_input,
+    issue,
+    send_json,
+    validation_failed,
+)
+from ._journal import RequestJournal
+from ._store import KeyScope, RunRecord, Source, StoreError, TriggerStore
+
+__all__ = [
+    "API_PREFIXES",
+    "ClockWaiters",
+    "MockState",
+    "bearer_token",
+    "handle_status_fast",
+    "jira_start",
+    "parse_status_path",
+    "run_start",
+    "run_sync",
+    "status_route",
+]
+
+API_PREFIXES: tuple[str, ...] = ("", "/api/v1/ai")
+_STATUS_PREFIXES = tuple(f"{prefix}/trigger/status/" for prefix in API_PREFIXES)
+_ENUM_MSG = "Input should be 'DEV', 'UAT' or 'PROD'"
+_ENUM_CTX = {"expected": "'DEV', 'UAT' or 'PROD'"}
+_NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+_WORKFLOW_NOT_FOUND = orjson.dumps({"detail": "Workflow not found"})
+_AUTH_FAILED_BODY = orjson.dumps({"detail": "Invalid authentication credentials"})
+_WWW_AUTHENTICATE = ((b"www-authenticate", b"Bearer"),)
+
+
+class ClockWaiters:
+    """Wakes coroutines waiting for virtual time whenever the clock changes (any thread)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        clock.subscribe(self._wake)
+
+    def _wake(self) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, event in list(self._waiting):
+            if loop is running:
+                event.set()
+            else:
+                with contextlib.suppress(RuntimeError):  # that loop has closed
+                    loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Return after `timeout` real seconds (None: no limit) or at the next clock change."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        self._waiting.add(entry)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entry[1].wait(), timeout)
+        finally:
+            self._waiting.discard(entry)
+
+
+@dataclass(slots=True, kw_only=True)
+class MockState:
+    """Everything one app instance serves from; injected, never global."""
+
+    config: MockConfig
+    clock: VirtualClock
+    store: TriggerStore
+    journal: RequestJournal
+    real_time: Callable[[], float]
+    waiters: ClockWaiters
+    admin_token: str | None = None
+    request_counts: Counter[tuple[str, int]] = field(default_factory=Counter)
+
+    async def wait_until(self, when: float) -> None:
+        """Wait (without polling) until the virtual clock reaches `when`."""
+        while self.clock.now() < when:
+            delay = self.clock.real_delay_until(when)
+            await self.waiters.wait(None if delay is None else max(delay, 0.001))
+
+
+def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, None when absent or malformed."""
+    for name, value in headers:
+        if name == b"authorization":
+            parts = value.decode("latin-1").split(" ")
+            if len(parts) == 2 and parts[0].lower() == "bearer" and parts[1]:
+                return parts[1]
+            return None
+    return None
+
+
+def _authorize(state: MockState, scope: Scope, workspace_id: str) -> KeyScope:
+    key_scope = state.store.key_scope(workspace_id, bearer_token(scope["headers"]))
+    if key_scope is None:
+        raise auth_failed()
+    return key_scope
+
+
+def _check_environment(environment: str) -> None:
+    if environment not in ENVIRONMENTS:
+        raise validation_failed(
+            [issue("enum", ("path", "environment"), _ENUM_MSG, echo_input(environment), _ENUM_CTX)]
+        )
+
+
+def _check_key_environment(key_scope: KeyScope, environment: str) -> None:
+    if key_scope.environments is not None and environment not in key_scope.environments:
+        raise auth_failed()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (413) as soon as it is known to exceed `limit` bytes."""
+    too_large = detail_error(413, f"Request body exceeds {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = media_type.partition("/")
+    return media_type == "application/json" or (bool(main) and sub.endswith("+json"))
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise validation_failed(
+            [issue("json_invalid", ("body", exc.pos), "JSON decode error", {}, {"error": exc.msg})]
+        ) from None
+
+
+def _parse_run_body(body: bytes, content_type: str | None) -> tuple[str, dict[str, Any]]:
+    """`message` and `user_variables` of an E1/E2 body (both optional; extra fields ignored)."""
+    if not body:
+        return "", {}
+    if content_type is not None and not _is_json_media_type(content_type):
+        raw = body.decode("utf-8", "replace")
+        raise validation_failed(
+            [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(raw))]
+        )
+    payload = _parse_json(body)
+    if not isinstance(payload, dict):
+        raise validation_failed(
+            [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]
+        )
+    problems: list[dict[str, Any]] = []
+    message = payload.get("message", "")
+    if not isinstance(message, str):
+        problems.append(
+            issue(
+                "string_type",
+                ("body", "message"),
+                "Input should be a valid string",
+                echo_input(message),
+            )
+        )
+    user_variables = payload.get("user_variables", {})
+    if not isinstance(user_variables, dict):
+        problems.append(
+            issue(
+                "dict_type",
+                ("body", "user_variables"),
+                "Input should be a valid dictionary",
+                echo_input(user_variables),
+            )
+        )
+    if problems:
+        raise validation_failed(problems)
+    return message, user_variables
+
+
+Handler = Callable[[MockState, Request], Awaitable[Response]]
+
+
+def api_endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap `handler` as a Starlette endpoint: catch-up first, errors mapped to JSON answers."""
+
+    async def endpoint(request: Request) -> Response:
+        request.scope["mock.endpoint"] = name
+        state: MockState = request.app.state.mock
+        state.store.catch_up()
+        try:
+            return await handler(state, request)
+        except ApiHTTPError as exc:
+            return exc.response()
+        except StoreError as exc:
+            return JSONResponse({"detail": exc.detail}, exc.status_code)
+
+    return endpoint
+
+
+def _answer(request: Request, envelope: dict[str, Any]) -> JSONResponse:
+    request.scope["mock.workflow_id"] = envelope["workflow_id"]
+    return JSONResponse(envelope)
+
+
+async def _start_from_request(state: MockState, request: Request) -> RunRecord:
+    workspace_id = request.path_params["workspace_id"]
+    environment = request.path_params["environment"]
+    key_scope = _authorize(state, request.scope, workspace_id)
+    _check_environment(environment)
+    _check_key_environment(key_scope, environment)
+    body = await _read_body(request, state.config.mock.max_body_bytes)
+    message, user_variables = _parse_run_body(body, request.headers.get("content-type"))
+    return state.store.start_run(
+        workspace_id=workspace_id,
+        trigger_id=request.path_params["trigger_id"],
+        environment=environment,
+        message=message,
+        user_variables=user_variables,
+        source=Source.API,
+    )
+
+
+async def _run_start(state: MockState, request: Request) -> Response:
+    run = await _start_from_request(state, request)
+    return _answer(request, state.store.envelope(run))
+
+
+async def _run_sync(state: MockState, request: Request) -> Response:
+    run = await _start_from_request(state, request)
+    request.scope["mock.workflow_id"] = run.workflow_id
+    await state.wait_until(state.store.sync_answer_time(run))
+    state.store.catch_up()
+    envelope = state.store.envelope(run)
+    if state.store.sync_timed_out(run):
+        settings = state.config.mock
+        error = f"Flow did not finish within the synchronous limit of {settings.sync_limit_s:g} s"
+        if settings.sync_timeout_policy == "504":
+            raise detail_error(504, error)
+        envelope.update(status="failed", response={}, requires_input=False, error=error)
+    return _answer(request, envelope)
+
+
+async def _jira_start(state: MockState, request: Request) -> Response:
+    workspace_id = request.path_params["workspace_id"]
+    trigger_id = request.path_params["trigger_id"]
+    environment = request.path_params["environment"]
+    _check_environment(environment)
+    body = await _read_body(request, state.config.mock.max_body_bytes)
+    signature = request.headers.get("x-hub-signature")
+    if not state.store.verify_jira_signature(workspace_id, trigger_id, body, signature):
+        raise auth_failed()
+    payload = _parse_json(body)
+    if not isinstance(payload, dict):
+        raise validation_failed(
+            [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]
+        )
+    run = state.store.start_run(
+        workspace_id=workspace_id,
+        trigger_id=trigger_id,
+        environment=environment,
+        message="",
+        user_variables=payload,
+        source=Source.JIRA,
+    )
+    return _answer(request, state.store.envelope(run))
+
+
+async def _status(state: MockState, request: Request) -> Response:
+    workspace_id = request.path_params["workspace_id"]
+    key_scope = _authorize(state, request.scope, workspace_id)
+    envelope = state.store.status_envelope(
+        workspace_id, request.path_params["workflow_id"], key_scope.environments
+    )
+    if envelope is None:
+        raise detail_error(404, "Workflow not found")
+    return _answer(request, envelope)
+
+
+run_sync = api_endpoint("E1", _run_sync)
+run_start = api_endpoint("E2", _run_start)
+status_route = api_endpoint("E3", _status)
+jira_start = api_endpoint("E4", _jira_start)
+
+
+def parse_status_path(path: str) -> tuple[str, str] | None:
+    """`(workspace_id, workflow_id)` when `path` is an E3 path under either prefix."""
+    for prefix in _STATUS_PREFIXES:
+        if path.startswith(prefix):
+            workspace_id, sep, workflow_id = path[len(prefix) :].partition("/")
+            if sep and workspace_id and workflow_id and "/" not in workflow_id:
+                return workspace_id, workflow_id
+            return None
+    return None
+
+
+async def handle_status_fast(
+    state: MockState, scope: Scope, send: Send, workspace_id: str, workflow_id: str
+) -> int:
+    """Serve E3 straight from the ASGI scope (the hot path); returns the status code sent."""
+    store = state.store
+    store.catch_up()
+    key_scope = store.key_scope(workspace_id, bearer_token(scope["headers"]))
+    if key_scope is None:
+        await send_json(send, 401, _AUTH_FAILED_BODY, _WWW_AUTHENTICATE)
+        return 401
+    envelope = store.status_envelope(workspace_id, workflow_id, key_scope.environments)
+    if envelope is None:
+        await send_json(send, 404, _WORKFLOW_NOT_FOUND)
+        return 404
+    await send_json(send, 200, orjson.dumps(envelope))
+    return 200

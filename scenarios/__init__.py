@@ -1,0 +1,1 @@
+"""Locust locustfiles and benchmarks: the only package that imports locust."""

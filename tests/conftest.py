@@ -1,0 +1,3 @@
+"""Shared fixtures live in `tests/fixtures/`; this file only loads them."""
+
+pytest_plugins = ["tests.fixtures.mock"]
