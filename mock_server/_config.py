@@ -10,9 +10,19 @@ INTERFACE (fixed, other modules code against it): `MockConfig`, `MockSettings`,
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
 
 __all__ = [
     "ENVIRONMENTS",
@@ -25,6 +35,10 @@ __all__ = [
     "Outcome",
     "TriggerConfig",
     "WorkspaceConfig",
+    "check_cron",
+    "demo_config",
+    "load_config",
+    "parse_config",
 ]
 
 ENVIRONMENTS: tuple[str, ...] = ("DEV", "UAT", "PROD")
@@ -55,7 +69,7 @@ class Duration:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
-    """Probabilities of a run ending `failed` or pausing in `waiting_for_input`; the rest complete."""
+    """Chances of a run ending `failed` or pausing in `waiting_for_input`; the rest complete."""
 
     failed: float = 0.0
     waiting_for_input: float = 0.0
@@ -128,3 +142,452 @@ class MockConfig:
 
     mock: MockSettings = MockSettings()
     workspaces: tuple[WorkspaceConfig, ...] = ()
+
+
+# --- loading and validation -------------------------------------------------------------------
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
+_SECRET_KEYS = frozenset({"api_keys", "key", "jira_secret", "admin_token"})
+_MOCK_KEYS = (
+    "time_scale",
+    "start",
+    "scenario",
+    "journal_limit",
+    "sync_limit_s",
+    "sync_timeout_policy",
+    "background_limit_s",
+    "retention_s",
+    "log_window",
+    "seed",
+    "max_body_bytes",
+    "rate_limit_per_s",
+    "admin_token",
+)
+_DURATION_KEYS: dict[str, tuple[str, ...]] = {
+    "fixed": ("s",),
+    "uniform": ("min_s", "max_s"),
+    "lognormal": ("median_s", "sigma", "max_s"),
+    "exponential": ("mean_s", "max_s"),
+}
+_DURATION_REQUIRED: dict[str, tuple[str, ...]] = {
+    "fixed": ("s",),
+    "uniform": ("min_s", "max_s"),
+    "lognormal": ("median_s", "sigma"),
+    "exponential": ("mean_s",),
+}
+
+
+def _show(value: object) -> str:
+    """Render a bad value for an error message (strings quoted, containers summarised)."""
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+class _Where:
+    """A dotted key path inside one config source, for error messages."""
+
+    __slots__ = ("path", "source")
+
+    def __init__(self, source: str, path: str = "") -> None:
+        self.source = source
+        self.path = path
+
+    def __truediv__(self, key: str | int) -> _Where:
+        if isinstance(key, int):
+            return _Where(self.source, f"{self.path}[{key}]")
+        return _Where(self.source, f"{self.path}.{key}" if self.path else key)
+
+    @property
+    def secret(self) -> bool:
+        return any(part in _SECRET_KEYS for part in re.split(r"[.\[]", self.path))
+
+    def fail(self, problem: str, value: object = None, *, show: bool = True) -> ConfigError:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        if show and not self.secret:
+            return ConfigError(f"{where}: {problem}, got {_show(value)}")
+        return ConfigError(f"{where}: {problem}")
+
+
+def _table(value: object, where: _Where, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.fail("must be a table", value)
+    for key in value:
+        if key not in allowed:
+            raise (where / key).fail(f"unknown key (allowed: {', '.join(allowed)})", show=False)
+    return value
+
+
+def _required(table: dict[str, Any], key: str, where: _Where) -> Any:
+    if key not in table:
+        raise (where / key).fail("is required", show=False)
+    return table[key]
+
+
+def _number(value: object, where: _Where, *, minimum: float, inclusive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise where.fail("must be a finite number", value)
+    if value < minimum or (value == minimum and not inclusive):
+        raise where.fail(f"must be {'>=' if inclusive else '>'} {minimum:g}", value)
+    return float(value)
+
+
+def _integer(value: object, where: _Where, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.fail("must be an integer", value)
+    if minimum is not None and value < minimum:
+        raise where.fail(f"must be >= {minimum}", value)
+    return value
+
+
+def _string(value: object, where: _Where, *, nonempty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise where.fail("must be a string", value)
+    if nonempty and not value:
+        raise where.fail("must not be empty", value)
+    return value
+
+
+def _identifier(value: object, where: _Where) -> str:
+    text = _string(value, where)
+    if not _ID_PATTERN.fullmatch(text):
+        raise where.fail("must use only letters, digits and . _ ~ -", value)
+    return text
+
+
+def _choice(value: object, where: _Where, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise where.fail(f"must be one of {', '.join(choices)}", value)
+    return value
+
+
+def _environments(value: object, where: _Where) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise where.fail("must be a non-empty array of environments", value)
+    envs = tuple(_choice(env, where / i, ENVIRONMENTS) for i, env in enumerate(value))
+    if len(set(envs)) != len(envs):
+        raise where.fail("must not repeat an environment", value)
+    return envs
+
+
+def _json_value(value: object) -> object:
+    """TOML dates and times become ISO strings so every variable is JSON-serialisable."""
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    if isinstance(value, datetime | date | dt_time):
+        return value.isoformat()
+    return value
+
+
+def _start(value: object, where: _Where) -> datetime:
+    moment: datetime
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise where.fail(
+                "must be an ISO 8601 UTC time like 2026-06-10T00:10:00Z", value
+            ) from None
+    else:
+        raise where.fail("must be an ISO 8601 UTC time like 2026-06-10T00:10:00Z", value)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise where.fail("must include a timezone (e.g. a trailing Z)", value)
+    return moment.astimezone(UTC)
+
+
+def _parse_settings(value: object, where: _Where) -> MockSettings:
+    table = _table(value, where, _MOCK_KEYS)
+    values: dict[str, Any] = {}
+    for key, item in table.items():
+        at = where / key
+        positive = ("time_scale", "sync_limit_s", "background_limit_s", "retention_s")
+        if key in positive or key == "rate_limit_per_s":
+            values[key] = _number(item, at, minimum=0)
+        elif key in ("journal_limit", "log_window", "max_body_bytes"):
+            values[key] = _integer(item, at, minimum=1)
+        elif key == "seed":
+            values[key] = _integer(item, at)
+        elif key == "start":
+            values[key] = _start(item, at)
+        elif key == "scenario":
+            values[key] = _choice(item, at, ("flaky", "degraded", "overloaded"))
+        elif key == "sync_timeout_policy":
+            values[key] = _choice(
+                str(item) if isinstance(item, int) else item, at, ("504", "failed")
+            )
+        else:  # admin_token
+            values[key] = _string(item, at)
+    return MockSettings(**values)
+
+
+def _parse_duration(value: object, where: _Where) -> Duration:
+    if not isinstance(value, dict):
+        raise where.fail("must be a table", value)
+    dist = _choice(_required(value, "dist", where), where / "dist", tuple(_DURATION_KEYS))
+    table = _table(value, where, ("dist", *_DURATION_KEYS[dist]))
+    for key in _DURATION_REQUIRED[dist]:
+        _required(table, key, where)
+    params: dict[str, float] = {}
+    for key in _DURATION_KEYS[dist]:
+        if key in table:
+            lowest_inclusive = key == "sigma" or (dist == "uniform" and key == "min_s")
+            params[key] = _number(table[key], where / key, minimum=0, inclusive=lowest_inclusive)
+    if dist == "uniform" and params["max_s"] < params["min_s"]:
+        raise (where / "max_s").fail(f"must be >= min_s ({params['min_s']:g})", params["max_s"])
+    return Duration(dist=dist, **params)  # type: ignore[arg-type]
+
+
+def _parse_outcome(value: object, where: _Where) -> Outcome:
+    table = _table(value, where, ("failed", "waiting_for_input"))
+    probs = {
+        key: _number(item, where / key, minimum=0, inclusive=True) for key, item in table.items()
+    }
+    for key, prob in probs.items():
+        if prob > 1:
+            raise (where / key).fail("must be a probability in [0, 1]", prob)
+    total = sum(probs.values())
+    if total > 1 + 1e-9:
+        raise where.fail("failed + waiting_for_input must be <= 1", total)
+    return Outcome(**probs)
+
+
+def check_cron(cron: CronSpec, environments: tuple[str, ...], *, where: str = "cron") -> None:
+    """Check a cron spec against cronsim, zoneinfo and the trigger's environments.
+
+    Args:
+        cron: the spec to check.
+        environments: the environments of its trigger.
+        where: the key path used in error messages.
+
+    Raises:
+        ConfigError: naming the bad key and value.
+    """
+    fields = cron.schedule.split()
+    if len(fields) != 5:
+        raise ConfigError(f"{where}.schedule: must have 5 fields, got {_show(cron.schedule)}")
+    try:
+        zone = ZoneInfo(cron.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}.timezone: unknown timezone, got {_show(cron.timezone)}"
+        ) from None
+    try:
+        next(CronSim(cron.schedule, datetime(2000, 1, 1, tzinfo=zone)))
+    except (CronSimError, StopIteration) as exc:
+        reason = str(exc) or "never fires"
+        raise ConfigError(f"{where}.schedule: {reason}, got {_show(cron.schedule)}") from None
+    if cron.overlap not in ("allow", "skip"):
+        raise ConfigError(f"{where}.overlap: must be one of allow, skip, got {_show(cron.overlap)}")
+    if cron.environment is not None and cron.environment not in environments:
+        raise ConfigError(
+            f"{where}.environment: must be one of the trigger's environments "
+            f"({', '.join(environments)}), got {_show(cron.environment)}"
+        )
+
+
+def _parse_cron(value: object, where: _Where, environments: tuple[str, ...]) -> CronSpec:
+    keys = ("schedule", "timezone", "overlap", "environment", "message", "user_variables")
+    table = _table(value, where, keys)
+    schedule = _string(_required(table, "schedule", where), where / "schedule")
+    variables = table.get("user_variables", {})
+    if not isinstance(variables, dict):
+        raise (where / "user_variables").fail("must be a table", variables)
+    environment = table.get("environment")
+    cron = CronSpec(
+        schedule=schedule,
+        timezone=_string(table.get("timezone", "UTC"), where / "timezone"),
+        overlap=_choice(table.get("overlap", "allow"), where / "overlap", ("allow", "skip")),  # type: ignore[arg-type]
+        environment=None
+        if environment is None
+        else _choice(environment, where / "environment", ENVIRONMENTS),
+        message=_string(table.get("message", ""), where / "message", nonempty=False),
+        user_variables=_json_value(variables),  # type: ignore[arg-type]
+    )
+    check_cron(cron, environments, where=f"{where.source}: {where.path}")
+    return cron
+
+
+def _parse_trigger(value: object, where: _Where) -> TriggerConfig:
+    keys = ("id", "environments", "duration", "outcome", "paused", "cron", "jira_secret")
+    table = _table(value, where, keys)
+    values: dict[str, Any] = {"id": _identifier(_required(table, "id", where), where / "id")}
+    if "environments" in table:
+        values["environments"] = _environments(table["environments"], where / "environments")
+    environments = values.get("environments", ENVIRONMENTS)
+    if "duration" in table:
+        values["duration"] = _parse_duration(table["duration"], where / "duration")
+    if "outcome" in table:
+        values["outcome"] = _parse_outcome(table["outcome"], where / "outcome")
+    if "paused" in table:
+        if not isinstance(table["paused"], bool):
+            raise (where / "paused").fail("must be true or false", table["paused"])
+        values["paused"] = table["paused"]
+    if "cron" in table:
+        values["cron"] = _parse_cron(table["cron"], where / "cron", environments)
+    if "jira_secret" in table:
+        values["jira_secret"] = _string(table["jira_secret"], where / "jira_secret")
+    return TriggerConfig(**values)
+
+
+def _parse_api_key(value: object, where: _Where) -> ApiKey:
+    if isinstance(value, str):
+        return ApiKey(key=_string(value, where))
+    table = _table(value, where, ("key", "environments"))
+    key = _string(_required(table, "key", where), where / "key")
+    envs = table.get("environments")
+    return ApiKey(
+        key=key, environments=None if envs is None else _environments(envs, where / "environments")
+    )
+
+
+def _parse_workspace(value: object, where: _Where) -> WorkspaceConfig:
+    table = _table(value, where, ("id", "api_keys", "triggers"))
+    ws_id = _identifier(_required(table, "id", where), where / "id")
+    raw_keys = _required(table, "api_keys", where)
+    if not isinstance(raw_keys, list) or not raw_keys:
+        raise (where / "api_keys").fail("must be a non-empty array of keys", show=False)
+    keys = tuple(_parse_api_key(item, where / "api_keys" / i) for i, item in enumerate(raw_keys))
+    raw_triggers = table.get("triggers", [])
+    if not isinstance(raw_triggers, list):
+        raise (where / "triggers").fail("must be an array of tables", raw_triggers)
+    triggers = tuple(
+        _parse_trigger(item, where / "triggers" / i) for i, item in enumerate(raw_triggers)
+    )
+    seen: dict[str, int] = {}
+    for i, trigger in enumerate(triggers):
+        if trigger.id in seen:
+            raise (where / "triggers" / i / "id").fail(
+                f"duplicate trigger id (also triggers[{seen[trigger.id]}])", trigger.id
+            )
+        seen[trigger.id] = i
+    return WorkspaceConfig(id=ws_id, api_keys=keys, triggers=triggers)
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = "<config>") -> MockConfig:
+    """Validate a parsed TOML mapping and build the frozen config.
+
+    Args:
+        data: the TOML document as a mapping (`[mock]` and `[[workspaces]]`).
+        source: the name used at the start of every error message (usually the file name).
+
+    Raises:
+        ConfigError: the first bad key or value, named as a dotted path with the value
+            (secrets are never shown).
+    """
+    root = _Where(source)
+    table = _table(dict(data), root, ("mock", "workspaces"))
+    settings = _parse_settings(table.get("mock", {}), root / "mock")
+    raw = table.get("workspaces", [])
+    if not isinstance(raw, list) or not raw:
+        raise (root / "workspaces").fail("must be a non-empty array of tables", show=False)
+    workspaces = tuple(
+        _parse_workspace(item, root / "workspaces" / i) for i, item in enumerate(raw)
+    )
+    seen_ids: dict[str, int] = {}
+    seen_keys: dict[str, str] = {}
+    for i, workspace in enumerate(workspaces):
+        where = root / "workspaces" / i
+        if workspace.id in seen_ids:
+            raise (where / "id").fail(
+                f"duplicate workspace id (also workspaces[{seen_ids[workspace.id]}])", workspace.id
+            )
+        seen_ids[workspace.id] = i
+        for k, api_key in enumerate(workspace.api_keys):
+            at = where / "api_keys" / k
+            if api_key.key in seen_keys:
+                raise at.fail(f"duplicate API key (also {seen_keys[api_key.key]})", show=False)
+            seen_keys[api_key.key] = at.path
+    return MockConfig(mock=settings, workspaces=workspaces)
+
+
+def load_config(path: str | os.PathLike[str]) -> MockConfig:
+    """Read and validate a TOML config file.
+
+    Args:
+        path: the file to read.
+
+    Raises:
+        ConfigError: the file cannot be read, is not valid TOML (the message gives the line),
+            or holds a bad key or value.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not UTF-8 text") from None
+    return parse_config(data, source=name)
+
+
+def demo_config(*, seed: int = 7) -> MockConfig:
+    """The built-in demo world served without `--config` (see interfaces.md).
+
+    Args:
+        seed: the RNG seed of the world.
+    """
+    dev_only = ("DEV",)
+    triggers = (
+        TriggerConfig(id="quick-answer", duration=Duration(dist="uniform", min_s=2, max_s=8)),
+        TriggerConfig(
+            id="nightly-report",
+            duration=Duration(dist="lognormal", median_s=180, sigma=0.5, max_s=900),
+        ),
+        TriggerConfig(
+            id="flaky-enrichment",
+            duration=Duration(dist="uniform", min_s=10, max_s=40),
+            outcome=Outcome(failed=0.2),
+        ),
+        TriggerConfig(
+            id="approval-flow",
+            duration=Duration(dist="fixed", s=10),
+            outcome=Outcome(waiting_for_input=1.0),
+        ),
+        TriggerConfig(id="slow-sync", duration=Duration(dist="fixed", s=200)),
+        TriggerConfig(id="long-batch", duration=Duration(dist="fixed", s=3000)),
+        TriggerConfig(
+            id="jira-triage",
+            duration=Duration(dist="uniform", min_s=5, max_s=30),
+            jira_secret="demo-jira-secret",  # noqa: S106 - the documented demo secret
+        ),
+        TriggerConfig(
+            id="hourly-health",
+            duration=Duration(dist="fixed", s=30),
+            cron=CronSpec(
+                schedule="0 * * * *",
+                timezone="UTC",
+                environment="DEV",
+                message="scheduled health check",
+            ),
+        ),
+        TriggerConfig(id="uat-only", environments=("UAT",), duration=Duration(dist="fixed", s=5)),
+        TriggerConfig(id="paused-trigger", paused=True),
+    )
+    demo = WorkspaceConfig(
+        id="demo",
+        api_keys=(ApiKey(key="demo-key"), ApiKey(key="demo-dev-key", environments=dev_only)),
+        triggers=triggers,
+    )
+    sandbox = WorkspaceConfig(
+        id="sandbox",
+        api_keys=(ApiKey(key="sandbox-key"),),
+        triggers=(
+            TriggerConfig(id="quick-answer", duration=Duration(dist="uniform", min_s=2, max_s=8)),
+        ),
+    )
+    return MockConfig(mock=MockSettings(seed=seed), workspaces=(demo, sandbox))
