@@ -22,7 +22,8 @@ def _new_figure(rows: int = 1, cols: int = 1) -> tuple[Any, Any]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - slow import
     from matplotlib.figure import Figure  # noqa: PLC0415 - slow import
 
-    figure = Figure(figsize=_SIZE_IN, dpi=_DPI, layout="constrained")
+    figure = Figure(figsize=_SIZE_IN, dpi=_DPI)
+    figure.subplots_adjust(left=0.08, right=0.92, bottom=0.16, top=0.88, wspace=0.28)
     FigureCanvasAgg(figure)
     return figure, figure.subplots(rows, cols, squeeze=False)
 
@@ -51,6 +52,7 @@ def load_chart_png(summary: LoadSummary) -> bytes | None:
     latency.plot(elapsed, [p.p95_ms for p in summary.series], label="p95")
     latency.set(title=f"{summary.scenario}: response time", xlabel="seconds", ylabel="ms")
     for axis in (throughput, latency):
+        axis.set_ylim(bottom=0)
         axis.legend(loc="best", fontsize="small")
         axis.grid(alpha=0.3)
     return _png(figure)

@@ -13,6 +13,7 @@ from harness._redact import Redactor
 from harness.report import (
     CaseFinished,
     Event,
+    FileReporter,
     FuzzFinding,
     LoadSeriesPoint,
     LoadStatsRow,
@@ -169,13 +170,19 @@ WriteRun = Callable[..., ReportFolder]
 
 @pytest.fixture
 def write_run(tmp_path: Path) -> WriteRun:
-    """Write a report folder from an event list with the standard reporters."""
+    """Write a report folder from events with the standard reporters (or `only` one)."""
 
-    def write(events: Sequence[Event], *, secrets: Sequence[str] = ()) -> ReportFolder:
+    def write(
+        events: Sequence[Event],
+        *,
+        secrets: Sequence[str] = (),
+        only: type[FileReporter] | None = None,
+    ) -> ReportFolder:
         folder = ReportFolder.create(
             tmp_path / "reports", "run", "mock", START, redactor=Redactor(secrets)
         )
-        with fan_out(standard_reporters(folder)) as bus:
+        reporters = standard_reporters(folder) if only is None else [only(folder)]
+        with fan_out(reporters) as bus:
             for event in events:
                 bus.emit(event)
         return folder

@@ -7,6 +7,21 @@ from urllib.parse import quote
 
 from harness._models import Endpoint, Exchange
 from harness._redact import REDACTED, Redactor
+from harness.report import (
+    CaseFinished,
+    Event,
+    FuzzFinding,
+    JsonReporter,
+    LoadSummary,
+    NoteRecorded,
+    Outcome,
+    RunStarted,
+    SizingResult,
+    Suite,
+    ViolationRecord,
+)
+
+from .conftest import API_KEY, JIRA_SECRET, START, WriteRun, make_exchange, sample_events
 
 SECRET = 'p@ss/"wörd'
 
@@ -98,3 +113,86 @@ def test_longer_secret_wins_over_a_shorter_one_inside_it() -> None:
     """When one secret contains another, the whole longer one is replaced."""
     redactor = Redactor(["key-1234", "key-1234-extended"])
     assert redactor.redact_text("key-1234-extended") == REDACTED
+
+
+def _canary_events() -> list[Event]:
+    """A run whose every event kind carries the canary key and secret somewhere."""
+    key_json = json.dumps({"detail": json.dumps({"key": API_KEY, "secret": JIRA_SECRET})})
+    leaky = make_exchange(
+        url=f"http://127.0.0.1/trigger/status/demo/wf?k={quote(API_KEY)}",
+        headers={
+            "Authorization": f"Bearer {API_KEY}",
+            "X-Hub-Signature": "sha256=0123abcd",
+            "X-Note": JIRA_SECRET,
+        },
+        request_body=json.dumps(
+            {"message": API_KEY, "user_variables": {"s": JIRA_SECRET}}
+        ).encode(),
+        response_body=key_json.encode(),
+    )
+    violation = ViolationRecord(
+        check="no_secret_echo",
+        title=f"echoed {API_KEY}",
+        message=f"secret {JIRA_SECRET} in body",
+        evidence=(leaky,),
+    )
+    return sample_events(
+        extra=[
+            RunStarted(
+                command="run",
+                target_name="mock",
+                base_url="http://127.0.0.1",
+                started_at=START,
+                options={"api_key": API_KEY, "nested": {"jira": JIRA_SECRET}},
+            ),
+            CaseFinished(
+                suite=Suite.CONTRACT,
+                case_id=f"leak-{API_KEY}",
+                title=f"leak {JIRA_SECRET}",
+                outcome=Outcome.FAILED,
+                message=f"key {API_KEY}",
+                violations=(violation,),
+                evidence=(leaky,),
+            ),
+            NoteRecorded(
+                question_id="A15",
+                title=API_KEY,
+                observed=JIRA_SECRET,
+                mock_default=API_KEY,
+                same=False,
+            ),
+            FuzzFinding(
+                title=f"finding {API_KEY}",
+                input_repr=repr({"secret": JIRA_SECRET}),
+                response=leaky,
+                reproduction=f"curl -H 'Authorization: Bearer {API_KEY}' http://127.0.0.1",
+                message=JIRA_SECRET,
+            ),
+            LoadSummary(
+                scenario=f"load-{API_KEY}",
+                stats=(),
+                thresholds_crossed=(f"secret {JIRA_SECRET}",),
+            ),
+            SizingResult(rows=(), recommendation=f"{API_KEY} {JIRA_SECRET}"),
+        ]
+    )
+
+
+def test_canary_secrets_never_reach_any_report_file(write_run: WriteRun) -> None:
+    """No file of the report folder holds the canary key or secret, plain or JSON-escaped."""
+    folder = write_run(_canary_events(), secrets=[API_KEY, JIRA_SECRET])
+    written = sorted(path.name for path in folder.path.iterdir())
+    assert written == ["index.html", "junit.xml", "results.json", "summary.md"]
+    for path in folder.path.iterdir():
+        content = path.read_bytes()
+        for secret in (API_KEY, JIRA_SECRET):
+            for spelling in {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}:
+                assert spelling.encode() not in content, f"{spelling} leaked into {path.name}"
+        assert b"0123abcd" not in content, f"signature leaked into {path.name}"
+        assert REDACTED.encode() in content
+
+
+def test_canary_test_would_catch_a_leak(write_run: WriteRun) -> None:
+    """Without the secrets configured the canary key does reach the files (the test can fail)."""
+    folder = write_run(_canary_events(), secrets=[], only=JsonReporter)
+    assert API_KEY.encode() in (folder.path / "results.json").read_bytes()
