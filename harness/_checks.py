@@ -128,6 +128,10 @@ class Registry(Generic[SubjectT]):
             raise UsageError(f"A check named {registered.name!r} is already registered")
         self._checks[registered.name] = registered
 
+    def discard(self, name: str) -> None:
+        """Unregister the check called `name`, if there is one."""
+        self._checks.pop(name, None)
+
     def __iter__(self) -> Iterator[RegisteredCheck[SubjectT]]:
         return iter(tuple(self._checks.values()))
 

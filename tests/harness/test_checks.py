@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -40,7 +42,7 @@ def temporary_check() -> Iterator[list[str]]:
     names: list[str] = []
     yield names
     for name in names:
-        response_checks._checks.pop(name, None)
+        response_checks.discard(name)
 
 
 def test_registry_lists_every_check_with_a_title() -> None:
@@ -48,6 +50,19 @@ def test_registry_lists_every_check_with_a_title() -> None:
     assert {"envelope_fields", "no_server_error", "status_moves_forward"} <= set(CHECK_TITLES)
     assert all(title for title in CHECK_TITLES.values())
     assert len(CHECK_TITLES) == len(list(CHECK_TITLES))
+
+
+def test_checks_import_without_pytest_in_any_order() -> None:
+    """Importing any check module registers every check and leaves pytest unimported."""
+    code = (
+        "import sys, harness._history_checks, harness._notes, harness._verify;"
+        "from harness._checks import CHECK_TITLES;"
+        "print(len(CHECK_TITLES), 'pytest' in sys.modules, 'locust' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == [str(len(CHECK_TITLES)), "False", "False"]
 
 
 def test_every_invariant_has_a_check() -> None:
