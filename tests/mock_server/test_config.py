@@ -48,8 +48,15 @@ environments = ["DEV", "UAT"]
 duration = { dist = "lognormal", median_s = 20, sigma = 0.6, max_s = 600 }
 outcome = { failed = 0.1, waiting_for_input = 0.2 }
 paused = false
-cron = { schedule = "0 9 * * 1-5", timezone = "Europe/Berlin", overlap = "skip", environment = "UAT", message = "hi", user_variables = { a = 1 } }
 jira_secret = "jira-secret"
+
+[workspaces.triggers.cron]
+schedule = "0 9 * * 1-5"
+timezone = "Europe/Berlin"
+overlap = "skip"
+environment = "UAT"
+message = "hi"
+user_variables = { a = 1 }
 
 [[workspaces.triggers]]
 id = "plain"
@@ -302,7 +309,7 @@ def test_native_toml_datetime_start_is_accepted() -> None:
 
 def test_check_cron_refuses_a_schedule_that_never_fires() -> None:
     """A schedule with no possible date (31 February) is refused."""
-    with pytest.raises(ConfigError, match="cron.schedule"):
+    with pytest.raises(ConfigError, match=r"cron\.schedule"):
         check_cron(CronSpec(schedule="0 0 31 2 *"), ("DEV",))
 
 
