@@ -1,1 +1,96 @@
 """Contract, fuzz and load harness for Phinite's workspace trigger API."""
+
+from __future__ import annotations
+
+from ._async_client import AsyncTriggerClient
+from ._client import TriggerClient
+from ._exceptions import (
+    ApiError,
+    AuthRejected,
+    ConfigError,
+    ConnectError,
+    ContractViolation,
+    HarnessError,
+    MalformedResponse,
+    OutcomeUnknown,
+    PollTimeout,
+    ProductionGuardError,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    TargetUnavailable,
+    TransportError,
+    UsageError,
+)
+from ._models import (
+    FINAL_STATUSES,
+    Endpoint,
+    Envelope,
+    Exchange,
+    LogEntry,
+    Observation,
+    RunHistory,
+    RunStatus,
+)
+from ._polling import (
+    PollStrategy,
+    RetryPolicy,
+    backoff,
+    exponential,
+    fixed,
+    fixed_jittered,
+)
+from ._protocol import EnvelopeError, RequestSpec, parse_envelope, redact_headers
+from ._targets import (
+    Secret,
+    Target,
+    guard_production,
+    load_targets,
+    mock_target,
+    select_target,
+)
+
+__all__ = [
+    "FINAL_STATUSES",
+    "ApiError",
+    "AsyncTriggerClient",
+    "AuthRejected",
+    "ConfigError",
+    "ConnectError",
+    "ContractViolation",
+    "Endpoint",
+    "Envelope",
+    "EnvelopeError",
+    "Exchange",
+    "HarnessError",
+    "LogEntry",
+    "MalformedResponse",
+    "Observation",
+    "OutcomeUnknown",
+    "PollStrategy",
+    "PollTimeout",
+    "ProductionGuardError",
+    "RateLimited",
+    "RequestSpec",
+    "RequestTimeout",
+    "RetryPolicy",
+    "RunHistory",
+    "RunStatus",
+    "Secret",
+    "ServerError",
+    "Target",
+    "TargetUnavailable",
+    "TransportError",
+    "TriggerClient",
+    "UsageError",
+    "backoff",
+    "exponential",
+    "fixed",
+    "fixed_jittered",
+    "guard_production",
+    "load_targets",
+    "mock_target",
+    "parse_envelope",
+    "redact_headers",
+    "select_target",
+]

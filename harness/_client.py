@@ -1,0 +1,419 @@
+"""`TriggerClient`: the synchronous harness client, a thin IO shell on any `httpx.Client`.
+
+Requests are built, answers classified and redacted by `_protocol`; polling and retry decisions
+come from `_polling`. `_ClientCore` holds what the sync and async clients share without IO.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from ._exceptions import ConfigError, HarnessError, PollTimeout, TransportError, UsageError
+from ._models import Exchange, Observation, RunHistory
+from ._polling import (
+    Action,
+    Done,
+    GiveUp,
+    Poll,
+    PollPlan,
+    PollState,
+    PollStrategy,
+    RetryPolicy,
+    backoff,
+    fixed,
+    next_action,
+    retry_delay,
+)
+from ._protocol import (
+    Outcome,
+    Redactor,
+    RequestSpec,
+    build_jira,
+    build_raw,
+    build_start,
+    build_status,
+    build_sync,
+    interpret,
+    make_exchange,
+)
+from ._targets import Target
+from ._transport import map_transport_errors
+from ._types import Clock, EventHooks, HeaderMap, Sleep
+
+__all__ = ["DEFAULT_RETRY", "TriggerClient", "workflow_id_of"]
+
+DEFAULT_RETRY: Final = backoff(1.0, factor=2.0, cap_s=30.0, max_attempts=6)
+_HOOK_KINDS: Final = frozenset({"request", "response"})
+_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class _ClientCore:
+    """The IO-free part both clients share: target, redaction, hooks, plans, final decisions."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        clock: Clock,
+        wall_clock: Clock,
+        rng: random.Random | None,
+        event_hooks: EventHooks | None,
+        retry: RetryPolicy,
+    ) -> None:
+        if target.api_key is None and target.api_key_env is not None:
+            raise ConfigError(
+                f"targets.{target.name}.api_key_env: the key was not read yet; "
+                "pass the target through select_target() first"
+            )
+        hooks = dict(event_hooks or {})
+        unknown = sorted(set(hooks) - _HOOK_KINDS)
+        if unknown:
+            raise UsageError(
+                f"event_hooks: unknown kind {unknown[0]!r}; use 'request' or 'response'"
+            )
+        self.target = target
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._rng = rng if rng is not None else random.Random()
+        self._retry = retry
+        self._redactor = Redactor.for_target(target)
+        self._request_hooks: tuple[Callable[..., object], ...] = tuple(hooks.get("request", ()))
+        self._response_hooks: tuple[Callable[..., object], ...] = tuple(hooks.get("response", ()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(target={self.target.name!r})"
+
+    def _plan(self, strategy: PollStrategy | None, deadline_s: float | None) -> PollPlan:
+        return PollPlan(
+            strategy=strategy if strategy is not None else fixed(self.target.poll_interval_s),
+            retry=self._retry,
+            deadline_s=deadline_s if deadline_s is not None else self.target.max_run_s,
+        )
+
+    def _transport_context(self, spec: RequestSpec) -> Any:
+        return map_transport_errors(
+            spec.method,
+            self._redactor.text(spec.url),
+            may_have_run=spec.method not in _SAFE_METHODS,
+            redact=self._redactor.text,
+        )
+
+    def _answered(
+        self, spec: RequestSpec, request: httpx.Request, response: httpx.Response, started: float
+    ) -> Outcome:
+        exchange = make_exchange(
+            spec,
+            self._redactor,
+            sent_headers=request.headers.multi_items(),
+            started_at=started,
+            elapsed_s=self._clock() - started,
+            status_code=response.status_code,
+            response_headers=response.headers.multi_items(),
+            response_body=response.content,
+        )
+        return interpret(exchange, now_epoch=self._wall_clock())
+
+    def _unanswered(self, spec: RequestSpec, error: TransportError, started: float) -> Outcome:
+        exchange = make_exchange(
+            spec,
+            self._redactor,
+            started_at=started,
+            elapsed_s=self._clock() - started,
+            error=str(error),
+        )
+        error.exchange = exchange
+        return interpret(exchange, now_epoch=self._wall_clock(), transport_error=error)
+
+    def _start_outcome(self, start: Observation | None) -> Outcome | None:
+        if start is None:
+            return None
+        return interpret(start.exchange, now_epoch=self._wall_clock())
+
+    def _followed(
+        self,
+        workflow_id: str,
+        *,
+        start: Observation | None,
+        polls: Sequence[Observation],
+        action: Action,
+        last: Outcome | None,
+        state: PollState,
+    ) -> _Followed:
+        first, rest = (start, tuple(polls)) if start is not None else (polls[0], tuple(polls[1:]))
+        history = RunHistory(
+            workflow_id=workflow_id,
+            start=first,
+            polls=rest,
+            final=action.envelope if isinstance(action, Done) else None,
+            timed_out=isinstance(action, GiveUp) and action.timed_out,
+            deadline_s=state.plan.deadline_s,
+        )
+        return _Followed(
+            history=history,
+            action=action,
+            last=last,
+            attempts=len(polls),
+            elapsed_s=self._clock() - state.started_at,
+        )
+
+    def _raise_unless_final(self, followed: _Followed) -> RunHistory:
+        history, action, last = followed.history, followed.action, followed.last
+        if history.final is not None:
+            return history
+        if history.timed_out or last is None or last.error is None:
+            reason = action.reason if isinstance(action, GiveUp) else "not final"
+            raise PollTimeout(
+                f"run {history.workflow_id!r} of target {self.target.name!r}: {reason}",
+                workflow_id=history.workflow_id,
+                attempts=followed.attempts,
+                elapsed_s=followed.elapsed_s,
+                history=history,
+            )
+        raise last.error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Followed:
+    """What following a run produced: the history, why it stopped, the E3 attempts made."""
+
+    history: RunHistory
+    action: Action
+    last: Outcome | None
+    attempts: int
+    elapsed_s: float
+
+
+def _result(outcome: Outcome) -> Observation:
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.observation
+
+
+class TriggerClient(_ClientCore):
+    """Synchronous client for one target over a ready `httpx.Client` (or `TestClient`).
+
+    Args:
+        target: where to send requests (a selected target, its secrets read).
+        http: `httpx.Client(base_url=...)`, `starlette.testclient.TestClient(app)` or
+            `httpx.Client(transport=httpx.MockTransport(handler))`.
+        clock: monotonic seconds, for timing and deadlines.
+        sleep: how to wait between polls and retries.
+        rng: randomness for jittered strategies.
+        event_hooks: `{"request": [f(RequestSpec)], "response": [f(Exchange)]}`, both redacted,
+            called for every attempt.
+        retry: how transient failures of E3 are retried.
+        wall_clock: epoch seconds, to read a `Retry-After` HTTP-date.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        http: httpx.Client,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        rng: random.Random | None = None,
+        event_hooks: EventHooks | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        super().__init__(
+            target,
+            clock=clock,
+            wall_clock=wall_clock,
+            rng=rng,
+            event_hooks=event_hooks,
+            retry=retry,
+        )
+        self._http = http
+        self._sleep = sleep
+
+    def _send(self, spec: RequestSpec) -> Outcome:
+        redacted = spec.redacted(self._redactor)
+        for hook in self._request_hooks:
+            hook(redacted)
+        started = self._clock()
+        try:
+            with self._transport_context(spec):
+                request = self._http.build_request(
+                    spec.method,
+                    spec.url,
+                    headers=spec.wire_headers(),
+                    content=spec.body,
+                    timeout=spec.timeout_s,
+                )
+                response = self._http.send(request, follow_redirects=False)
+        except TransportError as error:
+            outcome = self._unanswered(spec, error, started)
+        else:
+            outcome = self._answered(spec, request, response, started)
+        for hook in self._response_hooks:
+            hook(outcome.observation.exchange)
+        return outcome
+
+    def run_sync(
+        self,
+        trigger_id: str | None = None,
+        *,
+        message: str = "",
+        user_variables: Mapping[str, Any] | None = None,
+        environment: str | None = None,
+    ) -> Observation:
+        """E1: run a flow synchronously; raises for a non-2xx or malformed answer."""
+        spec = build_sync(
+            self.target,
+            trigger_id,
+            message=message,
+            user_variables=user_variables,
+            environment=environment,
+        )
+        return _result(self._send(spec))
+
+    def start(
+        self,
+        trigger_id: str | None = None,
+        *,
+        message: str = "",
+        user_variables: Mapping[str, Any] | None = None,
+        environment: str | None = None,
+    ) -> Observation:
+        """E2: start a background run; a lost answer raises `OutcomeUnknown` (never retried)."""
+        spec = build_start(
+            self.target,
+            trigger_id,
+            message=message,
+            user_variables=user_variables,
+            environment=environment,
+        )
+        return _result(self._send(spec))
+
+    def status(self, workflow_id: str) -> Observation:
+        """E3: a run's status, retrying transient failures per the retry policy."""
+        spec = build_status(self.target, workflow_id)
+        attempt = 1
+        outcome = self._send(spec)
+        while (delay := retry_delay(self._retry, attempt, outcome)) is not None:
+            self._sleep(delay)
+            attempt += 1
+            outcome = self._send(spec)
+        return _result(outcome)
+
+    def send_jira(
+        self,
+        body: bytes,
+        *,
+        signature: str | None,
+        trigger_id: str | None = None,
+        environment: str | None = None,
+    ) -> Observation:
+        """E4: deliver a Jira webhook body with the given `X-Hub-Signature` value (or none)."""
+        spec = build_jira(
+            self.target, body, signature=signature, trigger_id=trigger_id, environment=environment
+        )
+        return _result(self._send(spec))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: HeaderMap | None = None,
+        content: bytes = b"",
+        auth: bool | str = True,
+    ) -> Exchange:
+        """Any request, for negative tests: never raises on HTTP status and never retries.
+
+        `auth=True` sends the target's key, `False` none, a string that exact Authorization
+        value. A transport failure raises the mapped `TransportError` (its `exchange` set).
+        """
+        spec = build_raw(self.target, method, path, headers=headers, content=content, auth=auth)
+        outcome = self._send(spec)
+        if isinstance(outcome.error, TransportError):
+            raise outcome.error
+        return outcome.observation.exchange
+
+    def _follow(
+        self,
+        workflow_id: str,
+        strategy: PollStrategy | None,
+        deadline_s: float | None,
+        start: Observation | None,
+    ) -> _Followed:
+        plan = self._plan(strategy, deadline_s)
+        started_at = start.at if start is not None else self._clock()
+        state = plan.begin(started_at=started_at, rng=self._rng)
+        last = self._start_outcome(start)
+        action = next_action(state, last, self._clock())
+        polls: list[Observation] = []
+        spec = build_status(self.target, workflow_id)
+        while isinstance(action, Poll):
+            if action.after_s > 0:
+                self._sleep(action.after_s)
+            last = self._send(spec)
+            polls.append(last.observation)
+            action = next_action(state, last, self._clock())
+        return self._followed(
+            workflow_id, start=start, polls=polls, action=action, last=last, state=state
+        )
+
+    def wait(
+        self,
+        workflow_id: str,
+        *,
+        strategy: PollStrategy | None = None,
+        deadline_s: float | None = None,
+        start: Observation | None = None,
+    ) -> RunHistory:
+        """Poll E3 until the run is final, the deadline passes or an answer cannot be retried.
+
+        Every poll is recorded, transient failures included. Without `start`, the history's
+        `start` is the first poll. Never raises for an answer: inspect `final`/`timed_out`.
+
+        Args:
+            workflow_id: the run to follow.
+            strategy: delays between healthy polls; default `fixed(target.poll_interval_s)`.
+            deadline_s: give up after this long from the start; default `target.max_run_s`.
+            start: the E2/E4 observation that started the run (its time starts the deadline).
+        """
+        return self._follow(workflow_id, strategy, deadline_s, start).history
+
+    def wait_or_raise(
+        self,
+        workflow_id: str,
+        *,
+        strategy: PollStrategy | None = None,
+        deadline_s: float | None = None,
+        start: Observation | None = None,
+    ) -> RunHistory:
+        """Like `wait`, but raises `PollTimeout` at the deadline, else the last answer's error."""
+        return self._raise_unless_final(self._follow(workflow_id, strategy, deadline_s, start))
+
+    def start_and_wait(
+        self,
+        trigger_id: str | None = None,
+        *,
+        message: str = "",
+        user_variables: Mapping[str, Any] | None = None,
+        environment: str | None = None,
+        strategy: PollStrategy | None = None,
+        deadline_s: float | None = None,
+    ) -> RunHistory:
+        """E2 then E3 until final: `start` followed by `wait` (see both)."""
+        started = self.start(
+            trigger_id, message=message, user_variables=user_variables, environment=environment
+        )
+        workflow_id = workflow_id_of(started)
+        return self.wait(workflow_id, strategy=strategy, deadline_s=deadline_s, start=started)
+
+
+def workflow_id_of(observation: Observation) -> str:
+    """The workflow id of a start answer (E2/E4) to follow with E3."""
+    if observation.envelope is None:
+        raise HarnessError("a start answer without an envelope cannot be followed")
+    return observation.envelope.workflow_id

@@ -1,0 +1,520 @@
+"""Sans-IO protocol of the trigger API: build requests, parse and classify answers, redact.
+
+Both clients (sync and async) call these functions; nothing here does IO or reads a clock.
+Everything that leaves this module for a hook, a history or an exception is redacted: the
+values of credential headers and every occurrence of a known secret become `***`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import orjson
+
+from ._exceptions import (
+    ApiError,
+    AuthRejected,
+    HarnessError,
+    MalformedResponse,
+    RateLimited,
+    ServerError,
+    TransportError,
+    UsageError,
+)
+from ._models import Endpoint, Envelope, Exchange, LogEntry, Observation
+from ._targets import Secret, Target
+from ._types import HeaderMap
+
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_HEADERS",
+    "SYNC_SLACK_S",
+    "EnvelopeError",
+    "Outcome",
+    "Redactor",
+    "RequestSpec",
+    "Verdict",
+    "build_jira",
+    "build_raw",
+    "build_start",
+    "build_status",
+    "build_sync",
+    "decode_envelope",
+    "interpret",
+    "join_url",
+    "make_exchange",
+    "parse_envelope",
+    "parse_retry_after",
+    "redact_headers",
+]
+
+REDACTED: Final = "***"
+SENSITIVE_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-hub-signature",
+        "cookie",
+        "set-cookie",
+        "x-admin-token",
+    }
+)
+SYNC_SLACK_S: Final = 15.0
+"""Network slack added to `sync_limit_s` for E1's request timeout (invariant 9)."""
+_EXCERPT_CHARS: Final = 200
+
+
+class Redactor:
+    """Replaces known secret values (and credential header values) with `***`."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is replaced whole.
+        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    @classmethod
+    def for_target(cls, target: Target) -> Redactor:
+        """A redactor knowing the target's API key and Jira secret."""
+        secrets = (s.reveal() for s in (target.api_key, target.jira_secret) if s is not None)
+        return cls(secrets)
+
+    def text(self, value: str) -> str:
+        """`value` with every known secret replaced."""
+        for secret in self._secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+
+    def body(self, value: bytes) -> bytes:
+        """`value` with every known secret (UTF-8 encoded) replaced."""
+        for secret in self._secrets:
+            value = value.replace(secret.encode(), REDACTED.encode())
+        return value
+
+    def headers(self, headers: Iterable[tuple[str, str]] | HeaderMap) -> dict[str, str]:
+        """Headers with credential values and secret-bearing values replaced."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        redacted: dict[str, str] = {}
+        for name, value in items:
+            hidden = name.lower() in SENSITIVE_HEADERS or self.text(value) != value
+            shown = REDACTED if hidden else value
+            redacted[name] = f"{redacted[name]}, {shown}" if name in redacted else shown
+        return redacted
+
+
+def redact_headers(headers: HeaderMap, secrets: Iterable[str] = ()) -> dict[str, str]:
+    """Headers with Authorization, X-Hub-Signature, Cookie, X-Admin-Token and secrets as `***`."""
+    return Redactor(secrets).headers(headers)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestSpec:
+    """One request to send: credential header values are `Secret`s, so repr never leaks them."""
+
+    endpoint: Endpoint | None
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    secret_headers: Mapping[str, Secret] = field(default_factory=dict)
+    timeout_s: float = 30.0
+
+    def wire_headers(self) -> dict[str, str]:
+        """All headers as sent, secrets revealed; hand these only to the transport."""
+        return {**self.headers, **{k: v.reveal() for k, v in self.secret_headers.items()}}
+
+    def redacted(self, redactor: Redactor) -> RequestSpec:
+        """This request as hooks may see it: no secret in headers, URL or body."""
+        headers = {**redactor.headers(self.headers), **dict.fromkeys(self.secret_headers, REDACTED)}
+        return RequestSpec(
+            endpoint=self.endpoint,
+            method=self.method,
+            url=redactor.text(self.url),
+            headers=headers,
+            body=redactor.body(self.body),
+            timeout_s=self.timeout_s,
+        )
+
+
+def _segment(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"{name}: must be a non-empty string, got {value!r}")
+    encoded = quote(value, safe="")
+    # "." and ".." would be removed by URL normalisation and change the path.
+    return encoded.replace(".", "%2E") if set(value) == {"."} else encoded
+
+
+def join_url(base_url: str, *segments: tuple[str, str]) -> str:
+    """`base_url` + `/trigger/` + the percent-encoded `(name, value)` segments.
+
+    Works for both prefixes (`https://host` and `https://host/api/v1/ai`) and a trailing `/`.
+    """
+    path = "/".join(_segment(name, value) for name, value in segments)
+    return f"{base_url.rstrip('/')}/trigger/{path}"
+
+
+def _auth(target: Target) -> dict[str, Secret]:
+    return (
+        {}
+        if target.api_key is None
+        else {"Authorization": Secret(f"Bearer {target.api_key.reveal()}")}
+    )
+
+
+def _run_body(message: str, user_variables: Mapping[str, Any] | None) -> bytes:
+    if not isinstance(message, str):
+        raise UsageError(f"message: must be a string, got {message!r}")
+    if user_variables is not None and not isinstance(user_variables, Mapping):
+        raise UsageError(f"user_variables: must be a mapping, got {user_variables!r}")
+    return orjson.dumps({"message": message, "user_variables": dict(user_variables or {})})
+
+
+def _trigger(target: Target, trigger_id: str | None, default: str | None, name: str) -> str:
+    chosen = trigger_id if trigger_id is not None else default
+    if chosen is None:
+        raise UsageError(f"trigger_id: none given and target {target.name!r} sets no {name}")
+    return chosen
+
+
+_JSON_HEADERS: Final = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def build_sync(
+    target: Target,
+    trigger_id: str | None = None,
+    *,
+    message: str = "",
+    user_variables: Mapping[str, Any] | None = None,
+    environment: str | None = None,
+) -> RequestSpec:
+    """E1: run a flow synchronously (timeout: the sync limit plus network slack)."""
+    trigger = _trigger(target, trigger_id, target.sync_trigger, "sync_trigger")
+    url = join_url(
+        target.base_url,
+        ("workspace_id", target.workspace_id),
+        ("trigger_id", trigger),
+        ("environment", environment or target.environment),
+    )
+    return RequestSpec(
+        endpoint=Endpoint.SYNC,
+        method="POST",
+        url=url,
+        headers=_JSON_HEADERS,
+        body=_run_body(message, user_variables),
+        secret_headers=_auth(target),
+        timeout_s=target.sync_limit_s + SYNC_SLACK_S,
+    )
+
+
+def build_start(
+    target: Target,
+    trigger_id: str | None = None,
+    *,
+    message: str = "",
+    user_variables: Mapping[str, Any] | None = None,
+    environment: str | None = None,
+) -> RequestSpec:
+    """E2: start a flow in the background."""
+    trigger = _trigger(target, trigger_id, target.background_trigger, "background_trigger")
+    url = join_url(
+        target.base_url,
+        ("", "start"),
+        ("workspace_id", target.workspace_id),
+        ("trigger_id", trigger),
+        ("environment", environment or target.environment),
+    )
+    return RequestSpec(
+        endpoint=Endpoint.START,
+        method="POST",
+        url=url,
+        headers=_JSON_HEADERS,
+        body=_run_body(message, user_variables),
+        secret_headers=_auth(target),
+        timeout_s=target.timeout_s,
+    )
+
+
+def build_status(target: Target, workflow_id: str) -> RequestSpec:
+    """E3: the status of a background run."""
+    url = join_url(
+        target.base_url,
+        ("", "status"),
+        ("workspace_id", target.workspace_id),
+        ("workflow_id", workflow_id),
+    )
+    return RequestSpec(
+        endpoint=Endpoint.STATUS,
+        method="GET",
+        url=url,
+        headers={"Accept": "application/json"},
+        secret_headers=_auth(target),
+        timeout_s=target.timeout_s,
+    )
+
+
+def build_jira(
+    target: Target,
+    body: bytes,
+    *,
+    signature: str | None,
+    trigger_id: str | None = None,
+    environment: str | None = None,
+) -> RequestSpec:
+    """E4: deliver a Jira webhook; `signature` is the whole `X-Hub-Signature` value (or none)."""
+    trigger = _trigger(target, trigger_id, target.jira_trigger, "jira_trigger")
+    url = join_url(
+        target.base_url,
+        ("", "jira"),
+        ("", "start"),
+        ("workspace_id", target.workspace_id),
+        ("trigger_id", trigger),
+        ("environment", environment or target.environment),
+    )
+    secret = {} if signature is None else {"X-Hub-Signature": Secret(signature)}
+    return RequestSpec(
+        endpoint=Endpoint.JIRA,
+        method="POST",
+        url=url,
+        headers=_JSON_HEADERS,
+        body=bytes(body),
+        secret_headers=secret,
+        timeout_s=target.timeout_s,
+    )
+
+
+def build_raw(
+    target: Target,
+    method: str,
+    path: str,
+    *,
+    headers: HeaderMap | None = None,
+    content: bytes = b"",
+    auth: bool | str = True,
+) -> RequestSpec:
+    """Any request, for negative tests: `path` is joined to `base_url` unless it is a full URL.
+
+    `auth=True` adds the target's key, `False` sends no Authorization header, and a string is
+    sent as the exact Authorization value (an explicit `Authorization` in `headers` wins).
+    """
+    url = path if urlsplit(path).scheme else f"{target.base_url.rstrip('/')}/{path.lstrip('/')}"
+    plain = {k: v for k, v in (headers or {}).items() if k.lower() not in SENSITIVE_HEADERS}
+    secret = {k: Secret(v) for k, v in (headers or {}).items() if k.lower() in SENSITIVE_HEADERS}
+    if not any(k.lower() == "authorization" for k in secret):
+        if isinstance(auth, str):
+            secret["Authorization"] = Secret(auth)
+        elif auth:
+            secret.update(_auth(target))
+    return RequestSpec(
+        endpoint=None,
+        method=method.upper(),
+        url=url,
+        headers=plain,
+        body=bytes(content),
+        secret_headers=secret,
+        timeout_s=target.timeout_s,
+    )
+
+
+def make_exchange(
+    spec: RequestSpec,
+    redactor: Redactor,
+    *,
+    sent_headers: Iterable[tuple[str, str]] | None = None,
+    started_at: float,
+    elapsed_s: float,
+    status_code: int | None = None,
+    response_headers: Iterable[tuple[str, str]] = (),
+    response_body: bytes = b"",
+    error: str | None = None,
+) -> Exchange:
+    """A redacted `Exchange` from what was sent and what (if anything) came back."""
+    sent = spec.wire_headers().items() if sent_headers is None else sent_headers
+    return Exchange(
+        endpoint=spec.endpoint,
+        method=spec.method,
+        url=redactor.text(spec.url),
+        request_headers=redactor.headers(sent),
+        request_body=redactor.body(spec.body),
+        started_at=started_at,
+        elapsed_s=elapsed_s,
+        status_code=status_code,
+        response_headers=redactor.headers(response_headers),
+        response_body=redactor.body(response_body),
+        error=None if error is None else redactor.text(error),
+    )
+
+
+class EnvelopeError(ValueError):
+    """An answer is not a valid envelope; `field` names the offending field."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"{field_name}: {problem}")
+        self.field = field_name
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _require(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in obj:
+        raise EnvelopeError(f"{where}{key}", "missing field")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        expected = (
+            kind.__name__
+            if isinstance(kind, type)
+            else " or ".join("null" if k is type(None) else k.__name__ for k in kind)
+        )
+        raise EnvelopeError(f"{where}{key}", f"expected {expected}, got {_type_name(value)}")
+    return value
+
+
+_LOG_FIELDS: Final = ("time", "level", "node_id", "message", "status", "user_logs_type")
+
+
+def parse_envelope(obj: object) -> Envelope:
+    """The six-field envelope in `obj` (decoded JSON); raises `EnvelopeError` naming the field."""
+    if not isinstance(obj, dict):
+        raise EnvelopeError("body", f"expected a JSON object, got {_type_name(obj)}")
+    logs: list[LogEntry] = []
+    for index, entry in enumerate(_require(obj, "logs", list, "")):
+        where = f"logs[{index}]"
+        if not isinstance(entry, dict):
+            raise EnvelopeError(where, f"expected object, got {_type_name(entry)}")
+        fields = {key: _require(entry, key, str, f"{where}.") for key in _LOG_FIELDS}
+        logs.append(LogEntry(**fields))
+    return Envelope(
+        workflow_id=_require(obj, "workflow_id", str, ""),
+        response=_require(obj, "response", dict, ""),
+        status=_require(obj, "status", str, ""),
+        logs=tuple(logs),
+        requires_input=_require(obj, "requires_input", bool, ""),
+        error=_require(obj, "error", (str, type(None)), ""),
+    )
+
+
+def decode_envelope(body: bytes) -> Envelope:
+    """The envelope in a JSON body; raises `EnvelopeError` naming the field."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise EnvelopeError("body", f"not JSON ({exc})") from None
+    return parse_envelope(obj)
+
+
+def parse_retry_after(value: str | None, *, now_epoch: float) -> float | None:
+    """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP-date), None if unusable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    delay = moment.timestamp() - now_epoch
+    return max(0.0, delay) if math.isfinite(delay) else None
+
+
+class Verdict(StrEnum):
+    """What an answer means for the caller."""
+
+    SUCCESS = "success"
+    RETRYABLE = "retryable"
+    AUTH_REJECTED = "auth_rejected"
+    CLIENT_ERROR = "client_error"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """An exchange interpreted: its observation, verdict, Retry-After and the error it means."""
+
+    observation: Observation
+    verdict: Verdict
+    retry_after_s: float | None = None
+    error: HarnessError | None = None
+
+
+def _excerpt(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+
+
+def interpret(
+    exchange: Exchange, *, now_epoch: float, transport_error: TransportError | None = None
+) -> Outcome:
+    """Classify an exchange: success, retryable (no answer, 5xx, 429), 401, malformed, other.
+
+    Args:
+        exchange: the redacted exchange.
+        now_epoch: wall-clock seconds, to read a `Retry-After` HTTP-date.
+        transport_error: the mapped error when no answer came.
+    """
+    code = exchange.status_code
+    if transport_error is not None or code is None:
+        lost = transport_error or TransportError(exchange.error or "no answer", exchange=exchange)
+        return Outcome(
+            observation=Observation(exchange=exchange, envelope=None),
+            verdict=Verdict.RETRYABLE,
+            error=lost,
+        )
+    where = f"{exchange.method} {exchange.url}"
+    if 200 <= code < 300:
+        try:
+            envelope = decode_envelope(exchange.response_body)
+        except EnvelopeError as exc:
+            malformed = MalformedResponse(
+                f"{where} answered {code} with an invalid envelope: {exc}",
+                status_code=code,
+                exchange=exchange,
+            )
+            observation = Observation(exchange=exchange, envelope=None)
+            return Outcome(observation=observation, verdict=Verdict.MALFORMED, error=malformed)
+        return Outcome(
+            observation=Observation(exchange=exchange, envelope=envelope), verdict=Verdict.SUCCESS
+        )
+    return _error_outcome(exchange, code, where, now_epoch)
+
+
+def _error_outcome(exchange: Exchange, code: int, where: str, now_epoch: float) -> Outcome:
+    observation = Observation(exchange=exchange, envelope=None)
+    message = f"{where} answered {code}: {_excerpt(exchange.response_body)}"
+    headers = {k.lower(): v for k, v in exchange.response_headers.items()}
+    retry_after = parse_retry_after(headers.get("retry-after"), now_epoch=now_epoch)
+    if code == 401:
+        return Outcome(
+            observation=observation,
+            verdict=Verdict.AUTH_REJECTED,
+            error=AuthRejected(f"{where} refused the key (401)", exchange=exchange),
+        )
+    if code == 429:
+        error: ApiError = RateLimited(
+            message, status_code=code, exchange=exchange, retry_after_s=retry_after
+        )
+        return Outcome(
+            observation=observation,
+            verdict=Verdict.RETRYABLE,
+            retry_after_s=retry_after,
+            error=error,
+        )
+    if code >= 500:
+        error = ServerError(message, status_code=code, exchange=exchange)
+        return Outcome(
+            observation=observation,
+            verdict=Verdict.RETRYABLE,
+            retry_after_s=retry_after,
+            error=error,
+        )
+    error = ApiError(message, status_code=code, exchange=exchange)
+    return Outcome(observation=observation, verdict=Verdict.CLIENT_ERROR, error=error)

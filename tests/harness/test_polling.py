@@ -1,0 +1,189 @@
+"""Polling strategies, the retry policy and the pure next-action decision."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from typing import Any
+
+import pytest
+
+from harness import UsageError, backoff, exponential, fixed, fixed_jittered
+from harness._polling import Done, GiveUp, Poll, PollPlan, next_action, retry_delay
+from harness._protocol import Outcome, Redactor, build_status, interpret, make_exchange
+from harness._targets import mock_target
+
+
+def take(strategy: Any, n: int, seed: int = 1) -> list[float]:
+    return list(itertools.islice(strategy.delays(random.Random(seed)), n))
+
+
+def answer(status: int | None, *, run: str = "pending", retry_after: str | None = None) -> Outcome:
+    body = {
+        "workflow_id": "wf",
+        "response": {},
+        "status": run,
+        "logs": [],
+        "requires_input": False,
+        "error": "x" if run == "failed" else None,
+    }
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    exchange = make_exchange(
+        build_status(mock_target(), "wf"),
+        Redactor(),
+        started_at=0.0,
+        elapsed_s=0.0,
+        status_code=status,
+        response_headers=headers.items(),
+        response_body=json.dumps(body).encode() if status == 200 else b"{}",
+        error="reset" if status is None else None,
+    )
+    return interpret(exchange, now_epoch=0.0)
+
+
+def test_fixed_yields_the_interval() -> None:
+    """fixed(5) yields 5 s forever."""
+    assert take(fixed(5), 4) == [5.0, 5.0, 5.0, 5.0]
+
+
+def test_fixed_jittered_jitters_only_the_first_poll() -> None:
+    """fixed_jittered adds U(0, jitter) to the first delay only, reproducibly per seed."""
+    delays = take(fixed_jittered(5, first_poll_jitter_s=2), 4, seed=7)
+    assert 5.0 <= delays[0] <= 7.0
+    assert delays[0] != 5.0
+    assert delays[1:] == [5.0, 5.0, 5.0]
+    assert delays == take(fixed_jittered(5, first_poll_jitter_s=2), 4, seed=7)
+    assert take(fixed_jittered(5, first_poll_jitter_s=0), 2) == [5.0, 5.0]
+
+
+def test_exponential_grows_to_the_cap() -> None:
+    """exponential doubles from its initial delay and stays at its cap."""
+    assert take(exponential(1, factor=2, cap_s=10), 6) == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+def test_exponential_jitter_stays_in_band() -> None:
+    """Jittered exponential delays stay within ±jitter of the base and never exceed the cap."""
+    delays = take(exponential(2, factor=2, cap_s=8, jitter=0.5), 50, seed=3)
+    bases = [2.0, 4.0, *([8.0] * 48)]
+    assert all(0.5 * b <= d <= min(8.0, 1.5 * b) for d, b in zip(delays, bases, strict=True))
+    assert len(set(delays)) > 10
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: fixed(0), r"fixed\(\): interval_s must be a finite number > 0, got 0"),
+        (lambda: fixed("5"), r"fixed\(\): interval_s must be a number, got '5'"),
+        (lambda: fixed(float("inf")), r"interval_s must be a finite number"),
+        (lambda: fixed_jittered(5, first_poll_jitter_s=-1), r"first_poll_jitter_s must be .*>= 0"),
+        (lambda: exponential(0), r"exponential\(\): initial_s"),
+        (lambda: exponential(1, factor=0.5), r"factor must be >= 1, got 0.5"),
+        (lambda: exponential(5, cap_s=2), r"cap_s must be >= initial_s=5, got 2"),
+        (lambda: exponential(1, jitter=1.5), r"jitter must be between 0 and 1, got 1.5"),
+        (lambda: backoff(-1), r"backoff\(\): initial_s"),
+        (lambda: backoff(1, max_attempts=0), r"max_attempts must be an integer >= 1, got 0"),
+        (lambda: backoff(1, max_attempts=True), r"max_attempts must be an integer"),
+        (lambda: backoff(2, cap_s=1), r"cap_s must be >= initial_s"),
+    ],
+)
+def test_factories_validate_arguments_at_once(make: Any, message: str) -> None:
+    """Each factory rejects a bad argument immediately, naming the argument and the value."""
+    with pytest.raises(UsageError, match=message):
+        make()
+
+
+def test_backoff_grows_caps_and_honours_retry_after() -> None:
+    """Backoff doubles per failure up to its cap and never waits less than Retry-After."""
+    policy = backoff(1, factor=2, cap_s=5, max_attempts=4)
+    assert [policy.delay(n, None) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
+    assert policy.delay(1, 30.0) == 30.0
+    assert policy.delay(3, 0.5) == 4.0
+
+
+def test_retry_delay_stops_on_success_permanent_errors_and_attempts() -> None:
+    """Single-call retries happen only for transient failures and within max_attempts."""
+    policy = backoff(1, max_attempts=3)
+    assert retry_delay(policy, 1, answer(503)) == 1.0
+    assert retry_delay(policy, 2, answer(429, retry_after="9")) == 9.0
+    assert retry_delay(policy, 3, answer(503)) is None
+    assert retry_delay(policy, 1, answer(200)) is None
+    assert retry_delay(policy, 1, answer(404)) is None
+    assert retry_delay(policy, 1, answer(401)) is None
+
+
+def plan(deadline_s: float = 100.0, max_attempts: int = 6) -> PollPlan:
+    return PollPlan(
+        strategy=exponential(2, factor=2, cap_s=64),
+        retry=backoff(1, factor=2, cap_s=30, max_attempts=max_attempts),
+        deadline_s=deadline_s,
+    )
+
+
+def test_next_action_follows_strategy_and_stops_at_final() -> None:
+    """Healthy pending answers take the strategy's delays; a final answer is Done."""
+    state = plan().begin(started_at=0.0, rng=random.Random(0))
+    assert next_action(state, None, 0.0) == Poll(0.0)
+    assert next_action(state, answer(200), 0.0) == Poll(2.0)
+    assert next_action(state, answer(200), 2.0) == Poll(4.0)
+    done = next_action(state, answer(200, run="completed"), 6.0)
+    assert isinstance(done, Done)
+    assert done.envelope.status == "completed"
+    assert isinstance(next_action(state, answer(200, run="failed"), 6.0), Done)
+
+
+def test_transient_failures_do_not_advance_the_strategy() -> None:
+    """Retries use the backoff (at least Retry-After) and the strategy resumes where it was."""
+    state = plan().begin(started_at=0.0, rng=random.Random(0))
+    assert next_action(state, answer(200), 0.0) == Poll(2.0)
+    assert next_action(state, answer(503), 2.0) == Poll(1.0)
+    assert next_action(state, answer(None), 3.0) == Poll(2.0)
+    assert next_action(state, answer(429, retry_after="3"), 5.0) == Poll(4.0)
+    assert next_action(state, answer(429, retry_after="9"), 9.0) == Poll(9.0)
+    assert next_action(state, answer(200), 18.0) == Poll(4.0)
+    assert state.failures == 0
+
+
+def test_too_many_consecutive_failures_give_up_without_timing_out() -> None:
+    """max_attempts consecutive transient failures end following with a reason, not a timeout."""
+    state = plan(max_attempts=2).begin(started_at=0.0, rng=random.Random(0))
+    assert isinstance(next_action(state, answer(500), 0.0), Poll)
+    action = next_action(state, answer(500), 1.0)
+    assert isinstance(action, GiveUp)
+    assert not action.timed_out
+    assert "2 consecutive transient failures" in action.reason
+
+
+def test_permanent_errors_give_up() -> None:
+    """A 401, 404 or malformed answer while polling ends following at once."""
+    for outcome in (answer(401), answer(404)):
+        state = plan().begin(started_at=0.0, rng=random.Random(0))
+        action = next_action(state, outcome, 0.0)
+        assert isinstance(action, GiveUp)
+        assert not action.timed_out
+
+
+def test_deadline_clamps_the_last_poll_then_times_out() -> None:
+    """A poll due past the deadline happens at the deadline; still pending there is timed out."""
+    state = plan(deadline_s=10.0).begin(started_at=100.0, rng=random.Random(0))
+    assert next_action(state, answer(200), 100.0) == Poll(2.0)
+    assert next_action(state, answer(200), 102.0) == Poll(4.0)
+    assert next_action(state, answer(200), 106.0) == Poll(4.0)
+    action = next_action(state, answer(200), 110.0)
+    assert isinstance(action, GiveUp)
+    assert action.timed_out
+
+
+def test_retry_after_past_the_deadline_times_out() -> None:
+    """A Retry-After reaching past the deadline ends following as timed out rather than early."""
+    state = plan(deadline_s=10.0).begin(started_at=0.0, rng=random.Random(0))
+    action = next_action(state, answer(429, retry_after="60"), 5.0)
+    assert isinstance(action, GiveUp)
+    assert action.timed_out
+    assert "Retry-After 60" in action.reason
+
+
+def test_plan_validates_deadline() -> None:
+    """A non-positive deadline is refused, naming deadline_s."""
+    with pytest.raises(UsageError, match="deadline_s"):
+        plan(deadline_s=0)

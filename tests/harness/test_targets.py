@@ -1,0 +1,245 @@
+"""Targets: validation, the targets file, secrets from the environment, the production guard."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from harness import (
+    ConfigError,
+    ProductionGuardError,
+    Secret,
+    Target,
+    guard_production,
+    load_targets,
+    mock_target,
+    select_target,
+)
+
+DEV_TABLE = """
+[targets.dev]
+base_url = "https://app.phinite.ai/api/v1/ai"
+workspace_id = "ws-123"
+environment = "DEV"
+api_key_env = "PHINITE_DEV_API_KEY"
+sync_trigger = "quick-answer"
+jira_trigger = "jira-triage"
+jira_secret_env = "PHINITE_DEV_JIRA_SECRET"
+max_run_s = 2700
+poll_interval_s = 5
+production = false
+
+[targets.prod]
+base_url = "https://ai-core.phinite.ai"
+workspace_id = "ws-9"
+environment = "PROD"
+api_key_env = "PHINITE_PROD_API_KEY"
+production = true
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "harness.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def make_target(**changes: object) -> Target:
+    fields: dict[str, object] = {
+        "name": "dev",
+        "base_url": "https://example.test",
+        "workspace_id": "ws",
+        "environment": "DEV",
+    }
+    fields.update(changes)
+    return Target(**fields)  # type: ignore[arg-type]
+
+
+def test_secret_hides_its_value_in_repr_and_str() -> None:
+    """A Secret shows `***` in repr and str and reveals the value only on request."""
+    secret = Secret("s3cr3t-value")
+    assert repr(secret) == "***"
+    assert str(secret) == "***"
+    assert f"{secret}" == "***"
+    assert secret.reveal() == "s3cr3t-value"
+
+
+def test_target_repr_never_shows_keys() -> None:
+    """repr of a target holding a key and a Jira secret contains neither value."""
+    target = mock_target()
+    text = repr(target)
+    assert "demo-key" not in text
+    assert "demo-jira-secret" not in text
+    assert "***" in text
+
+
+def test_mock_target_is_the_demo_world() -> None:
+    """The built-in mock target is embedded and points at the demo workspace and triggers."""
+    target = mock_target()
+    assert target.embedded
+    assert target.base_url == "http://testserver"
+    assert (target.workspace_id, target.environment) == ("demo", "DEV")
+    assert target.api_key is not None
+    assert target.api_key.reveal() == "demo-key"
+    assert (target.sync_trigger, target.background_trigger, target.jira_trigger) == (
+        "quick-answer",
+        "nightly-report",
+        "jira-triage",
+    )
+    assert target.jira_secret is not None
+    assert target.jira_secret.reveal() == "demo-jira-secret"
+    assert (target.max_run_s, target.poll_interval_s) == (2700, 5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"environment": "dev"}, "targets.dev.environment: must be DEV, UAT or PROD, got 'dev'"),
+        ({"base_url": "ftp://host"}, "targets.dev.base_url: must be an http(s) URL"),
+        ({"base_url": "https://u:p@host"}, "targets.dev.base_url: must not carry credentials"),
+        ({"workspace_id": ""}, "targets.dev.workspace_id: must be a non-empty string"),
+        ({"max_run_s": 0}, "targets.dev.max_run_s: must be a finite number > 0, got 0"),
+        ({"timeout_s": float("nan")}, "targets.dev.timeout_s: must be a finite number > 0"),
+        ({"poll_interval_s": True}, "targets.dev.poll_interval_s: must be a number"),
+        ({"production": "yes"}, "targets.dev.production: must be true or false, got 'yes'"),
+        ({"sync_trigger": ""}, "targets.dev.sync_trigger: must be a non-empty string"),
+        ({"poll_interval_s": 10, "max_run_s": 5}, "targets.dev.poll_interval_s: must not exceed"),
+    ],
+)
+def test_target_validation_names_field_and_value(changes: dict[str, object], expected: str) -> None:
+    """An invalid field value raises ConfigError naming the target, the field and the value."""
+    with pytest.raises(ConfigError) as info:
+        make_target(**changes)
+    assert str(info.value).startswith(expected)
+
+
+def test_without_any_file_only_mock_exists(tmp_path: Path) -> None:
+    """With no path, no variable and no harness.toml, only the mock target is loaded."""
+    assert list(load_targets(None, environ={}, cwd=tmp_path)) == ["mock"]
+
+
+def test_harness_toml_in_cwd_is_read(tmp_path: Path) -> None:
+    """harness.toml in the working directory adds its targets beside mock."""
+    write(tmp_path, DEV_TABLE)
+    targets = load_targets(None, environ={}, cwd=tmp_path)
+    assert sorted(targets) == ["dev", "mock", "prod"]
+    dev = targets["dev"]
+    assert dev.base_url == "https://app.phinite.ai/api/v1/ai"
+    assert dev.api_key is None
+    assert dev.api_key_env == "PHINITE_DEV_API_KEY"
+    assert targets["prod"].production
+
+
+def test_env_var_file_wins_over_cwd_and_path_wins_over_env(tmp_path: Path) -> None:
+    """An explicit path beats $TRIGGER_HARNESS_TARGETS, which beats cwd/harness.toml."""
+    write(tmp_path, DEV_TABLE)
+    env_file = write(tmp_path, DEV_TABLE.replace("targets.dev]", "targets.from-env]"), "env.toml")
+    given = write(tmp_path, DEV_TABLE.replace("targets.dev]", "targets.given]"), "given.toml")
+    environ = {"TRIGGER_HARNESS_TARGETS": str(env_file)}
+    assert "from-env" in load_targets(None, environ=environ, cwd=tmp_path)
+    assert "given" in load_targets(Path("given.toml"), environ=environ, cwd=tmp_path)
+    assert "given" in load_targets(given, environ=environ, cwd=tmp_path)
+
+
+def test_missing_env_var_file_names_the_variable(tmp_path: Path) -> None:
+    """$TRIGGER_HARNESS_TARGETS naming a missing file raises ConfigError naming the variable."""
+    with pytest.raises(ConfigError, match=r"TRIGGER_HARNESS_TARGETS.*nope\.toml"):
+        load_targets(None, environ={"TRIGGER_HARNESS_TARGETS": "nope.toml"}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[targets.mock]\nbase_url='http://x'\n", r"targets\.mock: the built-in mock"),
+        (DEV_TABLE + "colour = 'blue'\n", r"targets\.prod\.colour: unknown key"),
+        (DEV_TABLE + "api_key = 'leak'\n", r"targets\.prod\.api_key: secrets are never written"),
+        (DEV_TABLE.replace('workspace_id = "ws-9"\n', ""), r"targets\.prod\.workspace_id: missing"),
+        (
+            DEV_TABLE.replace("max_run_s = 2700", "max_run_s = '45m'"),
+            r"dev\.max_run_s: must be a n",
+        ),
+        (
+            DEV_TABLE.replace("production = true", "production = 1"),
+            r"prod\.production: must be true",
+        ),
+        (
+            DEV_TABLE.replace('"DEV"', '"dev"'),
+            r"targets\.dev\.environment: must be DEV, UAT or PROD",
+        ),
+        ("[targets.dev\n", r"invalid TOML"),
+        ("[other]\nx = 1\n", r"unknown top-level key 'other'"),
+        ("targets = 3\n", r"targets: must be a table"),
+        ("[targets]\ndev = 3\n", r"targets\.dev: must be a table"),
+    ],
+)
+def test_bad_targets_file_names_file_target_and_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """Every kind of bad targets file raises ConfigError naming the file and the bad key."""
+    path = write(tmp_path, text, "bad.toml")
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_targets(path, environ={}, cwd=tmp_path)
+    assert str(path) in str(info.value)
+    assert "leak" not in str(info.value)
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    """A given path that cannot be read raises ConfigError naming it."""
+    with pytest.raises(ConfigError, match=r"missing\.toml: cannot read"):
+        load_targets(tmp_path / "missing.toml", environ={}, cwd=tmp_path)
+
+
+def test_select_reads_keys_from_the_injected_environment(tmp_path: Path) -> None:
+    """Selecting a target fills api_key and jira_secret from the variables it names."""
+    targets = load_targets(write(tmp_path, DEV_TABLE), environ={}, cwd=tmp_path)
+    environ = {"PHINITE_DEV_API_KEY": "key-abc", "PHINITE_DEV_JIRA_SECRET": "jira-xyz"}
+    dev = select_target(targets, "dev", environ=environ)
+    assert dev.api_key is not None
+    assert dev.api_key.reveal() == "key-abc"
+    assert dev.jira_secret is not None
+    assert dev.jira_secret.reveal() == "jira-xyz"
+    assert dataclasses.replace(dev, api_key=None, jira_secret=None) == targets["dev"]
+
+
+def test_missing_key_variable_fails_only_the_selected_target(tmp_path: Path) -> None:
+    """A target whose key variable is unset fails at selection, naming the variable; others work."""
+    targets = load_targets(write(tmp_path, DEV_TABLE), environ={}, cwd=tmp_path)
+    environ = {"PHINITE_DEV_API_KEY": "key-abc", "PHINITE_DEV_JIRA_SECRET": "  "}
+    with pytest.raises(ConfigError, match=r"PHINITE_DEV_JIRA_SECRET is not set or empty"):
+        select_target(targets, "dev", environ=environ)
+    prod = select_target(targets, "prod", environ={"PHINITE_PROD_API_KEY": "pk"})
+    assert prod.api_key == Secret("pk")
+    with pytest.raises(ConfigError, match=r"PHINITE_PROD_API_KEY") as info:
+        select_target(targets, "prod", environ={})
+    assert "pk" not in str(info.value)
+
+
+def test_key_with_control_characters_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    """A key variable holding a newline is refused, and the message does not contain the key."""
+    targets = load_targets(write(tmp_path, DEV_TABLE), environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="control characters") as info:
+        select_target(targets, "prod", environ={"PHINITE_PROD_API_KEY": "abc\ndef"})
+    assert "abc" not in str(info.value)
+
+
+def test_unknown_target_lists_known_names() -> None:
+    """Selecting an unknown name raises ConfigError listing the known targets."""
+    targets = {"mock": mock_target(), "dev": make_target()}
+    with pytest.raises(ConfigError, match=r"unknown target 'stage'; known targets: dev, mock"):
+        select_target(targets, "stage", environ={})
+
+
+def test_mock_selection_needs_no_environment() -> None:
+    """The mock target is selected without any variable and keeps its built-in key."""
+    assert select_target({"mock": mock_target()}, "mock", environ={}) == mock_target()
+
+
+def test_production_guard() -> None:
+    """A production target is refused unless allowed, and the error names the target."""
+    prod = make_target(name="live", production=True)
+    with pytest.raises(ProductionGuardError, match="'live'"):
+        guard_production(prod, allow_production=False)
+    guard_production(prod, allow_production=True)
+    guard_production(make_target(), allow_production=False)
