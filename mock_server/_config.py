@@ -5,7 +5,11 @@ a bad one raises `ConfigError` naming the key (as a dotted path) and the value.
 
 INTERFACE (fixed, other modules code against it): `MockConfig`, `MockSettings`,
 `WorkspaceConfig`, `ApiKey`, `TriggerConfig`, `Duration`, `Outcome`, `CronSpec`,
-`ConfigError`, `load_config(path)`, `parse_config(mapping, source=...)`, `demo_config()`.
+`ConfigError`, `load_config(path)`, `parse_config(mapping, source=...)`, `demo_config()`,
+`check_cron(cron, environments)` (also used when a schedule is added at run time).
+
+Secrets (API keys, Jira secrets, the admin token) are never echoed in error messages; TOML
+dates inside cron `user_variables` become ISO strings so every variable is JSON-serialisable.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ passed, once each, in order, each at its own time (a run already past its retent
 counted but not kept). A tick is skipped, never fired later, when its trigger is paused at the
 tick, or when its overlap is `skip` and the trigger's previous cron run is still
 pending/waiting at the tick time (a run ending exactly at the tick does not overlap). Moving the
-clock backwards does not re-fire ticks already fired.
+clock backwards does not re-fire ticks already fired. Firing costs about 25 µs per tick, so a jump
+of a year past a once-a-minute schedule takes some seconds; an idle `catch_up()` is two compares.
 """
 
 from __future__ import annotations

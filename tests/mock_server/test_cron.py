@@ -15,6 +15,7 @@ from mock_server._config import (
     Duration,
     MockConfig,
     MockSettings,
+    Outcome,
     TriggerConfig,
     WorkspaceConfig,
     demo_config,
@@ -243,3 +244,24 @@ def test_reset_restores_the_schedule() -> None:
     store.clock.advance(3 * HOUR)
     store.catch_up()
     assert cron_runs(store) == first
+
+
+def test_overlap_skip_counts_a_waiting_run_as_running() -> None:
+    """A previous cron run waiting for input blocks skip-overlap ticks until it ends."""
+    trigger = TriggerConfig(
+        id="approve",
+        duration=Duration(dist="fixed", s=60),
+        outcome=Outcome(waiting_for_input=1.0),
+        cron=CronSpec(schedule="0 * * * *", overlap="skip"),
+    )
+    store = make_store(world(trigger))
+    store.clock.advance(3 * HOUR)
+    store.catch_up()
+    runs = cron_runs(store)
+    assert [(run["started_at"], run["status"]) for run in runs] == [
+        ("2026-06-10T01:00:00.000Z", "waiting_for_input")
+    ]
+    store.provide_input(str(runs[0]["workflow_id"]), "ok")
+    store.clock.advance(HOUR)
+    store.catch_up()
+    assert len(cron_runs(store)) == 2
