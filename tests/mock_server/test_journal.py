@@ -1,0 +1,93 @@
+"""The request journal: bounded, filterable, counted; as a unit and inside the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from starlette.testclient import TestClient
+
+from mock_server._journal import RequestJournal
+from tests.fixtures.mock import AUTH
+
+
+def fill(journal: RequestJournal, count: int) -> None:
+    """Record `count` requests alternating GET/POST with increasing times."""
+    for i in range(count):
+        journal.record(
+            virtual_time=1_800_000_000.0 + i,
+            real_time=float(i),
+            method="GET" if i % 2 else "POST",
+            path=f"/trigger/status/demo/run-{i}" if i % 2 else "/trigger/start/demo/t/DEV",
+            status_code=200,
+            workflow_id=f"run-{i}",
+            workspace_id="demo",
+            latency_s=0.001,
+        )
+
+
+def test_journal_keeps_only_the_newest_entries() -> None:
+    """Past its limit the journal drops the oldest entries."""
+    journal = RequestJournal(3)
+    fill(journal, 10)
+    assert len(journal) == 3
+    assert [entry["workflow_id"] for entry in journal.query()] == ["run-7", "run-8", "run-9"]
+
+
+def test_journal_filters_and_counts() -> None:
+    """Filters on method (any case), path prefix and workflow_id combine; count agrees."""
+    journal = RequestJournal(100)
+    fill(journal, 10)
+    assert journal.count() == 10
+    assert journal.count(method="get") == 5
+    assert journal.count(path_prefix="/trigger/start/") == 5
+    assert journal.count(workflow_id="run-3") == 1
+    assert journal.count(method="POST", workflow_id="run-3") == 0
+    assert [e["workflow_id"] for e in journal.query(method="GET", limit=2)] == ["run-7", "run-9"]
+    assert journal.query(limit=0) == []
+
+
+def test_journal_entry_fields() -> None:
+    """An entry shows virtual time as ISO 8601 and every recorded field."""
+    journal = RequestJournal(5)
+    fill(journal, 1)
+    assert journal.query() == [
+        {
+            "time": "2027-01-15T08:00:00+00:00",
+            "real_time": 0.0,
+            "method": "POST",
+            "path": "/trigger/start/demo/t/DEV",
+            "status_code": 200,
+            "workflow_id": "run-0",
+            "workspace_id": "demo",
+            "latency_s": 0.001,
+        }
+    ]
+
+
+def test_clear_and_bad_limit() -> None:
+    """clear() forgets everything; a negative limit is refused."""
+    journal = RequestJournal(5)
+    fill(journal, 4)
+    journal.clear()
+    assert journal.count() == 0
+    with pytest.raises(ValueError, match="limit"):
+        RequestJournal(-1)
+
+
+def test_app_journal_respects_journal_limit(make_client: Callable[..., TestClient]) -> None:
+    """The app keeps only `journal_limit` requests, the newest ones."""
+    client = make_client(journal_limit=3)
+    for i in range(6):
+        client.get(f"/trigger/status/demo/id-{i}", headers=AUTH)
+    entries = client.get("/__admin/requests").json()["requests"]
+    assert [entry["workflow_id"] for entry in entries] == ["id-3", "id-4", "id-5"]
+    assert client.get("/__admin/requests/count").json() == {"count": 3}
+
+
+def test_unknown_paths_are_journaled_but_admin_calls_are_not(mock_client: TestClient) -> None:
+    """A 404 on an unknown path is recorded; admin calls never are."""
+    mock_client.get("/nope")
+    mock_client.get("/__admin/health")
+    entries = mock_client.get("/__admin/requests").json()["requests"]
+    assert [(e["path"], e["status_code"]) for e in entries] == [("/nope", 404)]
