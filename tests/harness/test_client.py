@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import json
 import random
 from collections.abc import Callable
@@ -28,9 +29,11 @@ from harness import (
     PollTimeout,
     RateLimited,
     RequestSpec,
+    RequestTimeout,
     Secret,
     ServerError,
     Target,
+    TransportError,
     TriggerClient,
     UsageError,
     backoff,
@@ -38,6 +41,7 @@ from harness import (
     mock_target,
 )
 from harness._protocol import SYNC_SLACK_S
+from harness._transport import map_transport_errors
 
 KEY = "sk-live-0123456789"
 JIRA = "jira-hush-9876"
@@ -389,3 +393,49 @@ def test_embedded_target_over_starlette_test_client() -> None:
         observation = TriggerClient(mock_target(), http=http).status("run-7")
     assert observation.envelope is not None
     assert observation.envelope.workflow_id == "run-7"
+
+
+@pytest.mark.parametrize(
+    ("raised", "may_have_run", "expected"),
+    [
+        (httpx.ConnectError("refused"), True, ConnectError),
+        (httpx.ConnectTimeout("slow"), True, RequestTimeout),
+        (httpx.PoolTimeout("busy"), True, RequestTimeout),
+        (httpx.ReadTimeout("slow"), False, RequestTimeout),
+        (httpx.ReadTimeout("slow"), True, OutcomeUnknown),
+        (httpx.WriteError("broken"), True, OutcomeUnknown),
+        (httpx.RemoteProtocolError("closed"), False, ConnectError),
+        (httpx.UnsupportedProtocol("ftp"), True, TransportError),
+        (httpx.LocalProtocolError("bad header"), True, UsageError),
+        (httpx.InvalidURL("bad"), False, UsageError),
+    ],
+)
+def test_transport_errors_map_into_the_tree(
+    raised: Exception, may_have_run: bool, expected: type[Exception]
+) -> None:
+    """Each httpx failure becomes one harness error, chained, naming the method and URL."""
+    context = map_transport_errors("POST", "https://h/trigger/x", may_have_run=may_have_run)
+    with pytest.raises(expected) as info, context:
+        raise raised
+    assert type(info.value) is expected
+    assert info.value.__cause__ is raised
+    assert "POST https://h/trigger/x" in str(info.value)
+
+
+def test_transport_error_message_is_redacted() -> None:
+    """httpx's own message passes through the redactor before it reaches the error."""
+    context = map_transport_errors("GET", "u", redact=lambda s: s.replace(KEY, "***"))
+    with pytest.raises(ConnectError) as info, context:
+        raise httpx.ConnectError(f"failed for {KEY}")
+    assert KEY not in str(info.value)
+
+
+def test_wait_honours_a_retry_after_http_date() -> None:
+    """A 429 whose Retry-After is an HTTP-date waits until that date by the injected wall clock."""
+    wall = 1_800_000_000.0
+    date = email.utils.formatdate(wall + 20, usegmt=True)
+    script = Script(httpx.Response(429, headers={"Retry-After": date}), ok("completed"))
+    time = FakeTime()
+    history = make_client(script, time, wall_clock=lambda: wall).wait("wf-1")
+    assert history.final is not None
+    assert time.sleeps == [20.0]
