@@ -150,21 +150,20 @@ def _segment(name: str, value: str) -> str:
     return encoded.replace(".", "%2E") if set(value) == {"."} else encoded
 
 
-def join_url(base_url: str, *segments: tuple[str, str]) -> str:
-    """`base_url` + `/trigger/` + the percent-encoded `(name, value)` segments.
+def join_url(base_url: str, *segments: str | tuple[str, str]) -> str:
+    """`base_url` + `/trigger/` + the segments: literals as given, `(name, id)` pairs encoded.
 
-    Works for both prefixes (`https://host` and `https://host/api/v1/ai`) and a trailing `/`.
+    Works for both prefixes (`https://host` and `https://host/api/v1/ai`) and a trailing `/`;
+    an id holding `/`, `?`, `#` or dots stays one segment.
     """
-    path = "/".join(_segment(name, value) for name, value in segments)
+    path = "/".join(s if isinstance(s, str) else _segment(*s) for s in segments)
     return f"{base_url.rstrip('/')}/trigger/{path}"
 
 
 def _auth(target: Target) -> dict[str, Secret]:
-    return (
-        {}
-        if target.api_key is None
-        else {"Authorization": Secret(f"Bearer {target.api_key.reveal()}")}
-    )
+    if target.api_key is None:
+        return {}
+    return {"Authorization": Secret(f"Bearer {target.api_key.reveal()}")}
 
 
 def _run_body(message: str, user_variables: Mapping[str, Any] | None) -> bytes:
@@ -175,11 +174,25 @@ def _run_body(message: str, user_variables: Mapping[str, Any] | None) -> bytes:
     return orjson.dumps({"message": message, "user_variables": dict(user_variables or {})})
 
 
-def _trigger(target: Target, trigger_id: str | None, default: str | None, name: str) -> str:
-    chosen = trigger_id if trigger_id is not None else default
-    if chosen is None:
-        raise UsageError(f"trigger_id: none given and target {target.name!r} sets no {name}")
-    return chosen
+def _trigger_url(
+    target: Target,
+    literals: tuple[str, ...],
+    trigger_id: str | None,
+    default_field: str,
+    environment: str | None,
+) -> str:
+    trigger = trigger_id if trigger_id is not None else getattr(target, default_field)
+    if trigger is None:
+        raise UsageError(
+            f"trigger_id: none given and target {target.name!r} sets no {default_field}"
+        )
+    return join_url(
+        target.base_url,
+        *literals,
+        ("workspace_id", target.workspace_id),
+        ("trigger_id", trigger),
+        ("environment", environment or target.environment),
+    )
 
 
 _JSON_HEADERS: Final = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -194,17 +207,10 @@ def build_sync(
     environment: str | None = None,
 ) -> RequestSpec:
     """E1: run a flow synchronously (timeout: the sync limit plus network slack)."""
-    trigger = _trigger(target, trigger_id, target.sync_trigger, "sync_trigger")
-    url = join_url(
-        target.base_url,
-        ("workspace_id", target.workspace_id),
-        ("trigger_id", trigger),
-        ("environment", environment or target.environment),
-    )
     return RequestSpec(
         endpoint=Endpoint.SYNC,
         method="POST",
-        url=url,
+        url=_trigger_url(target, (), trigger_id, "sync_trigger", environment),
         headers=_JSON_HEADERS,
         body=_run_body(message, user_variables),
         secret_headers=_auth(target),
@@ -221,18 +227,10 @@ def build_start(
     environment: str | None = None,
 ) -> RequestSpec:
     """E2: start a flow in the background."""
-    trigger = _trigger(target, trigger_id, target.background_trigger, "background_trigger")
-    url = join_url(
-        target.base_url,
-        ("", "start"),
-        ("workspace_id", target.workspace_id),
-        ("trigger_id", trigger),
-        ("environment", environment or target.environment),
-    )
     return RequestSpec(
         endpoint=Endpoint.START,
         method="POST",
-        url=url,
+        url=_trigger_url(target, ("start",), trigger_id, "background_trigger", environment),
         headers=_JSON_HEADERS,
         body=_run_body(message, user_variables),
         secret_headers=_auth(target),
@@ -241,10 +239,10 @@ def build_start(
 
 
 def build_status(target: Target, workflow_id: str) -> RequestSpec:
-    """E3: the status of a background run."""
+    """E3: the status of a background run (no environment segment)."""
     url = join_url(
         target.base_url,
-        ("", "status"),
+        "status",
         ("workspace_id", target.workspace_id),
         ("workflow_id", workflow_id),
     )
@@ -267,20 +265,11 @@ def build_jira(
     environment: str | None = None,
 ) -> RequestSpec:
     """E4: deliver a Jira webhook; `signature` is the whole `X-Hub-Signature` value (or none)."""
-    trigger = _trigger(target, trigger_id, target.jira_trigger, "jira_trigger")
-    url = join_url(
-        target.base_url,
-        ("", "jira"),
-        ("", "start"),
-        ("workspace_id", target.workspace_id),
-        ("trigger_id", trigger),
-        ("environment", environment or target.environment),
-    )
     secret = {} if signature is None else {"X-Hub-Signature": Secret(signature)}
     return RequestSpec(
         endpoint=Endpoint.JIRA,
         method="POST",
-        url=url,
+        url=_trigger_url(target, ("jira", "start"), trigger_id, "jira_trigger", environment),
         headers=_JSON_HEADERS,
         body=bytes(body),
         secret_headers=secret,
