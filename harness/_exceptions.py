@@ -2,7 +2,7 @@
 
     HarnessError                      root; `exit_code` is the CLI's exit code for it
     ├── UsageError                    bad flag or argument (exit 2)
-    │   ├── ConfigError               bad targets/config file, key or value, missing env var (exit 2)
+    │   ├── ConfigError               bad targets/config file or value, missing env var (exit 2)
     │   └── ProductionGuardError      a production target without --allow-production (exit 2)
     ├── TargetUnavailable             the target could not be reached or refused the key (exit 3)
     │   ├── TransportError            no answer: connection refused/reset, timeout
@@ -121,7 +121,12 @@ class RateLimited(ApiError):
     """A 429; `retry_after_s` is the parsed `Retry-After`, None when absent or unparsable."""
 
     def __init__(
-        self, message: str, *, status_code: int | None, exchange: Exchange, retry_after_s: float | None
+        self,
+        message: str,
+        *,
+        status_code: int | None,
+        exchange: Exchange,
+        retry_after_s: float | None,
     ) -> None:
         super().__init__(message, status_code=status_code, exchange=exchange)
         self.retry_after_s = retry_after_s

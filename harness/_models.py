@@ -6,6 +6,7 @@ plain frozen values with no IO.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -100,8 +101,6 @@ class Exchange:
 
     def json(self) -> Any:
         """The response body parsed as JSON, or None when it is not JSON."""
-        import json
-
         try:
             return json.loads(self.response_body)
         except ValueError:

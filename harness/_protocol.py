@@ -46,6 +46,7 @@ __all__ = [
     "build_status",
     "build_sync",
     "decode_envelope",
+    "endpoint_of_path",
     "interpret",
     "join_url",
     "make_exchange",
@@ -277,6 +278,26 @@ def build_jira(
     )
 
 
+def endpoint_of_path(path: str) -> Endpoint | None:
+    """Which documented endpoint a request path addresses, by its shape after `/trigger/`.
+
+    `/trigger/status/ws/id` is E3, `/trigger/start/ws/t/env` E2, `/trigger/jira/start/ws/t/env`
+    E4 and `/trigger/ws/t/env` E1; anything else (or any other number of segments) is None.
+    """
+    segments = urlsplit(path).path.strip("/").split("/")
+    if "trigger" not in segments:
+        return None
+    rest = segments[segments.index("trigger") + 1 :]
+    shapes = {
+        ("status", 3): Endpoint.STATUS,
+        ("start", 4): Endpoint.START,
+        ("jira", 5): Endpoint.JIRA,
+    }
+    if rest and (endpoint := shapes.get((rest[0], len(rest)))) is not None:
+        return endpoint
+    return Endpoint.SYNC if len(rest) == 3 else None
+
+
 def build_raw(
     target: Target,
     method: str,
@@ -300,7 +321,7 @@ def build_raw(
         elif auth:
             secret.update(_auth(target))
     return RequestSpec(
-        endpoint=None,
+        endpoint=endpoint_of_path(url),
         method=method.upper(),
         url=url,
         headers=plain,

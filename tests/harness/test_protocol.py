@@ -34,6 +34,7 @@ from harness._protocol import (
     build_start,
     build_status,
     build_sync,
+    endpoint_of_path,
     interpret,
     make_exchange,
     parse_retry_after,
@@ -332,3 +333,22 @@ def test_exchange_is_redacted_everywhere() -> None:
     assert ex.request_body == b'{"key": "***"}'
     assert ex.response_body == b"echo ***"
     assert ex.url.endswith("/trigger/***")
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/trigger/status/ws/run-1", Endpoint.STATUS),
+        ("/api/v1/ai/trigger/start/ws/t/DEV", Endpoint.START),
+        ("/trigger/jira/start/ws/t/DEV", Endpoint.JIRA),
+        ("http://127.0.0.1:1/api/v1/ai/trigger/ws/t/PROD", Endpoint.SYNC),
+        ("/trigger/trigger/t/DEV", Endpoint.SYNC),
+        ("/trigger/ws/t", None),
+        ("/__admin/health", None),
+    ],
+)
+def test_raw_request_paths_are_tagged_with_their_endpoint(
+    path: str, endpoint: Endpoint | None
+) -> None:
+    """A raw request's endpoint is recognised from the path's shape after `/trigger/`."""
+    assert endpoint_of_path(path) is endpoint
