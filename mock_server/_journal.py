@@ -73,16 +73,7 @@ class RequestJournal:
 
     def clear(self) -> None:
         """Forget every entry."""
-        for column in (
-            self._virtual,
-            self._real,
-            self._method,
-            self._path,
-            self._status,
-            self._workflow,
-            self._workspace,
-            self._latency,
-        ):
+        for column in self._columns():
             column.clear()
 
     def _matching(
@@ -122,16 +113,32 @@ class RequestJournal:
         indexes = list(self._matching(method, path_prefix, workflow_id))
         if limit is not None:
             indexes = indexes[len(indexes) - limit :] if limit else []
-        return [self._entry(index) for index in indexes]
+        # Random access into a deque walks it; copy each column once instead.
+        virtual, real, methods, paths, statuses, workflows, workspaces, latencies = (
+            list(column) for column in self._columns()
+        )
+        return [
+            {
+                "time": datetime.fromtimestamp(virtual[i], UTC).isoformat(),
+                "real_time": real[i],
+                "method": methods[i],
+                "path": paths[i],
+                "status_code": statuses[i],
+                "workflow_id": workflows[i],
+                "workspace_id": workspaces[i],
+                "latency_s": latencies[i],
+            }
+            for i in indexes
+        ]
 
-    def _entry(self, index: int) -> dict[str, Any]:
-        return {
-            "time": datetime.fromtimestamp(self._virtual[index], UTC).isoformat(),
-            "real_time": self._real[index],
-            "method": self._method[index],
-            "path": self._path[index],
-            "status_code": self._status[index],
-            "workflow_id": self._workflow[index],
-            "workspace_id": self._workspace[index],
-            "latency_s": self._latency[index],
-        }
+    def _columns(self) -> tuple[deque[Any], ...]:
+        return (
+            self._virtual,
+            self._real,
+            self._method,
+            self._path,
+            self._status,
+            self._workflow,
+            self._workspace,
+            self._latency,
+        )

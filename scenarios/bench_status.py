@@ -89,6 +89,8 @@ def _wrk(url: str, duration: str, connections: int) -> float:
         text=True,
         check=True,
     ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw error answers from {url}:\n{output}")
     match = _REQUESTS_PER_S.search(output)
     if match is None:
         raise RuntimeError(f"no Requests/sec in wrk output:\n{output}")
