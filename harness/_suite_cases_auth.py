@@ -56,7 +56,8 @@ AUTH_VARIANTS: Final[dict[str, tuple[str, Callable[[SuiteContext], bool | str], 
     "no_header": ("no Authorization header", lambda ctx: False, False),
     "other_scheme": ("the key under another scheme", lambda ctx: f"Token {_key(ctx)}", False),
     "basic_scheme": ("Basic credentials", lambda ctx: _BASIC, False),
-    "empty_token": ("an empty bearer token", lambda ctx: "Bearer ", False),
+    # "Bearer " with its trailing space is not a legal header value on the wire (h11).
+    "empty_token": ("an empty bearer token", lambda ctx: "Bearer", False),
     "wrong_key": ("a wrong key", lambda ctx: f"Bearer {random_id('wrong-key')}", False),
     "other_workspace": ("the right key on another workspace id", lambda ctx: True, True),
 }
