@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -26,12 +26,14 @@ import httpx
 from ._admin_client import MockAdmin
 from ._client import TriggerClient
 from ._exceptions import UsageError
-from ._suite import SuiteContext
+from ._suite import SuiteContext, SuiteOutcome, run_suite
 from ._targets import Target
 from ._types import Clock, Sleep
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
+
+    from .report._events import Event
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
@@ -40,6 +42,7 @@ __all__ = [
     "embedded_app",
     "in_process_client",
     "open_session",
+    "run_contract",
     "suite_context",
 ]
 
@@ -211,3 +214,29 @@ def suite_context(
         exact=embedded if exact is None else exact,
         allow_production=allow_production,
     )
+
+
+def run_contract(
+    target: Target,
+    *,
+    emit: Callable[[Event], None],
+    select: Sequence[str] | None = None,
+    allow_production: bool = False,
+    in_process: bool = True,
+    time_scale: float = DEFAULT_TIME_SCALE,
+) -> SuiteOutcome:
+    """Open a session on `target` and run the contract suite on it (what `contract` runs).
+
+    Raises `TargetUnavailable` when the target cannot be reached or refuses the key.
+
+    Args:
+        target: a selected target (secrets read).
+        emit: receives the suite's events (`SuiteStarted`, `CaseFinished`, `NoteRecorded`).
+        select: case ids, area prefixes or globs; None runs every case.
+        allow_production: let run-starting cases run on a production target.
+        in_process: embedded only: serve the mock in process (else on 127.0.0.1).
+        time_scale: embedded only: the mock's virtual seconds per real second.
+    """
+    with open_session(target, in_process=in_process, time_scale=time_scale) as session:
+        context = suite_context(session, allow_production=allow_production)
+        return run_suite(context, emit=emit, select=select)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import importlib
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -56,6 +57,7 @@ from .report._events import (
 
 __all__ = [
     "CASES",
+    "CASE_MODULES",
     "NEEDS",
     "Case",
     "CaseFn",
@@ -515,10 +517,20 @@ def run_suite(
     )
 
 
-# Registers the cases; at the end so those modules find this one complete.
-from . import (  # noqa: E402, F401
-    _suite_cases_auth,
-    _suite_cases_body,
-    _suite_cases_mock,
-    _suite_cases_runs,
+def _register_cases() -> None:
+    """Import the case modules, which register their cases here.
+
+    `import_module` looks in `sys.modules` (not at the package's attributes), so a fresh import
+    of this module (pytester restores `sys.modules` between runs) registers the cases again.
+    """
+    for name in CASE_MODULES:
+        importlib.import_module(f"{__package__}.{name}")
+
+
+CASE_MODULES: Final = (
+    "_suite_cases_auth",
+    "_suite_cases_body",
+    "_suite_cases_runs",
+    "_suite_cases_mock",
 )
+_register_cases()

@@ -74,9 +74,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers."""
+    """Register the markers; check an explicitly chosen target at once (a usage error)."""
     config.addinivalue_line("markers", f"mock_only: {MOCK_ONLY_REASON}")
     config.addinivalue_line("markers", f"starts_runs: {PRODUCTION_REASON}")
+    chosen = config.getoption("trigger_harness_target") != "mock"
+    if chosen or config.getoption("trigger_harness_targets") is not None:
+        _selected_target(config)
 
 
 def _selected_target(config: pytest.Config) -> Target:

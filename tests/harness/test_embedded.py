@@ -9,10 +9,11 @@ import time
 import httpx
 import pytest
 
-from harness import Secret, Target, UsageError
+from harness import Secret, Target, TargetUnavailable, UsageError
 from harness._admin_client import MockAdmin
-from harness._embedded import embedded_app, open_session, suite_context
+from harness._embedded import embedded_app, open_session, run_contract, suite_context
 from harness._targets import mock_target
+from harness.report import CaseFinished, Event, SuiteStarted
 
 
 def _remote() -> Target:
@@ -129,3 +130,26 @@ def test_importing_the_session_module_does_not_import_the_mock() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+def test_run_contract_runs_the_selected_cases_on_the_embedded_mock() -> None:
+    """`run_contract` opens the session and runs the suite, emitting its events."""
+    events: list[Event] = []
+    outcome = run_contract(mock_target(), emit=events.append, select=["unknown"])
+    assert outcome.ok
+    assert [c.case_id for c in outcome.cases] == [
+        "unknown.trigger.E1",
+        "unknown.trigger.E2",
+        "unknown.workflow.E3",
+    ]
+    assert isinstance(events[0], SuiteStarted)
+
+
+@pytest.mark.socket
+def test_run_contract_on_an_unreachable_target_raises_target_unavailable() -> None:
+    """Nothing listening on the target's port: TargetUnavailable (exit 3), no case run."""
+    events: list[Event] = []
+    with pytest.raises(TargetUnavailable) as raised:
+        run_contract(_remote(), emit=events.append)
+    assert raised.value.exit_code == 3
+    assert not any(isinstance(event, CaseFinished) for event in events)
