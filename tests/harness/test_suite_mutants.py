@@ -25,6 +25,8 @@ from harness.report import Event, Outcome
 from mock_server import create_app
 from mock_server._config import demo_config
 
+SCALE = 400.0
+"""Virtual seconds per real second of every mutant (the suite's default is 100): faster runs."""
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 Mutate = Callable[[Scope, int, Headers, bytes], Answer]
@@ -212,13 +214,13 @@ async def _empty_body() -> Message:
 
 def _with_settings(**settings: Any) -> ASGIApp:
     config = demo_config()
-    mock = dataclasses.replace(config.mock, time_scale=100.0, **settings)
+    mock = dataclasses.replace(config.mock, time_scale=SCALE, **settings)
     return create_app(dataclasses.replace(config, mock=mock))
 
 
 def run_against(app: ASGIApp, select: list[str] | None, *, exact: bool = True) -> SuiteOutcome:
     """Run the selected cases against `app` served in process as the embedded target."""
-    with open_session(mock_target(), app=app) as session:
+    with open_session(mock_target(), app=app, time_scale=SCALE) as session:
         return run_suite(
             suite_context(session, exact=exact), emit=lambda event: None, select=select
         )
@@ -302,7 +304,7 @@ MUTANTS: dict[str, tuple[Callable[[ASGIApp], ASGIApp], list[str], str]] = {
 def test_mutant_fails_the_suite_naming_the_invariant(name: str) -> None:
     """A mock breaking one invariant fails the suite, and a violation names the broken check."""
     wrap, select, expected = MUTANTS[name]
-    outcome = run_against(wrap(embedded_app()), select)
+    outcome = run_against(wrap(embedded_app(SCALE)), select)
     assert not outcome.ok
     assert expected in failed_checks(outcome), [c.message for c in outcome.cases]
 
@@ -310,7 +312,7 @@ def test_mutant_fails_the_suite_naming_the_invariant(name: str) -> None:
 def test_mutant_failure_message_names_check_and_invariant() -> None:
     """The failed case's message names the check and its invariant number."""
     wrap, select, _ = MUTANTS["E1 answers pending"]
-    outcome = run_against(wrap(embedded_app()), select)
+    outcome = run_against(wrap(embedded_app(SCALE)), select)
     (case,) = outcome.cases
     assert "[sync_final_status, invariant 4]" in case.message
 
@@ -318,8 +320,8 @@ def test_mutant_failure_message_names_check_and_invariant() -> None:
 def test_failure_evidence_never_holds_the_key() -> None:
     """Violations carry redacted exchanges: the key sent under another scheme is never shown."""
     events: list[Event] = []
-    app = ResponseMutant(embedded_app(), on("E1", "E2", "E3"), _accept_unauthorized)
-    with open_session(mock_target(), app=app) as session:
+    app = ResponseMutant(embedded_app(SCALE), on("E1", "E2", "E3"), _accept_unauthorized)
+    with open_session(mock_target(), app=app, time_scale=SCALE) as session:
         run_suite(suite_context(session), emit=events.append, select=["auth.other_scheme"])
     assert "demo-key" not in repr(events)
     assert "***" in repr(events)
@@ -343,7 +345,7 @@ def test_alternative_sync_timeout_policy_passes_with_a_note() -> None:
 
 def test_unmutated_mock_passes_the_whole_suite_in_process() -> None:
     """The embedded mock, in process, passes every case and skips none."""
-    outcome = run_against(embedded_app(), None)
+    outcome = run_against(embedded_app(SCALE), None)
     assert outcome.ok, [c.message for c in outcome.cases if c.outcome is not Outcome.PASSED]
     assert outcome.skipped == 0
 
