@@ -1,0 +1,416 @@
+"""`trigger-harness load` and `trigger-harness size-polling`: plain click commands.
+
+The lead's `cli.py` adds them with `main.add_command(...)`; its group maps a `HarnessError` to
+its exit code. Both commands resolve the target through `_jobs` (production guard on: they
+start runs) and write one report. For the `mock` target, `load` serves the embedded mock on a
+127.0.0.1 port at a high time scale for the Locust subprocess; `size-polling` runs the mock in
+process on stepped virtual time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import click
+
+from ._jobs import Edge, ReportedRun, report_run, resolve_target
+from ._load import (
+    DEFAULT_SHAPE,
+    SCENARIOS,
+    SHAPES,
+    STRATEGIES,
+    LoadPlan,
+    LoadResult,
+    Thresholds,
+    parse_timespan,
+    run_load,
+    scenario_file,
+)
+from ._sizing import (
+    DELAY_STATS,
+    Measurement,
+    SizingPlan,
+    parse_candidates,
+    parse_duration_dist,
+    recommend,
+    run_on_mock,
+    run_on_target,
+    sizing_results,
+)
+from ._targets import Target
+from .report import CaseFinished, Outcome, Suite, SuiteStarted
+
+__all__ = ["PROJECT_ROOT", "load_command", "size_polling_command"]
+
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+DEFAULT_KEY_ENV: Final = "TRIGGER_HARNESS_API_KEY"
+DEFAULT_JIRA_ENV: Final = "TRIGGER_HARNESS_JIRA_SECRET"
+_SCENARIO_TRIGGERS: Final = {
+    "sync": ("sync_trigger",),
+    "background": ("background_trigger",),
+    "mixed": ("sync_trigger", "background_trigger", "jira_trigger"),
+    "jira-burst": ("jira_trigger",),
+    "bad-key-storm": (),
+}
+
+
+def _edge() -> Edge:
+    obj = click.get_current_context().obj
+    return obj if isinstance(obj, Edge) else Edge(echo=click.echo)
+
+
+def _common(func: Any) -> Any:
+    """--target, --targets, --report-dir, --allow-production."""
+    options = [
+        click.option("--target", "target_name", required=True, help="Target name."),
+        click.option(
+            "--targets",
+            "targets_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Targets file (default: $TRIGGER_HARNESS_TARGETS, then ./harness.toml).",
+        ),
+        click.option(
+            "--report-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("reports"),
+            show_default=True,
+            help="Where report folders are written.",
+        ),
+        click.option(
+            "--allow-production",
+            is_flag=True,
+            default=False,
+            help="Allow a target marked production = true (this command starts runs).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _finish(run: ReportedRun, failed: bool) -> None:
+    run.exit_code = 1 if failed else 0
+
+
+# --- load ----------------------------------------------------------------------------------
+
+
+def subprocess_environ(
+    environ: Mapping[str, str], target: Target
+) -> tuple[dict[str, str], str, str]:
+    """The Locust environment: `environ` plus the key and Jira secret under their variables.
+
+    Returns the environment and the two variable names (for `--api-key-env` and
+    `--jira-secret-env`); the values never go on a command line.
+    """
+    env = dict(environ)
+    key_env = target.api_key_env or DEFAULT_KEY_ENV
+    jira_env = target.jira_secret_env or DEFAULT_JIRA_ENV
+    if target.api_key is not None:
+        env[key_env] = target.api_key.reveal()
+    if target.jira_secret is not None:
+        env[jira_env] = target.jira_secret.reveal()
+    return env, key_env, jira_env
+
+
+def flow_arguments(
+    target: Target,
+    *,
+    key_env: str,
+    jira_env: str,
+    poll_strategy: str,
+    poll_interval: float | None,
+    pacing: float,
+    mock_admin: bool,
+) -> tuple[str, ...]:
+    """The locustfile's custom arguments for `target` (names of variables, never secrets)."""
+    args = [
+        "--workspace", target.workspace_id,
+        "--environment", target.environment,
+        "--api-key-env", key_env,
+        "--jira-secret-env", jira_env,
+        "--poll-strategy", poll_strategy,
+        "--poll-interval", f"{poll_interval or target.poll_interval_s:g}",
+        "--max-run-s", f"{target.max_run_s:g}",
+        "--pacing", f"{pacing:g}",
+    ]  # fmt: skip
+    for name in ("sync_trigger", "background_trigger", "jira_trigger"):
+        value = getattr(target, name)
+        if value is not None:
+            args += [f"--{name.replace('_', '-')}", value]
+    if mock_admin:
+        args.append("--mock-admin")
+    return tuple(args)
+
+
+def _require_triggers(target: Target, scenario: str) -> None:
+    from ._exceptions import UsageError  # noqa: PLC0415 - one use
+
+    for name in _SCENARIO_TRIGGERS[scenario]:
+        if getattr(target, name) is None:
+            raise UsageError(
+                f"--scenario {scenario}: target {target.name!r} sets no {name} in its targets file"
+            )
+    if scenario in ("mixed", "jira-burst") and target.jira_secret is None:
+        raise UsageError(f"--scenario {scenario}: target {target.name!r} sets no jira_secret_env")
+
+
+@contextmanager
+def _host(target: Target, time_scale: float) -> Iterator[tuple[str, bool]]:
+    """The base URL Locust aims at, and whether it is a mock with an admin API."""
+    if not target.embedded:
+        yield target.base_url, False
+        return
+    from ._embedded import open_session  # noqa: PLC0415 - the mock is started only here
+
+    with open_session(target, in_process=False, time_scale=time_scale) as session:
+        yield session.base_url, True
+
+
+@click.command("load")
+@_common
+@click.option("--scenario", type=click.Choice(SCENARIOS), required=True, help="Load scenario.")
+@click.option("--users", type=int, default=5, show_default=True, help="Peak users.")
+@click.option("--spawn-rate", type=float, default=5.0, show_default=True, help="Users/s.")
+@click.option("--duration", default="60s", show_default=True, help="Run time: 60s, 2m, 1h30m.")
+@click.option("--workers", type=int, default=0, show_default=True, help="Locust workers.")
+@click.option("--shape", type=click.Choice(SHAPES), default=DEFAULT_SHAPE, show_default=True)
+@click.option("--poll-strategy", type=click.Choice(STRATEGIES), default="fixed", show_default=True)
+@click.option(
+    "--poll-interval", type=float, default=None, help="Target seconds (default: target's)."
+)
+@click.option(
+    "--pacing",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Real seconds between flow arrivals per user.",
+)
+@click.option(
+    "--time-scale",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="mock only: virtual seconds per real second.",
+)
+@click.option("--max-fail-ratio", type=float, default=0.01, show_default=True)
+@click.option("--max-p95-ms", type=float, default=None, help="Highest p95 of any request name.")
+@click.option("--max-violations", type=int, default=0, show_default=True)
+def load_command(
+    *,
+    target_name: str,
+    targets_file: Path | None,
+    report_dir: Path,
+    allow_production: bool,
+    scenario: str,
+    users: int,
+    spawn_rate: float,
+    duration: str,
+    workers: int,
+    shape: str,
+    poll_strategy: str,
+    poll_interval: float | None,
+    pacing: float,
+    time_scale: float,
+    max_fail_ratio: float,
+    max_p95_ms: float | None,
+    max_violations: int,
+) -> None:
+    """Run a Locust scenario headless; exit 1 when a threshold is crossed."""
+    edge = _edge()
+    target = resolve_target(
+        edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
+    )
+    _require_triggers(target, scenario)
+    thresholds = Thresholds(
+        max_fail_ratio=max_fail_ratio, max_p95_ms=max_p95_ms, max_violations=max_violations
+    )
+    seconds = parse_timespan(duration)
+    locustfile = scenario_file(scenario, PROJECT_ROOT)
+    env, key_env, jira_env = subprocess_environ(edge.environ, target)
+    options = {
+        "scenario": scenario, "users": users, "spawn_rate": spawn_rate, "duration_s": seconds,
+        "workers": workers, "shape": shape, "poll_strategy": poll_strategy,
+        "poll_interval_s": poll_interval, "pacing_s": pacing, "time_scale": time_scale,
+        "max_fail_ratio": max_fail_ratio, "max_p95_ms": max_p95_ms,
+        "max_violations": max_violations,
+    }  # fmt: skip
+    with (
+        report_run(
+            edge, command="load", target=target, report_dir=report_dir, options=options
+        ) as run,
+        _host(target, time_scale) as (host, is_mock),
+    ):
+        plan = LoadPlan(
+            scenario=scenario,
+            locustfile=locustfile,
+            host=host,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration_s=seconds,
+            workers=workers,
+            shape=shape,
+            flow_args=flow_arguments(
+                target, key_env=key_env, jira_env=jira_env, poll_strategy=poll_strategy,
+                poll_interval=poll_interval, pacing=pacing, mock_admin=is_mock,
+            ),
+        )  # fmt: skip
+        result = run_load(
+            plan, thresholds, out_dir=run.folder.path, environ=env, redactor=run.redactor
+        )
+        _report_load(run, result, seconds)
+        _print_load(edge, result)
+        _finish(run, bool(result.summary.thresholds_crossed))
+    if run.exit_code:
+        click.get_current_context().exit(run.exit_code)
+
+
+def _report_load(run: ReportedRun, result: LoadResult, seconds: float) -> None:
+    run.bus.emit(SuiteStarted(suite=Suite.LOAD))
+    crossed = result.summary.thresholds_crossed
+    run.bus.emit(
+        CaseFinished(
+            suite=Suite.LOAD,
+            case_id=f"load.{result.summary.scenario}",
+            title=f"Load scenario {result.summary.scenario} within thresholds",
+            outcome=Outcome.FAILED if crossed else Outcome.PASSED,
+            duration_s=seconds,
+            message="\n".join(crossed),
+        )
+    )
+    run.bus.emit(result.summary)
+
+
+def _print_load(edge: Edge, result: LoadResult) -> None:
+    edge.echo(f"{'name':<52} {'reqs':>7} {'fails':>6} {'p50':>9} {'p95':>9} {'req/s':>8}")
+    for row in result.summary.stats:
+        edge.echo(
+            f"{row.name[:52]:<52} {row.requests:>7} {row.failures:>6} "
+            f"{row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.rps:>8.2f}"
+        )
+    edge.echo(f"contract violations: {result.violations}")
+    for line in result.summary.thresholds_crossed:
+        edge.echo(f"threshold crossed: {line}")
+    edge.echo(f"Locust CSV and HTML: {result.out_dir}")
+
+
+# --- size-polling --------------------------------------------------------------------------
+
+
+@click.command("size-polling")
+@_common
+@click.option(
+    "--intervals",
+    default="2,5,10,15,30",
+    show_default=True,
+    help="Candidates: seconds, or strategy:seconds (fixed, fixed_jittered, exponential).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="fixed",
+    show_default=True,
+    help="Strategy of a bare number in --intervals.",
+)
+@click.option("--flows", type=int, default=50, show_default=True, help="Flows in flight.")
+@click.option(
+    "--duration-dist",
+    default=None,
+    help="mock only: run durations, e.g. lognormal:median_s=180,sigma=0.5,max_s=900 "
+    "(default), uniform:min_s=20,max_s=60, fixed:30, exponential:mean_s=60.",
+)
+@click.option(
+    "--max-delay-s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Detection delay budget (target seconds).",
+)
+@click.option("--delay-stat", type=click.Choice(DELAY_STATS), default="p95", show_default=True)
+@click.option(
+    "--time-scale",
+    type=float,
+    default=None,
+    help="mock only: run the mock's clock this many times fast instead of stepping it.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+def size_polling_command(
+    *,
+    target_name: str,
+    targets_file: Path | None,
+    report_dir: Path,
+    allow_production: bool,
+    intervals: str,
+    strategy: str,
+    flows: int,
+    duration_dist: str | None,
+    max_delay_s: float,
+    delay_stat: str,
+    time_scale: float | None,
+    seed: int,
+) -> None:
+    """Measure status requests/s and detection delay per polling interval; recommend one."""
+    edge = _edge()
+    target = resolve_target(
+        edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
+    )
+    plan = SizingPlan(
+        candidates=parse_candidates(intervals, default_strategy=strategy),
+        flows=flows,
+        max_delay_s=max_delay_s,
+        delay_stat=delay_stat,
+        deadline_s=target.max_run_s,
+        time_scale=time_scale,
+        duration=parse_duration_dist(duration_dist) if duration_dist else None,
+        seed=seed,
+    )
+    options = {
+        "intervals": intervals, "flows": flows, "duration_dist": duration_dist,
+        "max_delay_s": max_delay_s, "delay_stat": delay_stat, "time_scale": time_scale,
+        "seed": seed,
+    }  # fmt: skip
+    with report_run(
+        edge, command="size-polling", target=target, report_dir=report_dir, options=options
+    ) as run:
+        measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
+        best, text = recommend(measurements, max_delay_s=max_delay_s, stat=delay_stat)
+        _report_sizing(run, measurements, best, text)
+        _print_sizing(edge, measurements, text)
+        _finish(run, best is None)
+    if run.exit_code:
+        click.get_current_context().exit(run.exit_code)
+
+
+def _report_sizing(
+    run: ReportedRun, measurements: list[Measurement], best: Measurement | None, text: str
+) -> None:
+    run.bus.emit(SuiteStarted(suite=Suite.SIZING))
+    run.bus.emit(
+        CaseFinished(
+            suite=Suite.SIZING,
+            case_id="sizing.delay_budget",
+            title="A polling schedule meets the detection delay budget",
+            outcome=Outcome.PASSED if best is not None else Outcome.FAILED,
+            message=text,
+        )
+    )
+    for result in sizing_results(measurements, text):
+        run.bus.emit(result)
+
+
+def _print_sizing(edge: Edge, measurements: list[Measurement], text: str) -> None:
+    edge.echo(
+        f"{'schedule':<22} {'flows':>6} {'status req/s':>13} {'mean delay s':>13} "
+        f"{'p95 delay s':>12} {'polls/flow':>11} {'lost':>5}"
+    )
+    for m in measurements:
+        edge.echo(
+            f"{m.candidate.label:<22} {m.flows:>6} {m.status_rps:>13.2f} {m.mean_delay_s:>13.2f} "
+            f"{m.p95_delay_s:>12.2f} {m.polls_per_flow:>11.1f} {m.lost:>5}"
+        )
+    edge.echo("(times in target seconds: virtual on the mock, real on a real target)")
+    edge.echo(f"recommendation: {text}")

@@ -1,0 +1,183 @@
+"""Polling sizing: candidates, measurement maths, the recommendation and the mock experiment."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harness._exceptions import UsageError
+from harness._sizing import (
+    Candidate,
+    FlowSample,
+    SizingPlan,
+    SteppedTime,
+    expected_fixed,
+    log_end_time,
+    measure,
+    parse_candidates,
+    parse_duration_dist,
+    recommend,
+    run_on_mock,
+    sample_of,
+    sizing_results,
+)
+from tests.harness.factories import history, poll
+
+FIXED_5 = Candidate(strategy="fixed", interval_s=5)
+FIXED_10 = Candidate(strategy="fixed", interval_s=10)
+
+
+def test_parse_candidates_reads_bare_and_named_intervals() -> None:
+    """Bare numbers take the default strategy; `name:seconds` names its own."""
+    candidates = parse_candidates("5, exponential:2,fixed_jittered:10", default_strategy="fixed")
+    assert [c.label for c in candidates] == ["fixed 5s", "exponential 2s", "fixed_jittered 10s"]
+    assert candidates[2].jitter == 10
+
+
+@pytest.mark.parametrize("text", ["", "0", "abc", "wobbly:5", "fixed:-1"])
+def test_parse_candidates_rejects_bad_values(text: str) -> None:
+    """A bad candidate names the --intervals flag."""
+    with pytest.raises(UsageError, match="--intervals"):
+        parse_candidates(text)
+
+
+def test_parse_duration_dist_builds_mock_duration_tables() -> None:
+    """Distributions use the mock config's keys; `fixed:30` is short for `fixed:s=30`."""
+    assert parse_duration_dist("fixed:30") == {"dist": "fixed", "s": 30.0}
+    assert parse_duration_dist("uniform:min_s=5,max_s=9") == {
+        "dist": "uniform",
+        "min_s": 5.0,
+        "max_s": 9.0,
+    }
+    with pytest.raises(UsageError, match="takes median_s, sigma, max_s"):
+        parse_duration_dist("lognormal:mean_s=3")
+    with pytest.raises(UsageError, match="unknown distribution"):
+        parse_duration_dist("gamma:k=2")
+
+
+def test_measure_scales_the_per_flow_rate_to_flows_in_flight() -> None:
+    """Status rate is flows x polls / flow-seconds in flight; delays give mean and p95."""
+    samples = [
+        FlowSample(polls=4, in_flight_s=20.0, delay_s=1.0),
+        FlowSample(polls=6, in_flight_s=30.0, delay_s=3.0),
+        None,
+    ]
+    measured = measure(FIXED_5, samples, flows=100)
+    assert measured.status_rps == pytest.approx(100 * 10 / 50)
+    assert measured.mean_delay_s == pytest.approx(2.0)
+    assert measured.p95_delay_s == 3.0
+    assert measured.lost == 1
+    assert measured.polls_per_flow == 5
+
+
+def test_recommend_picks_the_cheapest_candidate_within_budget() -> None:
+    """The recommendation is the lowest status rate whose p95 delay meets the budget."""
+    cheap_slow = measure(FIXED_10, [FlowSample(polls=2, in_flight_s=20, delay_s=9)], 10)
+    dear_fast = measure(FIXED_5, [FlowSample(polls=4, in_flight_s=20, delay_s=4)], 10)
+    best, text = recommend([dear_fast, cheap_slow], max_delay_s=10)
+    assert best is cheap_slow
+    assert text.startswith("fixed 10s: 1.00 status requests/s for 10 flows in flight")
+    best, _ = recommend([dear_fast, cheap_slow], max_delay_s=5)
+    assert best is dear_fast
+
+
+def test_recommend_says_when_nothing_meets_the_budget() -> None:
+    """Without a candidate within budget there is no recommendation, and the text says so."""
+    slow = measure(FIXED_10, [FlowSample(polls=2, in_flight_s=20, delay_s=9)], 10)
+    best, text = recommend([slow], max_delay_s=1, stat="mean")
+    assert best is None
+    assert text == "no candidate meets a mean delay of 1 s; the smallest mean delay was 9.00 s"
+
+
+def test_recommend_skips_candidates_that_lost_flows() -> None:
+    """A candidate that lost a flow (never saw it final) is not recommended."""
+    lossy = measure(FIXED_10, [FlowSample(polls=2, in_flight_s=20, delay_s=1), None], 10)
+    assert recommend([lossy], max_delay_s=10)[0] is None
+
+
+def test_sizing_results_group_rows_by_strategy() -> None:
+    """One SizingResult per strategy, its rows ordered by interval."""
+    exp = Candidate(strategy="exponential", interval_s=2)
+    one = [FlowSample(polls=2, in_flight_s=20, delay_s=1)]
+    results = sizing_results(
+        [measure(FIXED_10, one, 1), measure(exp, one, 1), measure(FIXED_5, one, 1)], "pick"
+    )
+    assert [[row.interval_s for row in r.rows] for r in results] == [[5, 10], [2]]
+    assert results[0].recommendation == "[fixed] pick"
+
+
+def test_sample_of_measures_to_the_first_final_answer() -> None:
+    """A flow's delay runs from the run's end to the arrival of the first final answer."""
+    run = history(poll(5.0), poll(10.0, "completed"), poll(15.0, "completed"))
+    sample = sample_of(run, ended_at=7.5)
+    assert sample == FlowSample(
+        polls=3, in_flight_s=pytest.approx(10.05), delay_s=pytest.approx(2.55)
+    )
+    assert sample_of(history(poll(5.0)), ended_at=1.0) is None
+
+
+def test_log_end_time_reads_the_last_log_entry_as_utc() -> None:
+    """On a real target the run's end is its final log entry's time, read as UTC."""
+    assert log_end_time(history(poll(1.0, "completed"))) == 1781050205.0
+    assert log_end_time(history(poll(1.0))) is None
+
+
+def test_stepped_time_wakes_sleepers_in_order_without_real_waiting() -> None:
+    """Stepped time jumps to each wake-up in turn and moves the mock clock with it."""
+    moves: list[float] = []
+    stepped = SteppedTime(moves.append, start=100.0)
+    order: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, delays: list[float]) -> str:
+        for delay in delays:
+            await stepped.sleep(delay)
+            order.append((name, stepped.clock()))
+        return name
+
+    async def main() -> list[str]:
+        return await stepped.run([sleeper("a", [30, 30]), sleeper("b", [45])])
+
+    assert asyncio.run(main()) == ["a", "b"]
+    assert order == [("a", 130.0), ("b", 145.0), ("a", 160.0)]
+    assert moves == [130.0, 145.0, 160.0]
+
+
+def test_mock_measurements_match_the_fixed_interval_analysis() -> None:
+    """Against the mock, fixed T gives about N/T status requests/s and a mean delay near T/2."""
+    plan = SizingPlan(
+        candidates=(FIXED_5, FIXED_10),
+        flows=40,
+        duration={"dist": "uniform", "min_s": 20, "max_s": 120},
+    )
+    for measured in run_on_mock(plan):
+        interval = measured.candidate.interval_s
+        mean_delay, rate = expected_fixed(interval, plan.flows)
+        assert measured.lost == 0
+        assert measured.status_rps == pytest.approx(rate, rel=0.02)
+        assert measured.mean_delay_s == pytest.approx(mean_delay, abs=0.25 * interval)
+        assert 0 <= measured.p95_delay_s <= interval
+
+
+def test_mock_sizing_rejects_a_bad_duration_table() -> None:
+    """A distribution the mock refuses is a usage error naming --duration-dist."""
+    plan = SizingPlan(candidates=(FIXED_5,), flows=1, duration={"dist": "uniform", "min_s": 9,
+                                                                 "max_s": 1})  # fmt: skip
+    with pytest.raises(UsageError, match="--duration-dist"):
+        run_on_mock(plan)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "flag"),
+    [("flows", 0, "--flows"), ("max_delay_s", 0, "--max-delay-s"),
+     ("delay_stat", "p50", "--delay-stat"), ("time_scale", -1.0, "--time-scale")],
+)  # fmt: skip
+def test_sizing_plan_rejects_bad_values(field: str, value: object, flag: str) -> None:
+    """A bad sizing option names its flag."""
+    with pytest.raises(UsageError, match=flag):
+        SizingPlan(candidates=(FIXED_5,), **{field: value})  # type: ignore[arg-type]
+
+
+def test_expected_fixed_is_half_the_interval_and_n_over_t() -> None:
+    """The analytic expectation of a fixed interval: mean delay T/2 and N/T requests/s."""
+    assert expected_fixed(8.0, 40) == (4.0, 5.0)
