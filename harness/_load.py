@@ -74,6 +74,8 @@ _AGGREGATED: Final = "Aggregated"
 _TIMESPAN = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 _STOP_GRACE_S: Final = 60.0
 _LOG_TAIL_CHARS: Final = 1500
+_USAGE_EXIT: Final = 2
+_USAGE_MARK: Final = "trigger-harness: "
 
 
 # --- pure helpers shared with the locustfiles -----------------------------------------------
@@ -441,6 +443,7 @@ def run_load(
     environ: Mapping[str, str],
     redactor: Redactor,
     python: str = sys.executable,
+    grace_s: float = _STOP_GRACE_S,
 ) -> LoadResult:
     """Run Locust as `plan` says, wait (bounded), redact its files and summarise them.
 
@@ -451,6 +454,8 @@ def run_load(
         environ: the subprocess environment (holding the secrets under their variables).
         redactor: removes the run's secrets from every file Locust wrote.
         python: the interpreter that runs Locust.
+        grace_s: time allowed beyond the duration (start-up, workers, stopping) before the
+            processes are killed.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port() if plan.workers else None
@@ -458,14 +463,15 @@ def run_load(
     env = dict(environ)
     root = str(plan.locustfile.resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH", "")]))
-    codes = _run_processes(commands, out_dir, env, plan.duration_s + _STOP_GRACE_S)
+    codes = _run_processes(commands, out_dir, env, plan.duration_s + grace_s)
     merge_flow_csvs(out_dir)
     redact_outputs(out_dir, redactor)
     stats_file = out_dir / "locust_stats.csv"
+    if codes[0] == _USAGE_EXIT:
+        raise UsageError(_usage_message(_read(out_dir / "locust-0.log")))
     if not stats_file.is_file():
         tail = _log_tail(out_dir / "locust-0.log")
-        error = UsageError if codes[0] == 2 else HarnessError
-        raise error(f"locust exited with {codes[0]} and wrote no statistics:\n{tail}")
+        raise HarnessError(f"locust exited with {codes[0]} and wrote no statistics:\n{tail}")
     stats = parse_stats(stats_file.read_text(encoding="utf-8"))
     failures = parse_failures(_read(out_dir / "locust_failures.csv"))
     summary = LoadSummary(
@@ -481,6 +487,14 @@ def run_load(
         exit_code=codes[0],
         out_dir=out_dir,
     )
+
+
+def _usage_message(log: str) -> str:
+    """The locustfile's own error line (`trigger-harness: ...`), else Locust's log tail."""
+    for line in log.splitlines():
+        if _USAGE_MARK in line:
+            return line[line.index(_USAGE_MARK) + len(_USAGE_MARK) :].strip()
+    return f"locust refused its arguments:\n{log[-_LOG_TAIL_CHARS:]}"
 
 
 def _read(path: Path) -> str:

@@ -32,6 +32,7 @@ from harness._load import (
     parse_stats,
     parse_timespan,
     redact_outputs,
+    run_load,
     scenario_file,
     shape_at,
     strategy_from,
@@ -381,3 +382,37 @@ def test_size_polling_exits_1_when_no_interval_meets_the_budget(tmp_path: Path) 
     )  # fmt: skip
     assert result.exit_code == 1
     assert "no candidate meets" in result.output
+
+
+def _fake_locust(tmp_path: Path, script: str) -> str:
+    """An executable standing in for `python -m locust`, running `script` (sh)."""
+    path = tmp_path / "fake-python"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_locustfile_usage_error_becomes_a_usage_error(tmp_path: Path) -> None:
+    """Locust exiting 2 with the locustfile's message is a usage error carrying that message."""
+    python = _fake_locust(
+        tmp_path, 'echo "[x] ERROR/h: trigger-harness: --pacing must be > 0, got 0"; exit 2'
+    )
+    with pytest.raises(UsageError, match=r"^--pacing must be > 0, got 0$"):
+        run_load(_plan(), Thresholds(), out_dir=tmp_path / "out", environ={},
+                 redactor=Redactor(), python=python)  # fmt: skip
+
+
+def test_locust_writing_no_statistics_is_an_error(tmp_path: Path) -> None:
+    """A Locust run that ends without writing statistics raises with its log's tail."""
+    python = _fake_locust(tmp_path, 'echo "Traceback: boom"; exit 1')
+    with pytest.raises(HarnessError, match="wrote no statistics:\nTraceback: boom"):
+        run_load(_plan(), Thresholds(), out_dir=tmp_path / "out", environ={},
+                 redactor=Redactor(), python=python)  # fmt: skip
+
+
+def test_a_run_that_outlives_its_bound_is_stopped(tmp_path: Path) -> None:
+    """Locust still running after the duration plus grace is killed and reported."""
+    python = _fake_locust(tmp_path, "exec sleep 30")
+    with pytest.raises(HarnessError, match="did not finish within"):
+        run_load(_plan(duration_s=0.01), Thresholds(), out_dir=tmp_path / "out", environ={},
+                 redactor=Redactor(), python=python, grace_s=0.2)  # fmt: skip

@@ -19,9 +19,13 @@ from harness._sizing import (
     parse_duration_dist,
     recommend,
     run_on_mock,
+    run_on_target,
     sample_of,
     sizing_results,
 )
+from harness._targets import Secret, Target
+from mock_server import create_app, serve_in_thread
+from mock_server._config import parse_config
 from tests.harness.factories import history, poll
 
 FIXED_5 = Candidate(strategy="fixed", interval_s=5)
@@ -181,3 +185,35 @@ def test_sizing_plan_rejects_bad_values(field: str, value: object, flag: str) ->
 def test_expected_fixed_is_half_the_interval_and_n_over_t() -> None:
     """The analytic expectation of a fixed interval: mean delay T/2 and N/T requests/s."""
     assert expected_fixed(8.0, 40) == (4.0, 5.0)
+
+
+@pytest.mark.socket
+def test_real_target_sizing_reads_run_ends_from_the_logs() -> None:
+    """Against a target without admin access, delays come from the final log entry's time."""
+    world = {
+        "mock": {"seed": 3},
+        "workspaces": [
+            {
+                "id": "ws",
+                "api_keys": ["real-key-1"],
+                "triggers": [{"id": "quick", "duration": {"dist": "fixed", "s": 1}}],
+            }
+        ],
+    }
+    with serve_in_thread(create_app(parse_config(world))) as url:
+        target = Target(
+            name="real",
+            base_url=url,
+            workspace_id="ws",
+            environment="DEV",
+            api_key=Secret("real-key-1"),
+            background_trigger="quick",
+            poll_interval_s=0.25,
+            max_run_s=20,
+        )
+        plan = SizingPlan(candidates=(Candidate(strategy="fixed", interval_s=0.25),), flows=3)
+        [measured] = run_on_target(plan, target)
+    assert measured.lost == 0
+    assert measured.status_rps == pytest.approx(3 / 0.25, rel=0.3)
+    # Log times have whole-second resolution: the delay lies within a poll plus a second.
+    assert 0 <= measured.mean_delay_s <= 0.25 + 1.0 + 0.2

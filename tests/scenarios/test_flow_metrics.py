@@ -1,0 +1,128 @@
+"""Flow metrics without Locust: records, events, the raw CSV and the run-end cache."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from scenarios._metrics import (
+    FLOW_REQUEST_TYPE,
+    ClockMap,
+    EndTimes,
+    FlowCsv,
+    fire_flow_events,
+    flow_record,
+)
+from tests.harness.factories import history, poll
+
+IDENTITY = ClockMap(client_at=0.0, target_epoch=1000.0, scale=10.0)
+
+
+class FakeEvents:
+    """Collects what `events.request.fire` receives."""
+
+    def __init__(self) -> None:
+        self.fired: list[dict[str, Any]] = []
+        self.request = SimpleNamespace(fire=lambda **kwargs: self.fired.append(kwargs))
+
+
+def _record(**overrides: Any) -> Any:
+    run = history(poll(5.0), poll(10.0, status=None, status_code=429), poll(15.0, "completed"))
+    values: dict[str, Any] = {
+        "scenario": "background",
+        "flow": "background",
+        "history": run,
+        "clock_map": IDENTITY,
+        "ended_at": 1012.0,
+        "detection_source": "admin",
+        "finished_at": 20.0,
+    }
+    values.update(overrides)
+    return flow_record(**values)
+
+
+def test_flow_record_measures_delay_polls_and_429s_in_target_and_real_time() -> None:
+    """A record holds end-to-end time, detection delay, polls and 429s, in both time units."""
+    record = _record()
+    assert record.e2e_target_s == 20.0
+    assert record.e2e_real_s == 2.0
+    assert record.detection_delay_target_s == pytest.approx(15.05 - 12.0)
+    assert record.detection_delay_real_s == pytest.approx(0.305)
+    assert record.polls == 3
+    assert record.rate_limited == 1
+    assert record.final_status == "completed"
+    assert record.started_epoch_s == 1000.0
+
+
+def test_flow_record_without_an_end_time_has_no_delay() -> None:
+    """Without the run's end the delay is empty and its source says none."""
+    record = _record(ended_at=None)
+    assert record.detection_delay_target_s is None
+    assert record.detection_source == "none"
+
+
+def test_flow_events_are_fired_as_flow_requests() -> None:
+    """Each metric is a FLOW request event; the end-to-end one carries the flow's failure."""
+    events = FakeEvents()
+    failure = RuntimeError("timed out")
+    fire_flow_events(SimpleNamespace(events=events), _record(), failure)
+    names = [event["name"] for event in events.fired]
+    assert names == [
+        "background: end-to-end (target ms)",
+        "background: detection delay (target ms)",
+        "background: polls per flow (count)",
+        "background: 429s per flow (count)",
+    ]
+    assert {event["request_type"] for event in events.fired} == {FLOW_REQUEST_TYPE}
+    assert events.fired[0]["exception"] is failure
+    assert events.fired[0]["response_time"] == 20000.0
+    assert events.fired[3]["response_time"] == 1.0
+
+
+def test_flow_csv_writes_a_header_once_and_one_row_per_flow(tmp_path: Path) -> None:
+    """The raw CSV has one header and one row per flow, empty cells for unknown values."""
+    sink = FlowCsv(tmp_path / "out" / "flows.csv")
+    sink.write(_record())
+    sink.write(_record(ended_at=None))
+    sink.close()
+    with (tmp_path / "out" / "flows.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2
+    assert rows[0]["detection_source"] == "admin"
+    assert rows[1]["detection_delay_target_s"] == ""
+
+
+def test_worker_processes_write_their_own_flow_file(tmp_path: Path) -> None:
+    """A worker's flows file carries its pid, so workers never write the same file."""
+    path = tmp_path / "flows.csv"
+    assert FlowCsv.for_process(path, worker=False) == path
+    assert FlowCsv.for_process(path, worker=True).name.startswith("flows-worker-")
+
+
+def test_end_times_share_one_listing_and_refresh_for_unknown_runs() -> None:
+    """One admin listing serves every run it holds; an unknown run triggers a bounded refresh."""
+    listings = [
+        [{"workflow_id": "a", "ended_at": "2026-06-10T00:10:05Z"}, {"workflow_id": "b"}],
+        [{"workflow_id": "b", "ended_at": "2026-06-10T00:10:09+00:00"}],
+    ]
+    calls: list[int] = []
+
+    def fetch() -> list[dict[str, Any]]:
+        calls.append(1)
+        return listings[min(len(calls), len(listings)) - 1]
+
+    slept: list[float] = []
+    now = [0.0]
+    ends = EndTimes(fetch, min_interval_s=1.0, monotonic=lambda: now[0], sleep=slept.append)
+    assert ends.lookup("a") == 1781050205.0
+    assert ends.lookup("a") == 1781050205.0
+    assert len(calls) == 1
+    assert ends.lookup("b") == 1781050209.0
+    assert len(calls) == 2
+    assert slept == [1.0]
+    assert ends.lookup("never") is None
+    assert len(calls) == 5
