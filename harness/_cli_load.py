@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import click
 
+from ._cli_options import target_options
 from ._jobs import Edge, ReportedRun, report_run, resolve_target
 from ._load import (
     DEFAULT_SHAPE,
@@ -43,7 +45,14 @@ from ._sizing import (
 from ._targets import Target
 from .report import CaseFinished, Outcome, Suite, SuiteStarted
 
-__all__ = ["PROJECT_ROOT", "load_command", "size_polling_command"]
+__all__ = [
+    "PROJECT_ROOT",
+    "LoadSettings",
+    "load_command",
+    "load_stage",
+    "size_polling_command",
+    "sizing_stage",
+]
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 DEFAULT_KEY_ENV: Final = "TRIGGER_HARNESS_API_KEY"
@@ -60,40 +69,6 @@ _SCENARIO_TRIGGERS: Final = {
 def _edge() -> Edge:
     obj = click.get_current_context().obj
     return obj if isinstance(obj, Edge) else Edge(echo=click.echo)
-
-
-def _common(func: Any) -> Any:
-    """--target, --targets, --report-dir, --allow-production."""
-    options = [
-        click.option("--target", "target_name", required=True, help="Target name."),
-        click.option(
-            "--targets",
-            "targets_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Targets file (default: $TRIGGER_HARNESS_TARGETS, then ./harness.toml).",
-        ),
-        click.option(
-            "--report-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("reports"),
-            show_default=True,
-            help="Where report folders are written.",
-        ),
-        click.option(
-            "--allow-production",
-            is_flag=True,
-            default=False,
-            help="Allow a target marked production = true (this command starts runs).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _finish(run: ReportedRun, failed: bool) -> None:
-    run.exit_code = 1 if failed else 0
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -172,7 +147,7 @@ def _host(target: Target, time_scale: float) -> Iterator[tuple[str, bool]]:
 
 
 @click.command("load")
-@_common
+@target_options
 @click.option("--scenario", type=click.Choice(SCENARIOS), required=True, help="Load scenario.")
 @click.option("--users", type=int, default=5, show_default=True, help="Peak users.")
 @click.option("--spawn-rate", type=float, default=5.0, show_default=True, help="Users/s.")
@@ -230,8 +205,6 @@ def load_command(
         max_fail_ratio=max_fail_ratio, max_p95_ms=max_p95_ms, max_violations=max_violations
     )
     seconds = parse_timespan(duration)
-    locustfile = scenario_file(scenario, PROJECT_ROOT)
-    env, key_env, jira_env = subprocess_environ(edge.environ, target)
     options = {
         "scenario": scenario, "users": users, "spawn_rate": spawn_rate, "duration_s": seconds,
         "workers": workers, "shape": shape, "poll_strategy": poll_strategy,
@@ -239,34 +212,81 @@ def load_command(
         "max_fail_ratio": max_fail_ratio, "max_p95_ms": max_p95_ms,
         "max_violations": max_violations,
     }  # fmt: skip
-    with (
-        report_run(
-            edge, command="load", target=target, report_dir=report_dir, options=options
-        ) as run,
-        _host(target, time_scale) as (host, is_mock),
-    ):
+    with report_run(
+        edge, command="load", target=target, report_dir=report_dir, options=options
+    ) as run:
+        result = load_stage(
+            run,
+            edge,
+            target,
+            LoadSettings(
+                scenario=scenario, users=users, spawn_rate=spawn_rate, duration_s=seconds,
+                workers=workers, shape=shape, poll_strategy=poll_strategy,
+                poll_interval=poll_interval, pacing=pacing, time_scale=time_scale,
+            ),
+            thresholds,
+        )  # fmt: skip
+        _print_load(edge, result)
+    if run.exit_code:
+        click.get_current_context().exit(run.exit_code)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadSettings:
+    """What one load run does: scenario, users, duration, shape, polling, pacing, mock speed."""
+
+    scenario: str
+    users: int = 5
+    spawn_rate: float = 5.0
+    duration_s: float = 60.0
+    workers: int = 0
+    shape: str = DEFAULT_SHAPE
+    poll_strategy: str = "fixed"
+    poll_interval: float | None = None
+    pacing: float = 1.0
+    time_scale: float = 50.0
+
+
+def load_stage(
+    run: ReportedRun,
+    edge: Edge,
+    target: Target,
+    settings: LoadSettings,
+    thresholds: Thresholds,
+) -> LoadResult:
+    """Run one Locust scenario on `target` and report it into `run` (exit 1 past a threshold).
+
+    Args:
+        run: the open report.
+        edge: where the subprocess environment comes from.
+        target: the resolved target (the embedded mock is served on 127.0.0.1 for the run).
+        settings: the scenario and its load.
+        thresholds: what fails the run.
+    """
+    _require_triggers(target, settings.scenario)
+    env, key_env, jira_env = subprocess_environ(edge.environ, target)
+    with _host(target, settings.time_scale) as (host, is_mock):
         plan = LoadPlan(
-            scenario=scenario,
-            locustfile=locustfile,
+            scenario=settings.scenario,
+            locustfile=scenario_file(settings.scenario, PROJECT_ROOT),
             host=host,
-            users=users,
-            spawn_rate=spawn_rate,
-            duration_s=seconds,
-            workers=workers,
-            shape=shape,
+            users=settings.users,
+            spawn_rate=settings.spawn_rate,
+            duration_s=settings.duration_s,
+            workers=settings.workers,
+            shape=settings.shape,
             flow_args=flow_arguments(
-                target, key_env=key_env, jira_env=jira_env, poll_strategy=poll_strategy,
-                poll_interval=poll_interval, pacing=pacing, mock_admin=is_mock,
+                target, key_env=key_env, jira_env=jira_env, poll_strategy=settings.poll_strategy,
+                poll_interval=settings.poll_interval, pacing=settings.pacing, mock_admin=is_mock,
             ),
         )  # fmt: skip
         result = run_load(
             plan, thresholds, out_dir=run.folder.path, environ=env, redactor=run.redactor
         )
-        _report_load(run, result, seconds)
-        _print_load(edge, result)
-        _finish(run, bool(result.summary.thresholds_crossed))
-    if run.exit_code:
-        click.get_current_context().exit(run.exit_code)
+    _report_load(run, result, settings.duration_s)
+    if result.summary.thresholds_crossed:
+        run.exit_code = max(run.exit_code, 1)
+    return result
 
 
 def _report_load(run: ReportedRun, result: LoadResult, seconds: float) -> None:
@@ -302,7 +322,7 @@ def _print_load(edge: Edge, result: LoadResult) -> None:
 
 
 @click.command("size-polling")
-@_common
+@target_options
 @click.option(
     "--intervals",
     default="2,5,10,15,30",
@@ -376,13 +396,30 @@ def size_polling_command(
     with report_run(
         edge, command="size-polling", target=target, report_dir=report_dir, options=options
     ) as run:
-        measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
-        best, text = recommend(measurements, max_delay_s=max_delay_s, stat=delay_stat)
-        _report_sizing(run, measurements, best, text)
+        measurements, text = sizing_stage(run, target, plan)
         _print_sizing(edge, measurements, text)
-        _finish(run, best is None)
     if run.exit_code:
         click.get_current_context().exit(run.exit_code)
+
+
+def sizing_stage(
+    run: ReportedRun, target: Target, plan: SizingPlan
+) -> tuple[list[Measurement], str]:
+    """Measure every candidate schedule on `target`, report them and the recommendation.
+
+    The run's exit code becomes 1 when no candidate meets the delay budget.
+
+    Args:
+        run: the open report.
+        target: the resolved target (the embedded mock runs in process on stepped time).
+        plan: the candidates, flows and delay budget.
+    """
+    measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
+    best, text = recommend(measurements, max_delay_s=plan.max_delay_s, stat=plan.delay_stat)
+    _report_sizing(run, measurements, best, text)
+    if best is None:
+        run.exit_code = max(run.exit_code, 1)
+    return measurements, text
 
 
 def _report_sizing(
