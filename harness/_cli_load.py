@@ -396,7 +396,7 @@ def size_polling_command(
     with report_run(
         edge, command="size-polling", target=target, report_dir=report_dir, options=options
     ) as run:
-        measurements, text = sizing_stage(run, target, plan)
+        measurements, _, text = sizing_stage(run, target, plan)
         _print_sizing(edge, measurements, text)
     if run.exit_code:
         click.get_current_context().exit(run.exit_code)
@@ -404,7 +404,7 @@ def size_polling_command(
 
 def sizing_stage(
     run: ReportedRun, target: Target, plan: SizingPlan
-) -> tuple[list[Measurement], str]:
+) -> tuple[list[Measurement], Measurement | None, str]:
     """Measure every candidate schedule on `target`, report them and the recommendation.
 
     The run's exit code becomes 1 when no candidate meets the delay budget.
@@ -419,7 +419,7 @@ def sizing_stage(
     _report_sizing(run, measurements, best, text)
     if best is None:
         run.exit_code = max(run.exit_code, 1)
-    return measurements, text
+    return measurements, best, text
 
 
 def _report_sizing(

@@ -12,11 +12,12 @@ from typing import Any
 import click
 
 from ._cli_load import load_command, size_polling_command
-from ._cli_options import target_options
+from ._cli_options import report_dir_option, target_options
 from ._commands import contract_command, probe_command
 from ._embedded import DEFAULT_TIME_SCALE
 from ._exceptions import HarnessError
 from ._jobs import Edge
+from ._main_job import main_job
 
 __all__ = ["main"]
 
@@ -38,7 +39,8 @@ class HarnessGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Contract, fuzz and load checks for Phinite's workspace trigger API."""
-    ctx.obj = Edge(echo=click.echo)
+    if not isinstance(ctx.obj, Edge):
+        ctx.obj = Edge(echo=click.echo)
 
 
 def _edge(ctx: click.Context) -> Edge:
@@ -82,3 +84,15 @@ def probe(ctx: click.Context, /, **options: Any) -> None:
 
 main.add_command(load_command)
 main.add_command(size_polling_command)
+
+
+@main.command()
+@report_dir_option
+@click.option("--quiet", is_flag=True, default=False, help="Print only the report's path.")
+@click.option(
+    "--json", "json_output", is_flag=True, default=False, help="Print one JSON summary object."
+)
+@click.pass_context
+def run(ctx: click.Context, /, **options: Any) -> None:
+    """The main job: contract, probe, load and sizing against the embedded mock, one report."""
+    ctx.exit(main_job(_edge(ctx), **options))
