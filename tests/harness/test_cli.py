@@ -1,0 +1,132 @@
+"""The `trigger-harness` command line: exit codes, messages, reports, redaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness._jobs import Edge
+from harness.cli import main
+
+CANARY_KEY = "canary-cli-KEY-7f3a9c"
+
+
+def _invoke(
+    tmp_path: Path, args: list[str], environ: dict[str, str] | None = None
+) -> tuple[int, str]:
+    lines: list[str] = []
+    edge = Edge(environ=environ or {}, cwd=tmp_path, echo=lines.append)
+    result = CliRunner().invoke(main, args, obj=edge, catch_exceptions=False)
+    return result.exit_code, "\n".join(lines) + result.output
+
+
+def _targets(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "harness.toml"
+    path.write_text(body)
+    return path
+
+
+UNREACHABLE = """
+[targets.dev]
+base_url = "http://127.0.0.1:9/api/v1/ai"
+workspace_id = "ws-1"
+environment = "DEV"
+api_key_env = "DEV_KEY"
+background_trigger = "nightly"
+"""
+
+
+def test_contract_against_the_mock_passes_and_writes_a_report(tmp_path: Path) -> None:
+    """`contract --target mock` exits 0 and writes junit.xml, results.json and index.html."""
+    code, output = _invoke(tmp_path, ["contract", "--target", "mock", "--select", "auth"])
+    assert code == 0, output
+    assert "0 failed" in output
+    folder = tmp_path / "reports" / "latest"
+    assert {"junit.xml", "results.json", "index.html", "summary.md"} <= {
+        p.name for p in folder.iterdir()
+    }
+    results = json.loads((folder / "results.json").read_text())
+    assert results["schema_version"] == 1
+
+
+def test_unknown_target_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    """An unknown --target exits 2 and the message lists the known targets."""
+    code, output = _invoke(tmp_path, ["contract", "--target", "staging"])
+    assert code == 2
+    assert "'staging'" in output
+    assert "mock" in output
+    assert "Traceback" not in output
+
+
+def test_missing_key_variable_is_exit_2_naming_the_variable(tmp_path: Path) -> None:
+    """A target whose key variable is unset exits 2 and names the variable."""
+    _targets(tmp_path, UNREACHABLE)
+    code, output = _invoke(tmp_path, ["contract", "--target", "dev"])
+    assert code == 2
+    assert "DEV_KEY" in output
+
+
+def test_bad_targets_file_is_exit_2_naming_the_key(tmp_path: Path) -> None:
+    """A targets file with a bad value exits 2 and names the key."""
+    _targets(tmp_path, UNREACHABLE.replace('environment = "DEV"', 'environment = "dev"'))
+    code, output = _invoke(tmp_path, ["contract", "--target", "dev"], {"DEV_KEY": CANARY_KEY})
+    assert code == 2
+    assert "environment" in output
+
+
+def test_unreachable_target_is_exit_3_and_never_shows_the_key(tmp_path: Path) -> None:
+    """A target nobody listens on exits 3; neither output nor report holds the key."""
+    _targets(tmp_path, UNREACHABLE)
+    code, output = _invoke(tmp_path, ["contract", "--target", "dev"], {"DEV_KEY": CANARY_KEY})
+    assert code == 3
+    assert "could not connect" in output
+    assert CANARY_KEY not in output
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert CANARY_KEY.encode() not in path.read_bytes(), path
+
+
+def test_production_targets_are_refused_without_the_flag(tmp_path: Path) -> None:
+    """A production target is refused (exit 2) by run-starting commands without the flag."""
+    _targets(tmp_path, UNREACHABLE + "production = true\n")
+    for command in ("contract", "probe"):
+        code, output = _invoke(tmp_path, [command, "--target", "dev"], {"DEV_KEY": CANARY_KEY})
+        assert code == 2, command
+        assert "production" in output
+
+
+def test_missing_required_flag_is_exit_2(tmp_path: Path) -> None:
+    """Forgetting --target is a usage error with exit code 2."""
+    code, output = _invoke(tmp_path, ["probe"])
+    assert code == 2
+    assert "--target" in output
+
+
+def test_probe_prints_the_table_of_open_questions(tmp_path: Path) -> None:
+    """`probe --target mock` prints one row per question with the mock's verdict."""
+    code, output = _invoke(tmp_path, ["probe", "--target", "mock"])
+    assert code == 0, output
+    for question in ("A1", "A3", "A4", "A5", "A6", "A7", "A8", "A14", "A15"):
+        assert question in output
+    assert "different" not in output
+    results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
+    assert results["notes"]
+
+
+@pytest.mark.load
+def test_run_json_summary_lists_every_stage(tmp_path: Path) -> None:
+    """`run --json` prints one JSON object whose stages all held against the mock."""
+    code, output = _invoke(tmp_path, ["run", "--json"])
+    assert code == 0, output
+    summary = json.loads(output.strip().splitlines()[-1])
+    assert [stage["name"] for stage in summary["stages"]] == [
+        "contract",
+        "probe",
+        "load",
+        "sizing",
+    ]
+    assert all(stage["ok"] for stage in summary["stages"])
+    assert Path(summary["report"]).is_file()
