@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from ._errors import (
     detail_error,
     echo_input,
     issue,
+    render_json,
     send_json,
     validation_failed,
 )
@@ -159,13 +162,68 @@ def _is_json_media_type(content_type: str) -> bool:
     return media_type == "application/json" or (bool(main) and sub.endswith("+json"))
 
 
-def _parse_json(body: bytes) -> Any:
+_MAX_JSON_DEPTH = 512
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _has_surrogate(text: str) -> bool:
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise validation_failed(
-            [issue("json_invalid", ("body", exc.pos), "JSON decode error", {}, {"error": exc.msg})]
-        ) from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _json_problem(value: Any) -> str | None:
+    """Why a parsed body cannot be kept: too deep, or a lone surrogate (iterative walk)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str) and _has_surrogate(item):
+            return "lone surrogate in a string"
+        if isinstance(item, dict | list):
+            if depth > _MAX_JSON_DEPTH:
+                return f"nesting deeper than {_MAX_JSON_DEPTH}"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _json_invalid(pos: int, message: str) -> ApiHTTPError:
+    return validation_failed(
+        [issue("json_invalid", ("body", pos), "JSON decode error", {}, {"error": message})]
+    )
+
+
+def _parse_json(body: bytes) -> Any:
+    """The body parsed by the stdlib, so integers of any size survive exactly (orjson turns
+    those beyond 64 bits into floats); NaN, Infinity, numbers out of float range, invalid
+    UTF-8, lone surrogates and nesting deeper than `_MAX_JSON_DEPTH` are refused (422
+    `json_invalid`)."""
+    try:
+        payload = json.loads(
+            body.decode("utf-8"), parse_float=_finite_float, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise _json_invalid(exc.pos, exc.msg) from None
+    except UnicodeDecodeError as exc:
+        raise _json_invalid(exc.start, "invalid UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        raise _json_invalid(0, str(exc) or type(exc).__name__) from None
+    problem = _json_problem(payload)
+    if problem is not None:
+        raise _json_invalid(0, problem)
+    return payload
 
 
 def _parse_run_body(body: bytes, content_type: str | None) -> tuple[str, dict[str, Any]]:
@@ -340,5 +398,5 @@ async def handle_status_fast(
     if envelope is None:
         await send_json(send, 404, _WORKFLOW_NOT_FOUND)
         return 404
-    await send_json(send, 200, orjson.dumps(envelope))
+    await send_json(send, 200, render_json(envelope))
     return 200

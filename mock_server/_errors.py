@@ -6,6 +6,7 @@ pydantic-style list of issues (`type`, `loc`, `msg`, `input`, optional `ctx`) as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "detail_error",
     "echo_input",
     "issue",
+    "render_json",
     "send_json",
     "validation_failed",
 ]
@@ -32,14 +34,27 @@ _MAX_ECHO_CHARS = 256
 _MAX_ECHO_JSON_BYTES = 1024
 
 
+def render_json(content: Any) -> bytes:
+    """`content` as JSON bytes: orjson on the hot path, the stdlib for what orjson refuses.
+
+    orjson cannot serialise integers beyond 64 bits, nesting deeper than 255 or lone
+    surrogates, all of which a request body parsed by the stdlib may hold; those values are
+    rendered by `json.dumps` without loss (non-ASCII escaped).
+    """
+    try:
+        return orjson.dumps(content)
+    except TypeError:
+        return json.dumps(content, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
 class JSONResponse(Response):
-    """A JSON response serialised with orjson (`application/json`)."""
+    """A JSON response (`application/json`) serialised by `render_json`."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        """Serialise `content` with orjson."""
-        return orjson.dumps(content)
+        """Serialise `content` with `render_json`."""
+        return render_json(content)
 
 
 class ApiHTTPError(Exception):
@@ -78,7 +93,7 @@ def echo_input(value: Any) -> Any:
     if isinstance(value, str):
         return value if len(value) <= _MAX_ECHO_CHARS else value[:_MAX_ECHO_CHARS] + "..."
     if isinstance(value, dict | list):
-        text = orjson.dumps(value)
+        text = render_json(value)
         if len(text) > _MAX_ECHO_JSON_BYTES:
             return text[:_MAX_ECHO_CHARS].decode("utf-8", "replace") + "..."
     return value
