@@ -91,7 +91,7 @@ class StoreError(Exception):
         super().__init__(self.detail)
 
 
-class TriggerNotFound(StoreError):  # noqa: N818 - names fixed by the HTTP layer's contract
+class TriggerNotFound(StoreError):
     """Unknown workspace or trigger (404)."""
 
     status_code: ClassVar[int] = 404
@@ -102,14 +102,14 @@ class JiraNotEnabled(TriggerNotFound):
     """The trigger has no Jira secret, so E4 does not exist for it (404, same body)."""
 
 
-class TriggerPaused(StoreError):  # noqa: N818 - names fixed by the HTTP layer's contract
+class TriggerPaused(StoreError):
     """The trigger is paused (409)."""
 
     status_code: ClassVar[int] = 409
     default_detail: ClassVar[str] = "Trigger is paused"
 
 
-class NoBuild(StoreError):  # noqa: N818 - names fixed by the HTTP layer's contract
+class NoBuild(StoreError):
     """The trigger has no build in the requested environment (409)."""
 
     status_code: ClassVar[int] = 409
@@ -120,14 +120,14 @@ class NoBuild(StoreError):  # noqa: N818 - names fixed by the HTTP layer's contr
         self.environment = environment
 
 
-class WorkflowNotFound(StoreError):  # noqa: N818 - names fixed by the HTTP layer's contract
+class WorkflowNotFound(StoreError):
     """Unknown or expired workflow id (404)."""
 
     status_code: ClassVar[int] = 404
     default_detail: ClassVar[str] = "Workflow not found"
 
 
-class NotWaitingForInput(StoreError):  # noqa: N818 - names fixed by the HTTP layer's contract
+class NotWaitingForInput(StoreError):
     """Input was given to a run that is not `waiting_for_input` (409)."""
 
     status_code: ClassVar[int] = 409
