@@ -1,4 +1,5 @@
-"""The mock's admin API under `/__admin` (interfaces.md): health, reset, clock, runs, journal.
+"""The mock's admin API under `/__admin` (interfaces.md): health, reset, clock, runs, journal,
+fault rules (`/__admin/faults`), a run's request timeline and the metrics page.
 
 When an admin token is set every call needs `Authorization: Bearer <token>`; the comparison is
 constant time. State-changing calls answer 200 with a JSON body; errors are `{"detail": ...}`.
@@ -19,7 +20,9 @@ from starlette.routing import BaseRoute, Route
 from ._api import MockState, bearer_token
 from ._clock import format_iso
 from ._errors import ApiHTTPError, JSONResponse, auth_failed, detail_error
+from ._fault_rules import ENDPOINTS, parse_fault_rule
 from ._store import Source, StoreError
+from ._validate import ConfigError, Where
 
 __all__ = ["admin_routes"]
 
@@ -84,6 +87,8 @@ async def _reset(state: MockState, request: Request) -> Response:
     state.store.reset()
     state.journal.clear()
     state.request_counts.clear()
+    state.faults.reset()
+    state.capacity.reset()
     return JSONResponse({"status": "reset", "clock": _clock_body(state)})
 
 
@@ -197,9 +202,50 @@ def _pause_handler(paused: bool) -> AdminHandler:
     return handler
 
 
-def _journal_filters(request: Request) -> dict[str, str | None]:
+def _journal_filters(request: Request) -> dict[str, Any]:
     params = request.query_params
-    return {key: params.get(key) for key in ("method", "path_prefix", "workflow_id")}
+    filters: dict[str, Any] = {
+        key: params.get(key) for key in ("method", "path_prefix", "workflow_id", "workspace_id")
+    }
+    filters["endpoint"] = _choice(request, "endpoint", ENDPOINTS)
+    code = params.get("status_code")
+    if code is not None:
+        if not code.isdigit():
+            raise detail_error(422, f"Invalid status_code={code!r}: expected an integer")
+        filters["status_code"] = int(code)
+    faulted = _choice(request, "faulted", ("true", "false"))
+    filters["faulted"] = None if faulted is None else faulted == "true"
+    return filters
+
+
+async def _timeline(state: MockState, request: Request) -> Response:
+    workflow_id = request.path_params["workflow_id"]
+    run = state.store.run_record(workflow_id)
+    rows = state.journal.query(workflow_id=workflow_id)
+    if run is None and not rows:
+        raise detail_error(404, "Workflow not found")
+    summary = None
+    if run is not None:
+        summary = {
+            "workspace_id": run.workspace_id,
+            "trigger_id": run.trigger_id,
+            "status": run.status_at(state.clock.now()),
+            "started_at": format_iso(run.started_at),
+        }
+    return JSONResponse({"workflow_id": workflow_id, "run": summary, "requests": rows})
+
+
+async def _faults(state: MockState, request: Request) -> Response:
+    if request.method == "POST":
+        payload = await _json_object(request)
+        try:
+            rule = state.faults.add(parse_fault_rule(payload, Where("rule")))
+        except (ConfigError, ValueError) as exc:
+            raise detail_error(422, str(exc)) from None
+        return JSONResponse(rule.to_json())
+    if request.method == "DELETE":
+        return JSONResponse({"removed": state.faults.clear()})
+    return JSONResponse({"faults": [rule.to_json() for rule in state.faults.rules()]})
 
 
 async def _requests(state: MockState, request: Request) -> Response:
@@ -238,6 +284,18 @@ def prometheus_text(state: MockState) -> str:
         "# TYPE mock_clock_frozen gauge",
         f"mock_clock_frozen {int(clock.frozen)}",
     ]
+    lines += ["# HELP mock_faults_injected_total Faults injected, by rule and kind."]
+    lines += ["# TYPE mock_faults_injected_total counter"]
+    for (rule_id, kind), count in sorted(state.faults.injected.items()):
+        lines.append(
+            f'mock_faults_injected_total{{rule="{_label(rule_id)}",kind="{kind}"}} {count}'
+        )
+    lines += ["# HELP mock_rate_limited_total 429 answers, by reason and workspace."]
+    lines += ["# TYPE mock_rate_limited_total counter"]
+    for (reason, workspace), count in sorted(state.capacity.refused.items()):
+        lines.append(
+            f'mock_rate_limited_total{{reason="{reason}",workspace="{_label(workspace)}"}} {count}'
+        )
     families: dict[str, list[str]] = {}
     for sample, value in sorted(state.store.metrics().items()):
         name = sample if sample.startswith("mock_") else f"mock_{sample}"
@@ -253,7 +311,7 @@ async def _metrics(state: MockState, request: Request) -> Response:
 
 
 def admin_routes() -> list[BaseRoute]:
-    """The `/__admin` routes (fault rules are not routed yet: they answer 404)."""
+    """The `/__admin` routes."""
     triggers = "/__admin/triggers/{workspace_id}/{trigger_id}"
     table: list[tuple[str, AdminHandler, list[str]]] = [
         ("/__admin/health", _health, ["GET"]),
@@ -261,6 +319,8 @@ def admin_routes() -> list[BaseRoute]:
         ("/__admin/clock", _clock, ["GET", "POST"]),
         ("/__admin/runs", _runs, ["GET"]),
         ("/__admin/runs/{workflow_id}/input", _run_input, ["POST"]),
+        ("/__admin/runs/{workflow_id}/timeline", _timeline, ["GET"]),
+        ("/__admin/faults", _faults, ["GET", "POST", "DELETE"]),
         (f"{triggers}/run-now", _run_now, ["POST"]),
         (f"{triggers}/pause", _pause_handler(True), ["POST"]),
         (f"{triggers}/resume", _pause_handler(False), ["POST"]),

@@ -19,8 +19,9 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope, Send
+from starlette.types import Message, Scope, Send
 
+from ._capacity import Capacity
 from ._clock import VirtualClock
 from ._config import ENVIRONMENTS, MockConfig
 from ._errors import (
@@ -34,6 +35,7 @@ from ._errors import (
     send_json,
     validation_failed,
 )
+from ._faults import FaultSet, RequestInfo
 from ._journal import RequestJournal
 from ._store import KeyScope, RunRecord, Source, StoreError, TriggerStore
 
@@ -42,6 +44,7 @@ __all__ = [
     "ClockWaiters",
     "MockState",
     "bearer_token",
+    "classify_request",
     "handle_status_fast",
     "jira_start",
     "parse_status_path",
@@ -100,6 +103,8 @@ class MockState:
     journal: RequestJournal
     real_time: Callable[[], float]
     waiters: ClockWaiters
+    faults: FaultSet
+    capacity: Capacity
     admin_token: str | None = None
     request_counts: Counter[tuple[str, int]] = field(default_factory=Counter)
 
@@ -126,6 +131,31 @@ def _authorize(state: MockState, scope: Scope, workspace_id: str) -> KeyScope:
     if key_scope is None:
         raise auth_failed()
     return key_scope
+
+
+def too_many_requests(retry_after_s: int, what: str) -> ApiHTTPError:
+    """A 429 with `Retry-After` in whole seconds (A8, the capacity model)."""
+    return ApiHTTPError(
+        429,
+        f"Too many {what}; retry after {retry_after_s} s",
+        {"Retry-After": str(retry_after_s)},
+    )
+
+
+def _admit_request(state: MockState, workspace_id: str) -> None:
+    refused = state.capacity.admit_request(workspace_id)
+    if refused is not None:
+        raise too_many_requests(refused, "requests")
+
+
+def _admit_start(state: MockState, workspace_id: str) -> None:
+    if state.capacity.max_background_runs is None:
+        return
+    active, soonest_end = state.store.active_background_runs(workspace_id)
+    free_in = None if soonest_end is None else state.clock.real_delay_until(soonest_end)
+    refused = state.capacity.admit_start(workspace_id, active, free_in)
+    if refused is not None:
+        raise too_many_requests(refused, "concurrent background runs")
 
 
 def _check_environment(environment: str) -> None:
@@ -288,47 +318,48 @@ def api_endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[R
 
 def _answer(request: Request, envelope: dict[str, Any]) -> JSONResponse:
     request.scope["mock.workflow_id"] = envelope["workflow_id"]
+    request.scope["mock.run_status"] = envelope["status"]
     return JSONResponse(envelope)
 
 
-async def _start_from_request(state: MockState, request: Request) -> RunRecord:
+async def _start_from_request(state: MockState, request: Request, *, sync: bool) -> RunRecord:
     workspace_id = request.path_params["workspace_id"]
+    trigger_id = request.path_params["trigger_id"]
     environment = request.path_params["environment"]
     key_scope = _authorize(state, request.scope, workspace_id)
+    _admit_request(state, workspace_id)
     _check_environment(environment)
     _check_key_environment(key_scope, environment)
     body = await _read_body(request, state.config.mock.max_body_bytes)
     message, user_variables = _parse_run_body(body, request.headers.get("content-type"))
+    if not sync:
+        state.store.check_trigger(workspace_id, trigger_id, environment)
+        _admit_start(state, workspace_id)
     return state.store.start_run(
         workspace_id=workspace_id,
-        trigger_id=request.path_params["trigger_id"],
+        trigger_id=trigger_id,
         environment=environment,
         message=message,
         user_variables=user_variables,
         source=Source.API,
+        sync=sync,
     )
 
 
 async def _run_start(state: MockState, request: Request) -> Response:
-    run = await _start_from_request(state, request)
+    run = await _start_from_request(state, request, sync=False)
     return _answer(request, state.store.envelope(run))
 
 
 async def _run_sync(state: MockState, request: Request) -> Response:
-    run = await _start_from_request(state, request)
+    run = await _start_from_request(state, request, sync=True)
     request.scope["mock.workflow_id"] = run.workflow_id
     answer_at = state.store.sync_answer_time(run)
     await state.wait_until(answer_at)
     state.store.catch_up()
-    envelope = state.store.envelope(run)
-    # A clock jump may carry `now` past both the limit and the run's end: judge at answer time.
-    if state.store.sync_timed_out(run) or run.status_at(answer_at) == "pending":
-        settings = state.config.mock
-        error = f"Flow did not finish within the synchronous limit of {settings.sync_limit_s:g} s"
-        if settings.sync_timeout_policy == "504":
-            raise detail_error(504, error)
-        envelope.update(status="failed", response={}, requires_input=False, error=error)
-    return _answer(request, envelope)
+    if state.store.sync_timed_out(run, answer_at) and run.error_text is None:
+        raise detail_error(504, state.store.sync_limit_error())
+    return _answer(request, state.store.envelope(run))
 
 
 async def _jira_start(state: MockState, request: Request) -> Response:
@@ -340,11 +371,14 @@ async def _jira_start(state: MockState, request: Request) -> Response:
     signature = request.headers.get("x-hub-signature")
     if not state.store.verify_jira_signature(workspace_id, trigger_id, body, signature):
         raise auth_failed()
+    _admit_request(state, workspace_id)
     payload = _parse_json(body)
     if not isinstance(payload, dict):
         raise validation_failed(
             [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]
         )
+    state.store.check_trigger(workspace_id, trigger_id, environment)
+    _admit_start(state, workspace_id)
     run = state.store.start_run(
         workspace_id=workspace_id,
         trigger_id=trigger_id,
@@ -359,6 +393,9 @@ async def _jira_start(state: MockState, request: Request) -> Response:
 async def _status(state: MockState, request: Request) -> Response:
     workspace_id = request.path_params["workspace_id"]
     key_scope = _authorize(state, request.scope, workspace_id)
+    refused = state.capacity.admit_status(workspace_id)
+    if refused is not None:
+        raise too_many_requests(refused, "status requests")
     envelope = state.store.status_envelope(
         workspace_id, request.path_params["workflow_id"], key_scope.environments
     )
@@ -394,9 +431,45 @@ async def handle_status_fast(
     if key_scope is None:
         await send_json(send, 401, _AUTH_FAILED_BODY, _WWW_AUTHENTICATE)
         return 401
+    refused = state.capacity.admit_status(workspace_id)
+    if refused is not None:
+        await too_many_requests(refused, "status requests").response()(scope, _no_receive, send)
+        return 429
     envelope = store.status_envelope(workspace_id, workflow_id, key_scope.environments)
     if envelope is None:
         await send_json(send, 404, _WORKFLOW_NOT_FOUND)
         return 404
+    scope["mock.run_status"] = envelope["status"]
     await send_json(send, 200, render_json(envelope))
     return 200
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def classify_request(method: str, path: str) -> RequestInfo | None:
+    """Which API endpoint (E1-E4) a request is for, read from its path; None for others."""
+    for prefix in API_PREFIXES:
+        base = f"{prefix}/trigger/"
+        if path.startswith(base):
+            return _classify_segments(method, path[len(base) :].split("/"))
+    return None
+
+
+def _classify_segments(method: str, parts: list[str]) -> RequestInfo | None:
+    if not all(parts):
+        return None
+    if method == "GET":
+        if len(parts) == 3 and parts[0] == "status":
+            return RequestInfo(method, "E3", parts[1], workflow_id=parts[2])
+        return None
+    if method != "POST":
+        return None
+    if len(parts) == 5 and parts[:2] == ["jira", "start"]:
+        return RequestInfo(method, "E4", parts[2], trigger_id=parts[3])
+    if len(parts) == 4 and parts[0] == "start":
+        return RequestInfo(method, "E2", parts[1], trigger_id=parts[2])
+    if len(parts) == 3:
+        return RequestInfo(method, "E1", parts[0], trigger_id=parts[1])
+    return None

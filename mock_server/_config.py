@@ -14,8 +14,6 @@ dates inside cron `user_variables` become ISO strings so every variable is JSON-
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 import tomllib
@@ -27,6 +25,33 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
+
+from ._fault_rules import FaultRule, parse_fault_rules
+from ._validate import (
+    ConfigError,
+)
+from ._validate import Where as _Where
+from ._validate import (
+    choice as _choice,
+)
+from ._validate import (
+    integer as _integer,
+)
+from ._validate import (
+    number as _number,
+)
+from ._validate import (
+    required as _required,
+)
+from ._validate import (
+    show_value as _show,
+)
+from ._validate import (
+    string as _string,
+)
+from ._validate import (
+    table as _table,
+)
 
 __all__ = [
     "ENVIRONMENTS",
@@ -48,10 +73,6 @@ __all__ = [
 ENVIRONMENTS: tuple[str, ...] = ("DEV", "UAT", "PROD")
 
 DurationDist = Literal["fixed", "uniform", "lognormal", "exponential"]
-
-
-class ConfigError(ValueError):
-    """A config file or value is invalid; the message names the key and the value."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +158,8 @@ class MockSettings:
     seed: int = 0
     max_body_bytes: int = 1_048_576  # A7: 413 above this
     rate_limit_per_s: float | None = None  # A8: per-workspace limit, off by default
+    status_rate_per_s: float | None = None  # per-workspace limit on E3 only (real seconds)
+    max_background_runs: int | None = None  # per-workspace concurrent background runs
     admin_token: str | None = None
 
 
@@ -146,12 +169,12 @@ class MockConfig:
 
     mock: MockSettings = MockSettings()
     workspaces: tuple[WorkspaceConfig, ...] = ()
+    faults: tuple[FaultRule, ...] = ()  # `[[faults]]`, applied after the scenario's rules
 
 
 # --- loading and validation -------------------------------------------------------------------
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
-_SECRET_KEYS = frozenset({"api_keys", "key", "jira_secret", "admin_token"})
 _MOCK_KEYS = (
     "time_scale",
     "start",
@@ -165,6 +188,8 @@ _MOCK_KEYS = (
     "seed",
     "max_body_bytes",
     "rate_limit_per_s",
+    "status_rate_per_s",
+    "max_background_runs",
     "admin_token",
 )
 _DURATION_KEYS: dict[str, tuple[str, ...]] = {
@@ -181,96 +206,11 @@ _DURATION_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _show(value: object) -> str:
-    """Render a bad value for an error message (strings quoted, containers summarised)."""
-    if isinstance(value, str):
-        return json.dumps(value if len(value) <= 60 else value[:57] + "...")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else str(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
-class _Where:
-    """A dotted key path inside one config source, for error messages."""
-
-    __slots__ = ("path", "source")
-
-    def __init__(self, source: str, path: str = "") -> None:
-        self.source = source
-        self.path = path
-
-    def __truediv__(self, key: str | int) -> _Where:
-        if isinstance(key, int):
-            return _Where(self.source, f"{self.path}[{key}]")
-        return _Where(self.source, f"{self.path}.{key}" if self.path else key)
-
-    @property
-    def secret(self) -> bool:
-        return any(part in _SECRET_KEYS for part in re.split(r"[.\[]", self.path))
-
-    def fail(self, problem: str, value: object = None, *, show: bool = True) -> ConfigError:
-        where = f"{self.source}: {self.path}" if self.path else self.source
-        if show and not self.secret:
-            return ConfigError(f"{where}: {problem}, got {_show(value)}")
-        return ConfigError(f"{where}: {problem}")
-
-
-def _table(value: object, where: _Where, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise where.fail("must be a table", value)
-    for key in value:
-        if key not in allowed:
-            raise (where / key).fail(f"unknown key (allowed: {', '.join(allowed)})", show=False)
-    return value
-
-
-def _required(table: dict[str, Any], key: str, where: _Where) -> Any:
-    if key not in table:
-        raise (where / key).fail("is required", show=False)
-    return table[key]
-
-
-def _number(value: object, where: _Where, *, minimum: float, inclusive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise where.fail("must be a finite number", value)
-    if value < minimum or (value == minimum and not inclusive):
-        raise where.fail(f"must be {'>=' if inclusive else '>'} {minimum:g}", value)
-    return float(value)
-
-
-def _integer(value: object, where: _Where, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise where.fail("must be an integer", value)
-    if minimum is not None and value < minimum:
-        raise where.fail(f"must be >= {minimum}", value)
-    return value
-
-
-def _string(value: object, where: _Where, *, nonempty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise where.fail("must be a string", value)
-    if nonempty and not value:
-        raise where.fail("must not be empty", value)
-    return value
-
-
 def _identifier(value: object, where: _Where) -> str:
     text = _string(value, where)
     if not _ID_PATTERN.fullmatch(text):
         raise where.fail("must use only letters, digits and . _ ~ -", value)
     return text
-
-
-def _choice(value: object, where: _Where, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise where.fail(f"must be one of {', '.join(choices)}", value)
-    return value
 
 
 def _environments(value: object, where: _Where) -> tuple[str, ...]:
@@ -317,9 +257,9 @@ def _parse_settings(value: object, where: _Where) -> MockSettings:
     for key, item in table.items():
         at = where / key
         positive = ("time_scale", "sync_limit_s", "background_limit_s", "retention_s")
-        if key in positive or key == "rate_limit_per_s":
+        if key in positive or key in ("rate_limit_per_s", "status_rate_per_s"):
             values[key] = _number(item, at, minimum=0)
-        elif key in ("journal_limit", "log_window", "max_body_bytes"):
+        elif key in ("journal_limit", "log_window", "max_body_bytes", "max_background_runs"):
             values[key] = _integer(item, at, minimum=1)
         elif key == "seed":
             values[key] = _integer(item, at)
@@ -491,7 +431,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<config>") -> MockCo
             (secrets are never shown).
     """
     root = _Where(source)
-    table = _table(dict(data), root, ("mock", "workspaces"))
+    table = _table(dict(data), root, ("mock", "workspaces", "faults"))
     settings = _parse_settings(table.get("mock", {}), root / "mock")
     raw = table.get("workspaces", [])
     if not isinstance(raw, list) or not raw:
@@ -513,7 +453,8 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<config>") -> MockCo
             if api_key.key in seen_keys:
                 raise at.fail(f"duplicate API key (also {seen_keys[api_key.key]})", show=False)
             seen_keys[api_key.key] = at.path
-    return MockConfig(mock=settings, workspaces=workspaces)
+    faults = parse_fault_rules(table.get("faults", []), root / "faults")
+    return MockConfig(mock=settings, workspaces=workspaces, faults=faults)
 
 
 def load_config(path: str | os.PathLike[str]) -> MockConfig:

@@ -149,6 +149,7 @@ class RunRecord:
         "end_at",
         "ending",
         "environment",
+        "error_text",
         "input_message",
         "message",
         "pause_at",
@@ -192,6 +193,7 @@ class RunRecord:
         self.end_at = end_at
         self.ending = ending
         self.input_message: str | None = None
+        self.error_text: str | None = None  # an error set by the store (E1's sync limit)
 
     def status_at(self, now: float) -> str:
         """The run's status at virtual time `now`."""
@@ -265,6 +267,8 @@ class TriggerStore:
         self._rng = random.Random(settings.seed)
         self._seq = 0
         self._counters: dict[str, float] = {}
+        self._active: dict[str, dict[str, RunRecord]] = {}
+        self._active_pruned_at = 0
         self.reset(reset_clock=False)
 
     # --- auth and lookup -------------------------------------------------------------------
@@ -332,10 +336,13 @@ class TriggerStore:
         message: str,
         user_variables: dict[str, Any],
         source: Source = Source.API,
+        sync: bool = False,
     ) -> RunRecord:
         """Start a run now; ids, durations and outcomes come from the seeded RNG.
 
         The record keeps `user_variables` as given (the caller must not mutate it later).
+        A sync run (E1) is not a background run; under `sync_timeout_policy = "failed"`, one
+        still running at the sync limit ends `failed` there, with the limit's error (A1).
 
         Args:
             workspace_id: workspace of the path.
@@ -344,20 +351,25 @@ class TriggerStore:
             message: the first message of the session.
             user_variables: the session variables.
             source: what started the run.
+            sync: the run was started by E1 (it then blocks its caller).
 
         Raises:
             TriggerNotFound, NoBuild, TriggerPaused: as `check_trigger`.
         """
         self.check_trigger(workspace_id, trigger_id, environment)
         state = self._triggers[(workspace_id, trigger_id)]
-        return self._create_run(
+        run = self._create_run(
             state,
             environment=environment,
             message=message,
             user_variables=user_variables,
             source=source,
             started_at=self.clock.now(),
+            background=not sync,
         )
+        if sync and self.config.mock.sync_timeout_policy == "failed":
+            self._fail_at_sync_limit(run)
+        return run
 
     def run_now(self, workspace_id: str, trigger_id: str) -> RunRecord:
         """Fire a trigger at once (source `manual`) with its cron's environment and message.
@@ -464,14 +476,39 @@ class TriggerStore:
         """
         return min(run.pause_at, run.end_at, run.started_at + self._sync_limit)
 
-    def sync_timed_out(self, run: RunRecord) -> bool:
-        """True when the run is still pending at now and now is past the sync limit (A1).
+    def sync_timed_out(self, run: RunRecord, at: float | None = None) -> bool:
+        """True when E1 answering at `at` meets the sync limit (A1) with the run not done.
+
+        Under the `failed` policy that is a run that ended failed at the limit; otherwise a
+        run still pending at `at`, past the limit.
 
         Args:
             run: the run.
+            at: the virtual time E1 answers (`sync_answer_time`); default now.
+        """
+        when = self.clock.now() if at is None else at
+        limit_at = run.started_at + self._sync_limit
+        if run.error_text is not None:
+            return when >= run.end_at == limit_at
+        return when >= limit_at and run.status_at(when) == _PENDING
+
+    def sync_limit_error(self) -> str:
+        """The error of a sync call past the limit (A1)."""
+        return f"Flow did not finish within the synchronous limit of {self._sync_limit:g} s"
+
+    def active_background_runs(self, workspace_id: str) -> tuple[int, float | None]:
+        """How many background runs of a workspace are not final now, and the soonest end.
+
+        Args:
+            workspace_id: the workspace.
         """
         now = self.clock.now()
-        return now >= run.started_at + self._sync_limit and run.status_at(now) == _PENDING
+        active = self._active.get(workspace_id)
+        if not active:
+            return 0, None
+        for workflow_id in [wid for wid, run in active.items() if now >= run.end_at]:
+            del active[workflow_id]
+        return len(active), min((run.end_at for run in active.values()), default=None)
 
     def list_runs(
         self,
@@ -633,6 +670,9 @@ class TriggerStore:
             by_status[run.status_at(now)] += 1
         for status, count in by_status.items():
             samples[f"runs_{status}"] = count
+        for workspace_id in self._workspace_ids:
+            active, _ = self.active_background_runs(workspace_id)
+            samples[f'background_runs_active{{workspace="{workspace_id}"}}'] = float(active)
         return samples
 
     def reset(self, *, reset_clock: bool = True) -> None:
@@ -644,6 +684,7 @@ class TriggerStore:
         if reset_clock:
             self.clock.reset()
         self._runs.clear()
+        self._active.clear()
         self._cron_heap.clear()
         self._expiry_heap.clear()
         self._rng.seed(self.config.mock.seed)
@@ -680,6 +721,7 @@ class TriggerStore:
         user_variables: dict[str, Any],
         source: Source,
         started_at: float,
+        background: bool = True,
     ) -> RunRecord:
         rng = self._rng
         workflow_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -715,7 +757,24 @@ class TriggerStore:
         self._runs[workflow_id] = run
         if end_at != _INF:
             heapq.heappush(self._expiry_heap, (end_at + self._retention, workflow_id))
+        if background:
+            self._track_active(run)
         return run
+
+    def _track_active(self, run: RunRecord) -> None:
+        """Count a background run towards its workspace's concurrency (final ones pruned)."""
+        active = self._active.setdefault(run.workspace_id, {})
+        active[run.workflow_id] = run
+        if len(active) > 2 * self._active_pruned_at + 64:
+            self._active_pruned_at = self.active_background_runs(run.workspace_id)[0]
+
+    def _fail_at_sync_limit(self, run: RunRecord) -> None:
+        limit_at = run.started_at + self._sync_limit
+        if min(run.pause_at, run.end_at) <= limit_at:
+            return
+        run.pause_at, run.end_at, run.ending = _INF, limit_at, Ending.FAILED
+        run.error_text = self.sync_limit_error()
+        heapq.heappush(self._expiry_heap, (run.end_at + self._retention, run.workflow_id))
 
     def _schedule(self, state: _TriggerState, after: float) -> None:
         """(Re)start a trigger's cron iterator at the first tick strictly after `after`."""
@@ -772,14 +831,17 @@ class TriggerStore:
         else:
             response = {}
             if status == _FAILED:
-                error = error_message(run.seed, run.ending, self._background_limit)
+                error = run.error_text or error_message(
+                    run.seed, run.ending, self._background_limit
+                )
+        logs = logs_at(run, now, window=self._window, background_limit_s=self._background_limit)
+        if status == _FAILED and run.error_text is not None and logs:
+            logs[-1]["message"] = run.error_text
         return {
             "workflow_id": run.workflow_id,
             "response": response,
             "status": status,
-            "logs": logs_at(
-                run, now, window=self._window, background_limit_s=self._background_limit
-            ),
+            "logs": logs,
             "requires_input": status == _WAITING,
             "error": error,
         }

@@ -1,8 +1,9 @@
 """The mock's ASGI app: `create_app()` wires the store, clock, journal, routes and fast path.
 
-Layers, outermost first: `MockApp` (E3 fast path, request journal and metrics, last-resort
-500 guard) around a Starlette app (routing with JSON 404/405, the API under both prefixes, the
-admin API and `/openapi.json`). No module globals: all state lives in one `MockState`.
+Layers, outermost first: `MockApp` (request journal and metrics, last-resort 500 guard), then
+`FaultInjector` (latency, 5xx and connection faults of the rules in force), then the E3 fast
+path or a Starlette app (routing with JSON 404/405, the API under both prefixes, the admin API
+and `/openapi.json`). No module globals: all state lives in one `MockState`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,16 +25,19 @@ from ._api import (
     API_PREFIXES,
     ClockWaiters,
     MockState,
+    classify_request,
     handle_status_fast,
     jira_start,
-    parse_status_path,
     run_start,
     run_sync,
     status_route,
 )
+from ._capacity import Capacity
 from ._clock import VirtualClock
 from ._config import MockConfig, demo_config
 from ._errors import JSONResponse
+from ._fault_rules import preset
+from ._faults import FaultInjector, FaultSet
 from ._journal import RequestJournal
 from ._openapi import openapi_document
 from ._store import TriggerStore
@@ -88,11 +93,12 @@ def _internal_error(exc: BaseException) -> JSONResponse:
 
 
 class MockApp:
-    """The outermost ASGI layer: E3 fast path, journal and counters, and the 500 guard."""
+    """The outermost ASGI layer: journal and counters, and the 500 guard, around the faults."""
 
     def __init__(self, state: MockState, inner: ASGIApp) -> None:
         self.state = state
         self.inner = inner
+        self.handler = FaultInjector(self._dispatch, state.faults, state.clock.now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,37 +109,57 @@ class MockApp:
         started_virtual = state.clock.now()
         path: str = scope["path"]
         status_code = 500
+        retry_after: str | None = None
         response_started = False
 
         async def tracking_send(message: Message) -> None:
-            nonlocal status_code, response_started
+            nonlocal status_code, response_started, retry_after
             if message["type"] == "http.response.start":
                 status_code = message["status"]
                 response_started = True
+                if status_code != 200:
+                    retry_after = _header(message, b"retry-after")
             await send(message)
 
+        info = classify_request(scope["method"], path)
+        scope["mock.request"] = info
+        scope["mock.raw_send"] = send
+        if info is not None:
+            scope["mock.endpoint"] = info.endpoint
+            scope["mock.workspace_id"] = info.workspace_id
+            scope["mock.workflow_id"] = info.workflow_id
         try:
-            ids = parse_status_path(path) if scope["method"] == "GET" else None
-            if ids is not None:
-                scope["mock.endpoint"] = "E3"
-                scope["mock.workflow_id"] = ids[1]
-                scope["mock.workspace_id"] = ids[0]
-                status_code = await handle_status_fast(state, scope, tracking_send, *ids)
-            else:
-                await self.inner(scope, receive, tracking_send)
+            await self.handler(scope, receive, tracking_send)
+        except httpx.TransportError:
+            raise  # an injected connection fault, in process: the client's transport error
         except Exception as exc:
             logger.exception("unexpected error answering %s %s", scope["method"], path)
             if not response_started:
                 await _internal_error(exc)(scope, receive, tracking_send)
         finally:
-            self._record(scope, status_code, started_real, started_virtual)
+            dropped = scope.get("mock.dropped", False)
+            self._record(
+                scope, None if dropped else status_code, retry_after, started_real, started_virtual
+            )
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = scope["mock.request"]
+        if info is not None and info.endpoint == "E3":
+            await handle_status_fast(self.state, scope, send, info.workspace_id, info.workflow_id)
+        else:
+            await self.inner(scope, receive, send)
 
     def _record(
-        self, scope: Scope, status_code: int, started_real: float, started_virtual: float
+        self,
+        scope: Scope,
+        status_code: int | None,
+        retry_after: str | None,
+        started_real: float,
+        started_virtual: float,
     ) -> None:
         state = self.state
         endpoint = scope.get("mock.endpoint", "other")
-        state.request_counts[(endpoint, status_code)] += 1
+        state.request_counts[(endpoint, status_code or 0)] += 1
         path: str = scope["path"]
         if endpoint == "admin" or path.startswith(_ADMIN_PREFIX):
             return
@@ -147,7 +173,18 @@ class MockApp:
             workflow_id=scope.get("mock.workflow_id"),
             workspace_id=scope.get("mock.workspace_id", path_params.get("workspace_id")),
             latency_s=state.real_time() - started_real,
+            endpoint=None if endpoint == "other" else endpoint,
+            run_status=scope.get("mock.run_status"),
+            retry_after=retry_after,
+            fault=scope.get("mock.fault"),
         )
+
+
+def _header(message: Message, name: bytes) -> str | None:
+    for key, value in message.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def create_app(
@@ -187,6 +224,8 @@ def create_app(
         journal=RequestJournal(config.mock.journal_limit),
         real_time=real_time,
         waiters=ClockWaiters(clock),
+        faults=_fault_set(config, store),
+        capacity=Capacity(config.mock, real_time),
         admin_token=admin_token if admin_token is not None else config.mock.admin_token,
     )
     inner = Starlette(
@@ -196,3 +235,17 @@ def create_app(
     inner.router.redirect_slashes = False
     inner.state.mock = state
     return MockApp(state, inner)
+
+
+def _fault_set(config: MockConfig, store: TriggerStore) -> FaultSet:
+    """The scenario's rules, then the config's `[[faults]]`."""
+    chosen = preset(config.mock.scenario)
+    rules = (chosen.rules if chosen is not None else ()) + config.faults
+
+    def trigger_of(workflow_id: str) -> str | None:
+        run = store.run_record(workflow_id)
+        return run.trigger_id if run is not None else None
+
+    return FaultSet(
+        rules, seed=config.mock.seed, clock_start=store.clock.start, trigger_of=trigger_of
+    )

@@ -33,7 +33,7 @@ class BrokenStore(TriggerStore):
         "/trigger/demo/quick-answer",
         "/api/v1/ai/nope",
         "/trigger/start/demo/quick-answer/DEV/extra",
-        "/__admin/faults",
+        "/__admin/faults/nope",
         "/__admin/nope",
     ],
 )

@@ -54,12 +54,17 @@ def test_journal_entry_fields() -> None:
     assert journal.query() == [
         {
             "time": "2027-01-15T08:00:00+00:00",
+            "virtual_time": journal.query()[0]["virtual_time"],
             "real_time": 0.0,
             "method": "POST",
             "path": "/trigger/start/demo/t/DEV",
+            "endpoint": None,
             "status_code": 200,
             "workflow_id": "run-0",
             "workspace_id": "demo",
+            "run_status": None,
+            "retry_after": None,
+            "fault": None,
             "latency_s": 0.001,
         }
     ]

@@ -1,0 +1,116 @@
+"""Validation helpers of config values: a `Where` key path and checks raising `ConfigError`.
+
+Shared by the config loader (`_config.py`) and the fault rules (`_fault_rules.py`, which the
+admin API also uses): every message names the dotted key path and the bad value (secrets never).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+__all__ = [
+    "SECRET_KEYS",
+    "ConfigError",
+    "Where",
+    "choice",
+    "integer",
+    "number",
+    "required",
+    "show_value",
+    "string",
+    "table",
+]
+
+SECRET_KEYS = frozenset({"api_keys", "key", "jira_secret", "admin_token"})
+
+
+class ConfigError(ValueError):
+    """A config file or value is invalid; the message names the key and the value."""
+
+
+def show_value(value: object) -> str:
+    """Render a bad value for an error message (strings quoted, containers summarised)."""
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+class Where:
+    """A dotted key path inside one config source, for error messages."""
+
+    __slots__ = ("path", "source")
+
+    def __init__(self, source: str, path: str = "") -> None:
+        self.source = source
+        self.path = path
+
+    def __truediv__(self, key: str | int) -> Where:
+        if isinstance(key, int):
+            return Where(self.source, f"{self.path}[{key}]")
+        return Where(self.source, f"{self.path}.{key}" if self.path else key)
+
+    @property
+    def secret(self) -> bool:
+        return any(part in SECRET_KEYS for part in re.split(r"[.\[]", self.path))
+
+    def fail(self, problem: str, value: object = None, *, show: bool = True) -> ConfigError:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        if show and not self.secret:
+            return ConfigError(f"{where}: {problem}, got {show_value(value)}")
+        return ConfigError(f"{where}: {problem}")
+
+
+def table(value: object, where: Where, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.fail("must be a table", value)
+    for key in value:
+        if key not in allowed:
+            raise (where / key).fail(f"unknown key (allowed: {', '.join(allowed)})", show=False)
+    return value
+
+
+def required(table: dict[str, Any], key: str, where: Where) -> Any:
+    if key not in table:
+        raise (where / key).fail("is required", show=False)
+    return table[key]
+
+
+def number(value: object, where: Where, *, minimum: float, inclusive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise where.fail("must be a finite number", value)
+    if value < minimum or (value == minimum and not inclusive):
+        raise where.fail(f"must be {'>=' if inclusive else '>'} {minimum:g}", value)
+    return float(value)
+
+
+def integer(value: object, where: Where, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.fail("must be an integer", value)
+    if minimum is not None and value < minimum:
+        raise where.fail(f"must be >= {minimum}", value)
+    return value
+
+
+def string(value: object, where: Where, *, nonempty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise where.fail("must be a string", value)
+    if nonempty and not value:
+        raise where.fail("must not be empty", value)
+    return value
+
+
+def choice(value: object, where: Where, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise where.fail(f"must be one of {', '.join(choices)}", value)
+    return value
