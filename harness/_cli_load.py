@@ -416,14 +416,18 @@ def sizing_stage(
     """
     measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
     best, text = recommend(measurements, max_delay_s=plan.max_delay_s, stat=plan.delay_stat)
-    _report_sizing(run, measurements, best, text)
+    _report_sizing(run, measurements, best, text, plan)
     if best is None:
         run.exit_code = max(run.exit_code, 1)
     return measurements, best, text
 
 
 def _report_sizing(
-    run: ReportedRun, measurements: list[Measurement], best: Measurement | None, text: str
+    run: ReportedRun,
+    measurements: list[Measurement],
+    best: Measurement | None,
+    text: str,
+    plan: SizingPlan,
 ) -> None:
     run.bus.emit(SuiteStarted(suite=Suite.SIZING))
     run.bus.emit(
@@ -435,7 +439,9 @@ def _report_sizing(
             message=text,
         )
     )
-    for result in sizing_results(measurements, text):
+    for result in sizing_results(
+        measurements, text, best=best, max_delay_s=plan.max_delay_s, delay_stat=plan.delay_stat
+    ):
         run.bus.emit(result)
 
 

@@ -281,26 +281,46 @@ def recommend(
 
 
 def sizing_results(
-    measurements: Sequence[Measurement], recommendation: str
+    measurements: Sequence[Measurement],
+    recommendation: str,
+    *,
+    best: Measurement | None = None,
+    max_delay_s: float | None = None,
+    delay_stat: str = "p95",
 ) -> tuple[SizingResult, ...]:
-    """One `SizingResult` per strategy (rows by interval), each carrying the recommendation."""
-    by_strategy: dict[str, list[Measurement]] = {}
-    for measurement in measurements:
-        by_strategy.setdefault(measurement.candidate.strategy, []).append(measurement)
-    return tuple(
-        SizingResult(
-            rows=tuple(
-                SizingRow(
-                    interval_s=m.candidate.interval_s,
-                    status_rps=m.status_rps,
-                    mean_delay_s=m.mean_delay_s,
-                    p95_delay_s=m.p95_delay_s,
-                )
-                for m in sorted(rows, key=lambda m: m.candidate.interval_s)
-            ),
-            recommendation=f"[{strategy}] {recommendation}",
+    """The sizing table as one `SizingResult`: a row per candidate (by strategy, then interval).
+
+    Args:
+        measurements: one per candidate.
+        recommendation: the recommendation's text.
+        best: the recommended measurement, whose row is marked `recommended`.
+        max_delay_s: the delay budget the recommendation was judged against.
+        delay_stat: which delay the budget applies to.
+    """
+    strategies = list(dict.fromkeys(m.candidate.strategy for m in measurements))
+    rows = tuple(
+        SizingRow(
+            strategy=m.candidate.strategy,
+            interval_s=m.candidate.interval_s,
+            status_rps=m.status_rps,
+            mean_delay_s=m.mean_delay_s,
+            p95_delay_s=m.p95_delay_s,
+            recommended=m is best,
         )
-        for strategy, rows in by_strategy.items()
+        for m in sorted(
+            measurements,
+            key=lambda m: (strategies.index(m.candidate.strategy), m.candidate.interval_s),
+        )
+    )
+    if not rows:
+        return ()
+    return (
+        SizingResult(
+            rows=rows,
+            recommendation=recommendation,
+            max_delay_s=max_delay_s,
+            delay_stat=delay_stat,
+        ),
     )
 
 

@@ -31,7 +31,7 @@ from ._events import (
     fan_out,
 )
 from ._folder import LATEST, ReportFolder, folder_name, read_latest, sanitise_name
-from ._html import HtmlReporter, render_html
+from ._html import SECTIONS, HtmlReporter, render_html
 from ._json import SCHEMA_VERSION, JsonReporter, results_document
 from ._junit import JunitReporter, junit_tree, xml_safe
 from ._markdown import MarkdownReporter, render_markdown
@@ -40,6 +40,7 @@ from ._standard import standard_reporters
 __all__ = [
     "LATEST",
     "SCHEMA_VERSION",
+    "SECTIONS",
     "CaseFinished",
     "Event",
     "EventBus",

@@ -164,7 +164,12 @@ class FuzzFinding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadStatsRow:
-    """Aggregate figures of one request name in a load run."""
+    """Aggregate figures of one request name in a load run.
+
+    A name starting `FLOW ` is a flow metric the scenarios record (end-to-end time, detection
+    delay, polls per flow) rather than an HTTP request: its "ms" are target milliseconds or a
+    count, as its name says.
+    """
 
     name: str
     requests: int
@@ -173,6 +178,11 @@ class LoadStatsRow:
     p95_ms: float
     p99_ms: float
     rps: float
+
+    @property
+    def is_flow_metric(self) -> bool:
+        """True for a flow metric (`FLOW ...`), False for an HTTP request name."""
+        return self.name.startswith("FLOW ")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,20 +209,32 @@ class LoadSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SizingRow:
-    """One polling interval tried: the status-request rate it costs and the delay it adds."""
+    """One polling schedule tried: the status-request rate it costs and the delay it adds.
+
+    `strategy` names the schedule's polling strategy (`fixed`, `fixed_jittered`,
+    `exponential`); `recommended` marks the row the recommendation picked.
+    """
 
     interval_s: float
     status_rps: float
     mean_delay_s: float
     p95_delay_s: float
+    strategy: str = "fixed"
+    recommended: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SizingResult:
-    """The polling-interval sizing table and the interval it recommends."""
+    """The polling sizing table (rows of any strategies) and the schedule it recommends.
+
+    `max_delay_s` is the detection delay budget the recommendation was judged against (None
+    when unknown) and `delay_stat` which delay it applies to (`p95` or `mean`).
+    """
 
     rows: tuple[SizingRow, ...]
     recommendation: str
+    max_delay_s: float | None = None
+    delay_stat: str = "p95"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

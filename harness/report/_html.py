@@ -1,11 +1,16 @@
 """`index.html`: the self-contained report (inline CSS, charts as `data:` URIs, no network).
 
-Rendered from Jinja2 templates with autoescaping; the verdict comes first, then suite counts,
-each suite's cases with their evidence, the open-question notes, fuzz findings, load and sizing.
+Rendered from Jinja2 templates with autoescaping. A reader sees the verdict banner first (with
+the failing cases linked and one figure per suite), then a table of contents and the sections in
+a fixed order: contract checks with their evidence, fuzz findings with their reproduction
+commands, load charts, the polling trade-off with its recommendation, the probe table
+(documented default next to what the target did) and the run's options. Evidence sits in
+collapsed `<details>` so the page stays short until a reader asks for more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,14 +21,34 @@ import jinja2
 from harness._models import Exchange
 
 from ._base import FileReporter
-from ._events import CaseFinished, LoadSummary, RunRecord, SizingResult, Suite
+from ._events import (
+    CaseFinished,
+    FuzzFinding,
+    LoadSummary,
+    NoteRecorded,
+    Outcome,
+    RunRecord,
+    SizingResult,
+    Suite,
+)
 from ._format import body_view, format_duration, jsonable
 from ._plots import load_chart_png, png_data_uri, sizing_chart_png
 
-__all__ = ["HtmlReporter", "render_html"]
+__all__ = ["SECTIONS", "HtmlReporter", "render_html"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _BODY_LIMIT = 4_000
+_BANNER_PROBLEMS = 5
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("contract", "Contract checks"),
+    ("fuzz", "Fuzz findings"),
+    ("load", "Load"),
+    ("sizing", "Polling sizing"),
+    ("probe", "Open questions"),
+    ("options", "Run options"),
+)
+"""The page's sections in order: (element id, heading)."""
 
 
 class HtmlReporter(FileReporter):
@@ -76,7 +101,7 @@ def _exchange_view(exchange: Exchange) -> _ExchangeView:
     response_body = body_view(exchange.response_body, _BODY_LIMIT)
     endpoint = f"{exchange.endpoint} " if exchange.endpoint is not None else ""
     return _ExchangeView(
-        title=f"{endpoint}{exchange.method} → {exchange.status_code or 'no answer'}",
+        title=f"{endpoint}{exchange.method} {exchange.url} → {exchange.status_code or 'no answer'}",
         request_head=request_head,
         request_body=request_body.text,
         request_omitted=request_body.omitted_chars,
@@ -86,25 +111,105 @@ def _exchange_view(exchange: Exchange) -> _ExchangeView:
     )
 
 
-def _case_view(case: CaseFinished) -> dict[str, Any]:
-    return {
-        "case": case,
-        "violations": [
-            {"record": violation, "evidence": [_exchange_view(e) for e in violation.evidence]}
-            for violation in case.violations
-        ],
-        "evidence": [_exchange_view(e) for e in case.evidence],
-    }
+def _case_anchor(case: CaseFinished, index: int) -> str:
+    return f"case-{case.suite}-{index}"
+
+
+def _case_views(record: RunRecord, suite: Suite) -> list[dict[str, Any]]:
+    return [
+        {
+            "case": case,
+            "anchor": _case_anchor(case, index),
+            "violations": [
+                {"record": v, "evidence": [_exchange_view(e) for e in v.evidence]}
+                for v in case.violations
+            ],
+            "evidence": [_exchange_view(e) for e in case.evidence],
+        }
+        for index, case in enumerate(record.cases_of(suite), start=1)
+    ]
+
+
+_CASE_ROWS = frozenset({Suite.CONTRACT, Suite.FUZZ})
+"""Suites shown as a table of cases; the others' verdicts are their own section's content."""
+
+
+def _problem_links(record: RunRecord) -> list[dict[str, str]]:
+    """Every failing or erroring case with the anchor of its row (or of its suite's section)."""
+    links = []
+    for suite in Suite:
+        for index, case in enumerate(record.cases_of(suite), start=1):
+            if case.outcome in {Outcome.FAILED, Outcome.ERROR}:
+                first = case.violations[0].title if case.violations else case.message
+                links.append(
+                    {
+                        "anchor": _case_anchor(case, index) if suite in _CASE_ROWS else str(suite),
+                        "suite": str(suite),
+                        "title": case.title,
+                        "why": (first or str(case.outcome)).splitlines()[0][:160],
+                    }
+                )
+    return links
+
+
+def _finding_view(finding: FuzzFinding) -> dict[str, Any]:
+    response = None if finding.response is None else _exchange_view(finding.response)
+    return {"finding": finding, "response": response}
 
 
 def _load_view(summary: LoadSummary) -> dict[str, Any]:
     png = load_chart_png(summary)
-    return {"summary": summary, "chart": None if png is None else png_data_uri(png)}
+    http = [row for row in summary.stats if not row.is_flow_metric]
+    requests = sum(row.requests for row in http)
+    failures = sum(row.failures for row in http)
+    return {
+        "summary": summary,
+        "chart": None if png is None else png_data_uri(png),
+        "http": http,
+        "flows": [row for row in summary.stats if row.is_flow_metric],
+        "requests": requests,
+        "failures": failures,
+        "fail_ratio": failures / requests if requests else 0.0,
+        "rps": sum(row.rps for row in http),
+        "p95_ms": max((row.p95_ms for row in http), default=0.0),
+    }
 
 
 def _sizing_view(result: SizingResult) -> dict[str, Any]:
     png = sizing_chart_png(result)
-    return {"result": result, "chart": None if png is None else png_data_uri(png)}
+    return {
+        "result": result,
+        "chart": None if png is None else png_data_uri(png),
+        "picked": next((row for row in result.rows if row.recommended), None),
+    }
+
+
+def _probe_rows(
+    cases: Iterable[CaseFinished], notes: Sequence[NoteRecorded]
+) -> tuple[list[dict[str, Any]], list[NoteRecorded]]:
+    """Probe cases joined with their notes (documented default), and the notes left over.
+
+    A probe case `probe.<question>` carries what the target did as its message; its note is
+    the one of the same question and observation.
+    """
+    unmatched = list(notes)
+    rows = []
+    for case in cases:
+        question_id = case.case_id.removeprefix("probe.")
+        note = next(
+            (n for n in unmatched if n.question_id == question_id and n.observed == case.message),
+            None,
+        )
+        if note is not None:
+            unmatched.remove(note)
+        rows.append(
+            {
+                "case": case,
+                "note": note,
+                "evidence": [_exchange_view(e) for e in case.evidence],
+            }
+        )
+    return rows, unmatched
 
 
 def render_html(record: RunRecord) -> str:
@@ -114,10 +219,9 @@ def render_html(record: RunRecord) -> str:
         record: the gathered (redacted) events.
     """
     started = record.started
-    suites = [
-        {"suite": suite, "cases": [_case_view(case) for case in record.cases_of(suite)]}
-        for suite in sorted(record.suites, key=list(Suite).index)
-    ]
+    counts = {c.suite: c for c in record.counts()}
+    probe_rows, other_notes = _probe_rows(record.cases_of(Suite.PROBE), record.notes)
+    problems = _problem_links(record)
     return (
         _environment()
         .get_template("index.html.j2")
@@ -127,20 +231,18 @@ def render_html(record: RunRecord) -> str:
             started=started,
             finished=record.finished,
             options=jsonable(started.options) if started is not None else {},
-            counts=record.counts(),
-            problems=len(record.problems()),
-            suites=suites,
-            notes=record.notes,
-            findings=[
-                {
-                    "finding": finding,
-                    "response": None
-                    if finding.response is None
-                    else _exchange_view(finding.response),
-                }
-                for finding in record.findings
-            ],
+            sections=SECTIONS,
+            counts=counts,
+            suite=Suite,
+            problems=problems[:_BANNER_PROBLEMS],
+            problem_count=len(problems),
+            contract=_case_views(record, Suite.CONTRACT),
+            fuzz_cases=_case_views(record, Suite.FUZZ),
+            findings=[_finding_view(finding) for finding in record.findings],
             loads=[_load_view(summary) for summary in record.loads],
             sizings=[_sizing_view(result) for result in record.sizings],
+            probe_rows=probe_rows,
+            other_notes=other_notes,
+            differences=sum(not note.same for note in record.notes),
         )
     )

@@ -152,12 +152,16 @@ def _load(summary: LoadSummary) -> dict[str, Any]:
 def _sizing(result: SizingResult) -> dict[str, Any]:
     return {
         "recommendation": result.recommendation,
+        "max_delay_s": result.max_delay_s,
+        "delay_stat": result.delay_stat,
         "rows": [
             {
+                "strategy": row.strategy,
                 "interval_s": row.interval_s,
                 "status_rps": row.status_rps,
                 "mean_delay_s": row.mean_delay_s,
                 "p95_delay_s": row.p95_delay_s,
+                "recommended": row.recommended,
             }
             for row in result.rows
         ],

@@ -132,11 +132,12 @@ def _details(record: RunRecord) -> list[str]:
     if not record.loads:
         lines.append("- Load: not run.")
     for summary in record.loads:
-        requests = sum(row.requests for row in summary.stats)
-        failures = sum(row.failures for row in summary.stats)
+        http = [row for row in summary.stats if not row.is_flow_metric]
+        requests = sum(row.requests for row in http)
+        failures = sum(row.failures for row in http)
         crossed = "; ".join(summary.thresholds_crossed) or "no threshold crossed"
         lines.append(
-            f"- Load `{markdown_cell(summary.scenario)}`: {requests} requests, "
+            f"- Load `{markdown_cell(summary.scenario)}`: {requests} HTTP requests, "
             f"{failures} failures, {markdown_cell(crossed)}."
         )
     if not record.sizings:

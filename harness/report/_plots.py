@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from typing import Any
 
-from ._events import LoadSummary, SizingResult
+from ._events import LoadSummary, SizingResult, SizingRow
 
 __all__ = ["load_chart_png", "png_data_uri", "sizing_chart_png"]
 
 _DPI = 96
-_SIZE_IN = (8.0, 3.2)
+_LOAD_SIZE_IN = (11.0, 3.1)
+_SIZING_SIZE_IN = (8.0, 3.6)
+_FAIL_COLOUR = "#cf222e"
+_BUDGET_COLOUR = "#9a6700"
+_PICK_COLOUR = "#1a7f37"
 
 
-def _new_figure(rows: int = 1, cols: int = 1) -> tuple[Any, Any]:
+def _new_figure(size: tuple[float, float], cols: int = 1) -> tuple[Any, list[Any]]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - slow import
     from matplotlib.figure import Figure  # noqa: PLC0415 - slow import
 
-    figure = Figure(figsize=_SIZE_IN, dpi=_DPI)
-    figure.subplots_adjust(left=0.08, right=0.92, bottom=0.16, top=0.88, wspace=0.28)
+    figure = Figure(figsize=size, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
-    return figure, figure.subplots(rows, cols, squeeze=False)
+    return figure, list(figure.subplots(1, cols, squeeze=False)[0])
 
 
 def _png(figure: Any) -> bytes:
@@ -35,49 +39,93 @@ def _png(figure: Any) -> bytes:
 
 
 def load_chart_png(summary: LoadSummary) -> bytes | None:
-    """Throughput and latency over time of a load run, None when it has no time series.
+    """Requests/s, latency percentiles and failures/s over time, None without a time series.
 
     Args:
         summary: the load run.
     """
     if not summary.series:
         return None
-    figure, axes = _new_figure(1, 2)
+    figure, (throughput, latency, failures) = _new_figure(_LOAD_SIZE_IN, cols=3)
     elapsed = [point.elapsed_s for point in summary.series]
-    throughput, latency = axes[0][0], axes[0][1]
     throughput.plot(elapsed, [p.rps for p in summary.series], label="requests/s")
-    throughput.plot(elapsed, [p.failures_per_s for p in summary.series], label="failures/s")
-    throughput.set(title=f"{summary.scenario}: throughput", xlabel="seconds", ylabel="per second")
+    users = throughput.twinx()
+    users.plot(elapsed, [p.users for p in summary.series], color="grey", linestyle=":")
+    users.set_ylabel("users (dotted)", fontsize="small")
+    users.set_ylim(bottom=0)
+    throughput.set(title="requests per second", xlabel="seconds", ylabel="requests/s")
     latency.plot(elapsed, [p.p50_ms for p in summary.series], label="p50")
     latency.plot(elapsed, [p.p95_ms for p in summary.series], label="p95")
-    latency.set(title=f"{summary.scenario}: response time", xlabel="seconds", ylabel="ms")
-    for axis in (throughput, latency):
+    latency.set(title="response time percentiles", xlabel="seconds", ylabel="ms")
+    latency.legend(loc="best", fontsize="small")
+    failures.plot(elapsed, [p.failures_per_s for p in summary.series], color=_FAIL_COLOUR)
+    failures.set(title="failures per second", xlabel="seconds", ylabel="failures/s")
+    for axis in (throughput, latency, failures):
         axis.set_ylim(bottom=0)
-        axis.legend(loc="best", fontsize="small")
         axis.grid(alpha=0.3)
+    worst = max(p.failures_per_s for p in summary.series)
+    failures.set_ylim(top=max(1.0, worst * 1.2))
+    if worst == 0:
+        failures.text(
+            0.5, 0.5, "no failures", transform=failures.transAxes, ha="center",
+            color=_PICK_COLOUR, fontsize="large",
+        )  # fmt: skip
     return _png(figure)
 
 
+def _delay(row: SizingRow, stat: str) -> float:
+    return row.mean_delay_s if stat == "mean" else row.p95_delay_s
+
+
+def _strategies(rows: Sequence[SizingRow]) -> list[str]:
+    return list(dict.fromkeys(row.strategy for row in rows))
+
+
 def sizing_chart_png(result: SizingResult) -> bytes | None:
-    """Added delay and status-request rate per polling interval, None without rows.
+    """The polling trade-off: detection delay against status requests/s, a line per strategy.
+
+    Each point is one schedule, labelled with its interval; the delay budget is a dashed line
+    and the recommended schedule is ringed. None when the table has no rows.
 
     Args:
         result: the sizing table.
     """
     if not result.rows:
         return None
-    rows = sorted(result.rows, key=lambda row: row.interval_s)
-    figure, axes = _new_figure()
-    delay = axes[0][0]
-    intervals = [row.interval_s for row in rows]
-    delay.plot(intervals, [row.mean_delay_s for row in rows], marker="o", label="mean delay")
-    delay.plot(intervals, [row.p95_delay_s for row in rows], marker="o", label="p95 delay")
-    delay.set(title="polling interval sizing", xlabel="poll interval (s)", ylabel="delay (s)")
-    delay.grid(alpha=0.3)
-    rate = delay.twinx()
-    rate.plot(intervals, [row.status_rps for row in rows], color="grey", linestyle="--")
-    rate.set_ylabel("status requests/s (dashed)")
-    delay.legend(loc="upper left", fontsize="small")
+    figure, (axis,) = _new_figure(_SIZING_SIZE_IN)
+    stat = result.delay_stat
+    for strategy in _strategies(result.rows):
+        rows = sorted(
+            (row for row in result.rows if row.strategy == strategy), key=lambda r: r.status_rps
+        )
+        xs = [row.status_rps for row in rows]
+        ys = [_delay(row, stat) for row in rows]
+        axis.plot(xs, ys, marker="o", label=strategy)
+        for row, x, y in zip(rows, xs, ys, strict=True):
+            axis.annotate(
+                f"{row.interval_s:g}s", (x, y), textcoords="offset points", xytext=(4, 4),
+                fontsize="small",
+            )  # fmt: skip
+    for row in result.rows:
+        if row.recommended:
+            axis.scatter(
+                [row.status_rps], [_delay(row, stat)], s=180, facecolors="none",
+                edgecolors=_PICK_COLOUR, linewidths=2, label="recommended", zorder=3,
+            )  # fmt: skip
+    if result.max_delay_s is not None:
+        axis.axhline(
+            result.max_delay_s, color=_BUDGET_COLOUR, linestyle="--",
+            label=f"delay budget {result.max_delay_s:g} s",
+        )  # fmt: skip
+    axis.set(
+        title="polling trade-off: load on the API against detection delay",
+        xlabel="status requests per second (cost)",
+        ylabel=f"{stat} detection delay (s)",
+    )
+    axis.set_ylim(bottom=0)
+    axis.set_xlim(left=0)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="best", fontsize="small")
     return _png(figure)
 
 

@@ -100,15 +100,24 @@ def test_recommend_skips_candidates_that_lost_flows() -> None:
     assert recommend([lossy], max_delay_s=10)[0] is None
 
 
-def test_sizing_results_group_rows_by_strategy() -> None:
-    """One SizingResult per strategy, its rows ordered by interval."""
+def test_sizing_results_tag_rows_with_their_strategy() -> None:
+    """One SizingResult whose rows carry their strategy (grouped, by interval) and mark the pick."""
     exp = Candidate(strategy="exponential", interval_s=2)
     one = [FlowSample(polls=2, in_flight_s=20, delay_s=1)]
-    results = sizing_results(
-        [measure(FIXED_10, one, 1), measure(exp, one, 1), measure(FIXED_5, one, 1)], "pick"
+    best = measure(FIXED_10, one, 1)
+    (result,) = sizing_results(
+        [best, measure(exp, one, 1), measure(FIXED_5, one, 1)],
+        "pick",
+        best=best,
+        max_delay_s=10,
     )
-    assert [[row.interval_s for row in r.rows] for r in results] == [[5, 10], [2]]
-    assert results[0].recommendation == "[fixed] pick"
+    assert [(row.strategy, row.interval_s) for row in result.rows] == [
+        ("fixed", 5),
+        ("fixed", 10),
+        ("exponential", 2),
+    ]
+    assert [row.recommended for row in result.rows] == [False, True, False]
+    assert (result.recommendation, result.max_delay_s) == ("pick", 10)
 
 
 def test_sample_of_measures_to_the_first_final_answer() -> None:

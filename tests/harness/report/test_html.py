@@ -5,13 +5,18 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from harness.report import (
+    SECTIONS,
     CaseFinished,
     Event,
     HtmlReporter,
+    LoadStatsRow,
     LoadSummary,
+    NoteRecorded,
     Outcome,
     SizingResult,
+    SizingRow,
     Suite,
+    SuiteStarted,
 )
 
 from .conftest import WriteRun, make_exchange, sample_events
@@ -111,19 +116,161 @@ def test_evidence_is_escaped_and_pretty_printed(write_run: WriteRun) -> None:
     assert "6000 more characters not shown" in page
 
 
+def test_sections_come_in_order_and_the_contents_link_them(write_run: WriteRun) -> None:
+    """Sections follow the reading order (contract first) and the table of contents links each."""
+    outline = _outline(write_run, sample_events())
+    section_ids = [attrs.get("id") for tag, attrs in outline.body_tags if tag == "section"]
+    assert section_ids == [section_id for section_id, _ in SECTIONS]
+    assert section_ids[:2] == ["contract", "fuzz"]
+    nav_links = [
+        attrs.get("href")
+        for tag, attrs in outline.body_tags
+        if tag == "a" and (attrs.get("href") or "").startswith("#")
+    ]
+    assert all(f"#{section_id}" in nav_links for section_id in section_ids)
+
+
 def test_sections_without_data_say_so(write_run: WriteRun) -> None:
     """An empty run keeps every section with a short note instead of dropping it."""
     outline = _outline(write_run, [])
     text = " ".join(outline.text)
     section_ids = [attrs.get("id") for tag, attrs in outline.body_tags if tag == "section"]
-    assert section_ids == ["summary", "notes", "findings", "load", "sizing", "options"]
-    for note in ("No suite ran.", "No fuzz findings.", "No load run", "No polling sizing"):
+    assert section_ids == ["contract", "fuzz", "load", "sizing", "probe", "options"]
+    for note in (
+        "The contract suite did not run.",
+        "the fuzzer did not run",
+        "No load run",
+        "No polling sizing",
+        "run the probe",
+    ):
         assert note in text
 
 
-def test_notes_and_findings_are_shown(write_run: WriteRun) -> None:
-    """Notes rows are marked same/different and findings show their reproduction command."""
+def test_banner_links_each_failing_case_to_its_row(write_run: WriteRun) -> None:
+    """The verdict banner lists the failing cases, each linking to an existing row id."""
     outline = _outline(write_run, sample_events())
-    notes = outline.with_class("tr", "note")
-    assert [(attrs["class"] or "").split()[1] for attrs in notes] == ["same", "different"]
+    ids = {attrs.get("id") for _, attrs in outline.body_tags}
+    problem_links = [
+        attrs.get("href") or ""
+        for tag, attrs in outline.body_tags
+        if tag == "a" and (attrs.get("href") or "").startswith("#case-")
+    ]
+    assert problem_links == ["#case-contract-2", "#case-fuzz-1"]
+    assert all(link[1:] in ids for link in problem_links)
+
+
+def test_failing_evidence_is_collapsed_under_details(write_run: WriteRun) -> None:
+    """A violation's exchanges sit in a closed <details> inside the failed case's row."""
+    folder = write_run(_without_charts(sample_events()), only=HtmlReporter)
+    page = (folder.path / "index.html").read_text(encoding="utf-8")
+    row = page[
+        page.index('id="case-contract-2"') : page.index("</tr>", page.index('id="case-contract-2"'))
+    ]
+    assert '<details class="exchange">' in row
+    assert "Envelope misses a field" in row
+    assert "<pre" in row
+
+
+def test_probe_table_puts_the_documented_default_next_to_the_observation(
+    write_run: WriteRun,
+) -> None:
+    """A probe case is joined with its note; notes from other suites go to their own table."""
+    probe = [
+        SuiteStarted(suite=Suite.PROBE),
+        CaseFinished(
+            suite=Suite.PROBE,
+            case_id="probe.A3",
+            title="A3: Unknown workflow",
+            outcome=Outcome.PASSED,
+            message="HTTP 404 after a day",
+            evidence=(make_exchange(status_code=404),),
+        ),
+        NoteRecorded(
+            question_id="A3",
+            title="Unknown workflow",
+            observed="HTTP 404 after a day",
+            mock_default="404 Workflow not found",
+            same=False,
+        ),
+        CaseFinished(
+            suite=Suite.PROBE,
+            case_id="probe.A1",
+            title="A1: E1 past its limit",
+            outcome=Outcome.SKIPPED,
+            skip_reason="no slow trigger named",
+        ),
+    ]
+    outline = _outline(write_run, sample_events(extra=probe))
+    rows = outline.with_class("tr", "note")
+    assert [(attrs["class"] or "").split()[1] for attrs in rows] == [
+        "different",
+        "skipped",
+        "same",
+        "different",
+    ]
+    text = " ".join(outline.text)
+    assert "404 Workflow not found" in text
+    assert "not asked: no slow trigger named" in text
+    assert "Observed during the other suites (2)" in text
+
+
+def test_findings_show_their_reproduction_command(write_run: WriteRun) -> None:
+    """A fuzz finding shows its curl command in a monospace block and its answer as evidence."""
+    outline = _outline(write_run, sample_events())
+    assert outline.with_class("pre", "command")
     assert "curl -X POST http://127.0.0.1:8080/trigger/start/demo/q/DEV" in outline.text
+    assert outline.with_class("article", "finding")
+
+
+def test_sizing_marks_the_recommended_schedule(write_run: WriteRun) -> None:
+    """The sizing table names each row's strategy, marks the pick and states the budget."""
+    sizing = SizingResult(
+        rows=(
+            SizingRow(interval_s=5, status_rps=20, mean_delay_s=2.5, p95_delay_s=4.8),
+            SizingRow(
+                interval_s=10, status_rps=10, mean_delay_s=5, p95_delay_s=9.6, recommended=True
+            ),
+            SizingRow(
+                strategy="exponential", interval_s=2, status_rps=12, mean_delay_s=4, p95_delay_s=11
+            ),
+        ),
+        recommendation="fixed 10s: 10 status requests/s",
+        max_delay_s=10,
+    )
+    folder = write_run([sizing], only=HtmlReporter)
+    outline = Outline()
+    outline.feed((folder.path / "index.html").read_text(encoding="utf-8"))
+    assert len(outline.with_class("tr", "recommended")) == 1
+    text = " ".join(outline.text)
+    assert "Recommendation: fixed 10s: 10 status requests/s" in text
+    assert "exponential" in text
+    assert "delay stays within 10 s" in text
+    assert "recommended" in text
+
+
+def test_load_totals_count_http_requests_not_flow_metrics(write_run: WriteRun) -> None:
+    """Flow metrics are listed apart and left out of the request and failure totals."""
+    load = LoadSummary(
+        scenario="mixed",
+        stats=(
+            LoadStatsRow(
+                name="GET E3 status", requests=90, failures=3, p50_ms=2, p95_ms=5, p99_ms=8, rps=9
+            ),
+            LoadStatsRow(
+                name="FLOW background: end-to-end (target ms)",
+                requests=7,
+                failures=0,
+                p50_ms=144_000,
+                p95_ms=276_000,
+                p99_ms=282_000,
+                rps=0.7,
+            ),
+        ),
+    )
+    outline = _outline(write_run, [load], charts=True)
+    text = " ".join(" ".join(outline.text).split())
+    assert "90 requests" in text
+    assert "3 failures (3.33%)" in text
+    assert "5 ms worst p95" in text
+    assert "Flow metrics (1)" in text
+    assert len(outline.with_class("table", "flows")) == 1
