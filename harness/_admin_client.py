@@ -82,6 +82,25 @@ class MockAdmin:
         entries: list[dict[str, Any]] = self._call("GET", "/requests", params=filters)["requests"]
         return entries
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force (`GET /__admin/faults`)."""
+        rules: list[dict[str, Any]] = self._call("GET", "/faults")["faults"]
+        return rules
+
+    def add_fault(self, rule: Mapping[str, Any]) -> dict[str, Any]:
+        """Put a fault rule in force; answers the rule with its id."""
+        return self._call("POST", "/faults", json=dict(rule))
+
+    def clear_faults(self) -> int:
+        """Remove every fault rule; returns how many there were."""
+        removed: int = self._call("DELETE", "/faults")["removed"]
+        return removed
+
+    def timeline(self, workflow_id: str) -> list[dict[str, Any]]:
+        """Every journaled request touching a run: time, status code, run status, fault."""
+        rows: list[dict[str, Any]] = self._call("GET", f"/runs/{workflow_id}/timeline")["requests"]
+        return rows
+
     def metrics(self) -> str:
         """The Prometheus text of `/__admin/metrics`."""
         response = self._http.get(f"{self._root}/metrics", headers=self._headers)

@@ -19,7 +19,14 @@ import httpx
 from ._client import DEFAULT_RETRY, _ClientCore, _Followed, _result, workflow_id_of
 from ._exceptions import TransportError
 from ._models import Exchange, Observation, RunHistory
-from ._polling import Poll, PollStrategy, RetryPolicy, next_action, retry_delay
+from ._polling import (
+    Poll,
+    PollStrategy,
+    RetryPolicy,
+    next_action,
+    retry_delay,
+    start_retry_delay,
+)
 from ._protocol import (
     Outcome,
     RequestSpec,
@@ -114,7 +121,10 @@ class AsyncTriggerClient(_ClientCore):
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
     ) -> Observation:
-        """E2: start a background run; a lost answer raises `OutcomeUnknown` (never retried)."""
+        """E2: start a background run; a 429 is retried after its Retry-After (no run started).
+
+        A lost answer raises `OutcomeUnknown` and is never re-sent (see `TriggerClient.start`).
+        """
         spec = build_start(
             self.target,
             trigger_id,
@@ -122,7 +132,13 @@ class AsyncTriggerClient(_ClientCore):
             user_variables=user_variables,
             environment=environment,
         )
-        return _result(await self._send(spec))
+        attempt = 1
+        outcome = await self._send(spec)
+        while (delay := start_retry_delay(self._retry, attempt, outcome)) is not None:
+            await self._sleep(delay)
+            attempt += 1
+            outcome = await self._send(spec)
+        return _result(outcome)
 
     async def status(self, workflow_id: str) -> Observation:
         """E3: a run's status, retrying transient failures per the retry policy."""

@@ -29,6 +29,7 @@ from ._polling import (
     fixed,
     next_action,
     retry_delay,
+    start_retry_delay,
 )
 from ._protocol import (
     Outcome,
@@ -283,7 +284,11 @@ class TriggerClient(_ClientCore):
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
     ) -> Observation:
-        """E2: start a background run; a lost answer raises `OutcomeUnknown` (never retried)."""
+        """E2: start a background run; a 429 is retried after its Retry-After (no run started).
+
+        A lost answer raises `OutcomeUnknown` and is never re-sent: the run may or may not have
+        started. A 5xx raises `ServerError`, likewise not re-sent.
+        """
         spec = build_start(
             self.target,
             trigger_id,
@@ -291,7 +296,13 @@ class TriggerClient(_ClientCore):
             user_variables=user_variables,
             environment=environment,
         )
-        return _result(self._send(spec))
+        attempt = 1
+        outcome = self._send(spec)
+        while (delay := start_retry_delay(self._retry, attempt, outcome)) is not None:
+            self._sleep(delay)
+            attempt += 1
+            outcome = self._send(spec)
+        return _result(outcome)
 
     def status(self, workflow_id: str) -> Observation:
         """E3: a run's status, retrying transient failures per the retry policy."""

@@ -38,6 +38,7 @@ __all__ = [
     "fixed_jittered",
     "next_action",
     "retry_delay",
+    "start_retry_delay",
 ]
 
 
@@ -185,6 +186,19 @@ def backoff(
 def retry_delay(policy: RetryPolicy, attempt: int, outcome: Outcome) -> float | None:
     """Delay before retrying a single call after its `attempt`-th try; None: stop here."""
     if outcome.verdict is not Verdict.RETRYABLE or attempt >= policy.max_attempts:
+        return None
+    return policy.delay(attempt, outcome.retry_after_s)
+
+
+def start_retry_delay(policy: RetryPolicy, attempt: int, outcome: Outcome) -> float | None:
+    """Delay before re-sending a start (E1/E2/E4) after its `attempt`-th try; None: stop.
+
+    Only a 429 is retried: the server refused before doing anything, so no run started. A lost
+    answer or a 5xx may have started one, and sending again could start a second run (A14).
+    """
+    if outcome.verdict is not Verdict.RETRYABLE or attempt >= policy.max_attempts:
+        return None
+    if outcome.observation.status_code != 429:
         return None
     return policy.delay(attempt, outcome.retry_after_s)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from ._checks import Severity, header
 from ._exceptions import ContractViolation, UsageError
@@ -26,6 +26,7 @@ __all__ = [
     "no_polls_closer_than",
     "no_request_after_final",
     "retry_after_respected",
+    "timeline_rows",
 ]
 
 _EPSILON_S = 1e-6
@@ -136,6 +137,37 @@ def no_request_after_final(source: Source) -> None:
             f"at {final.answered_at:.3f}, first at {later[0].sent_at:.3f}"
         )
         raise _violation("Polled after the run ended", message, final, *later)
+
+
+def timeline_rows(
+    timeline: Sequence[Mapping[str, Any]],
+    *,
+    clock: Literal["real", "virtual"] = "real",
+    polls_only: bool = False,
+) -> list[JournalRow]:
+    """The mock's run timeline (`MockAdmin.timeline`) as rows the three rules judge.
+
+    Args:
+        timeline: the timeline's request entries.
+        clock: measure in the mock's real seconds (rate limits, `Retry-After`) or its
+            virtual seconds (run time).
+        polls_only: keep only the status requests (E3), e.g. for `no_polls_closer_than`.
+    """
+    if clock not in ("real", "virtual"):
+        raise UsageError(f"timeline_rows(): clock must be 'real' or 'virtual', got {clock!r}")
+    key = "real_time" if clock == "real" else "virtual_time"
+    rows = []
+    for entry in timeline:
+        if polls_only and entry.get("endpoint") != "E3":
+            continue
+        retry_after = entry.get("retry_after")
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        rows.append(
+            JournalRow(
+                float(entry[key]), entry.get("status_code"), headers, entry.get("run_status")
+            )
+        )
+    return rows
 
 
 def _ok(request: _Request) -> bool:

@@ -152,7 +152,9 @@ def _admit_start(state: MockState, workspace_id: str) -> None:
     if state.capacity.max_background_runs is None:
         return
     active, soonest_end = state.store.active_background_runs(workspace_id)
-    free_in = None if soonest_end is None else state.clock.real_delay_until(soonest_end)
+    free_in = None
+    if soonest_end is not None and soonest_end != float("inf"):
+        free_in = state.clock.real_delay_until(soonest_end)
     refused = state.capacity.admit_start(workspace_id, active, free_in)
     if refused is not None:
         raise too_many_requests(refused, "concurrent background runs")

@@ -93,13 +93,15 @@ class Capacity:
         Args:
             workspace_id: the workspace starting a run.
             active: its background runs not final now.
-            next_free_in_s: real seconds until the soonest of them ends (None: unknown).
+            next_free_in_s: real seconds until the soonest of them ends (None or inf: unknown,
+                e.g. all are waiting for input or the clock is frozen).
         """
         limit = self.max_background_runs
         if limit is None or active < limit:
             return None
         self.refused[("concurrent_runs", workspace_id)] += 1
-        wait = next_free_in_s if next_free_in_s is not None else float(_MAX_RUN_RETRY_S)
+        known = next_free_in_s is not None and math.isfinite(next_free_in_s)
+        wait = next_free_in_s if known and next_free_in_s is not None else _MAX_RUN_RETRY_S
         return min(_MAX_RUN_RETRY_S, _whole_seconds(wait))
 
     def _take(self, reason: str, rate: float | None, workspace_id: str) -> int | None:
