@@ -28,3 +28,10 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/latest
+
+.PHONY: test-browser
+test-browser: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
+	rm -rf reports/browser-check
+	$(BIN)/trigger-harness run --quiet --report-dir reports/browser-check || test $$? -eq 1
+	$(BIN)/python scripts/browser_check.py reports/browser-check/latest/index.html --screenshot reports/browser-check/latest/screenshot.png
