@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from factories import WORKFLOW_ID, body, exchange, history, poll
+from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
 
 from harness._checks import (
     CHECK_TITLES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import WORKFLOW_ID, body, exchange, history, poll
+from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
 
 from harness._models import Endpoint
 from harness._notes import (

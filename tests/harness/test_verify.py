@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import exchange, history, observation, poll
+from tests.harness.factories import exchange, history, observation, poll
 
 from harness._exceptions import ContractViolation, UsageError
 from harness._models import Endpoint
