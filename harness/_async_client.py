@@ -120,10 +120,12 @@ class AsyncTriggerClient(_ClientCore):
         message: str = "",
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
+        retry_rate_limited: bool = False,
     ) -> Observation:
-        """E2: start a background run; a 429 is retried after its Retry-After (no run started).
+        """E2: start a background run; a lost answer raises `OutcomeUnknown` (never re-sent).
 
-        A lost answer raises `OutcomeUnknown` and is never re-sent (see `TriggerClient.start`).
+        With `retry_rate_limited`, a 429 is re-sent after its Retry-After (see
+        `TriggerClient.start`).
         """
         spec = build_start(
             self.target,
@@ -134,7 +136,10 @@ class AsyncTriggerClient(_ClientCore):
         )
         attempt = 1
         outcome = await self._send(spec)
-        while (delay := start_retry_delay(self._retry, attempt, outcome)) is not None:
+        while (
+            retry_rate_limited
+            and (delay := start_retry_delay(self._retry, attempt, outcome)) is not None
+        ):
             await self._sleep(delay)
             attempt += 1
             outcome = await self._send(spec)

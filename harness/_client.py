@@ -283,11 +283,13 @@ class TriggerClient(_ClientCore):
         message: str = "",
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
+        retry_rate_limited: bool = False,
     ) -> Observation:
-        """E2: start a background run; a 429 is retried after its Retry-After (no run started).
+        """E2: start a background run; a lost answer raises `OutcomeUnknown` (never re-sent).
 
-        A lost answer raises `OutcomeUnknown` and is never re-sent: the run may or may not have
-        started. A 5xx raises `ServerError`, likewise not re-sent.
+        Whether the run started is then unknown; a 5xx (`ServerError`) is not re-sent either.
+        With `retry_rate_limited`, a 429 (nothing started) is re-sent after its Retry-After,
+        per the retry policy; by default it raises `RateLimited`.
         """
         spec = build_start(
             self.target,
@@ -298,7 +300,10 @@ class TriggerClient(_ClientCore):
         )
         attempt = 1
         outcome = self._send(spec)
-        while (delay := start_retry_delay(self._retry, attempt, outcome)) is not None:
+        while (
+            retry_rate_limited
+            and (delay := start_retry_delay(self._retry, attempt, outcome)) is not None
+        ):
             self._sleep(delay)
             attempt += 1
             outcome = self._send(spec)

@@ -433,7 +433,7 @@ async def handle_status_fast(
     if key_scope is None:
         await send_json(send, 401, _AUTH_FAILED_BODY, _WWW_AUTHENTICATE)
         return 401
-    refused = state.capacity.admit_status(workspace_id)
+    refused = state.capacity.admit_status(workspace_id) if state.capacity.limits_status else None
     if refused is not None:
         await too_many_requests(refused, "status requests").response()(scope, _no_receive, send)
         return 429

@@ -65,6 +65,7 @@ class Capacity:
         self.max_background_runs = settings.max_background_runs or (
             chosen.max_background_runs if chosen is not None else None
         )
+        self.limits_status = self.request_rate is not None or self.status_rate is not None
         self._real_time = real_time
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self.refused: Counter[tuple[str, str]] = Counter()

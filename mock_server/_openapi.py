@@ -63,8 +63,9 @@ def _responses(ok: str, *codes: str) -> dict[str, Any]:
         "413": _error("The request body is larger than the configured limit (1 MiB)."),
         "422": _error("The request failed validation.", "ValidationError"),
         "429": _error(
-            "Rate limit exceeded.",
-            **{"Retry-After": "Seconds to wait before retrying."},
+            "A per-workspace limit was exceeded (A8 request rate, status-request rate, or "
+            "concurrent background runs); nothing was started.",
+            **{"Retry-After": "Whole seconds to wait before retrying."},
         ),
         "500": _error("Server error."),
         "504": _error("The flow did not finish within the synchronous limit."),

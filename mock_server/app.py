@@ -28,6 +28,7 @@ from ._api import (
     classify_request,
     handle_status_fast,
     jira_start,
+    parse_status_path,
     run_start,
     run_sync,
     status_route,
@@ -121,15 +122,19 @@ class MockApp:
                     retry_after = _header(message, b"retry-after")
             await send(message)
 
-        info = classify_request(scope["method"], path)
-        scope["mock.request"] = info
-        scope["mock.raw_send"] = send
-        if info is not None:
-            scope["mock.endpoint"] = info.endpoint
-            scope["mock.workspace_id"] = info.workspace_id
-            scope["mock.workflow_id"] = info.workflow_id
+        ids = parse_status_path(path) if scope["method"] == "GET" else None
+        if ids is not None:
+            scope["mock.endpoint"] = "E3"
+            scope["mock.workspace_id"], scope["mock.workflow_id"] = ids
         try:
-            await self.handler(scope, receive, tracking_send)
+            if state.faults.active:
+                scope["mock.request"] = classify_request(scope["method"], path)
+                scope["mock.raw_send"] = send
+                await self.handler(scope, receive, tracking_send)
+            elif ids is not None:
+                await handle_status_fast(state, scope, tracking_send, *ids)
+            else:
+                await self.inner(scope, receive, tracking_send)
         except httpx.TransportError:
             raise  # an injected connection fault, in process: the client's transport error
         except Exception as exc:
@@ -143,9 +148,9 @@ class MockApp:
             )
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = scope["mock.request"]
-        if info is not None and info.endpoint == "E3":
-            await handle_status_fast(self.state, scope, send, info.workspace_id, info.workflow_id)
+        if scope.get("mock.endpoint") == "E3":
+            workspace_id, workflow_id = scope["mock.workspace_id"], scope["mock.workflow_id"]
+            await handle_status_fast(self.state, scope, send, workspace_id, workflow_id)
         else:
             await self.inner(scope, receive, send)
 

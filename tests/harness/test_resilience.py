@@ -18,6 +18,7 @@ import respx
 from harness import (
     ConnectError,
     OutcomeUnknown,
+    RateLimited,
     RequestTimeout,
     ServerError,
     Target,
@@ -139,15 +140,15 @@ def test_respx_start_5xx_is_not_resent(sim: SimulatedTime) -> None:
     assert route.call_count == 1
 
 
-def test_respx_start_429_is_resent_after_retry_after(sim: SimulatedTime) -> None:
-    """A start refused with 429 (nothing started) is sent again after its Retry-After."""
+def test_respx_start_429_is_resent_after_retry_after_when_asked(sim: SimulatedTime) -> None:
+    """With retry_rate_limited, a start refused with 429 is sent again after its Retry-After."""
     limited = httpx.Response(429, headers={"Retry-After": "2"})
     with respx.mock() as router:
         route = router.post(START_URL).mock(
             side_effect=[limited, httpx.Response(200, json=envelope())]
         )
         with httpx.Client() as http:
-            observation = client_over(http, sim).start()
+            observation = client_over(http, sim).start(retry_rate_limited=True)
     assert (route.call_count, observation.status_code, sim.now) == (2, 200, 2.0)
 
 
@@ -228,11 +229,25 @@ def test_mock_run_cap_429_start_is_retried_after_retry_after(
     with TestClient(app, base_url=BASE) as http:
         client = client_over(http, sim)
         client.start("quick-answer")
-        second = client.start("quick-answer")
+        second = client.start("quick-answer", retry_rate_limited=True)
         timeline = MockAdmin(http, base_url=BASE).requests(method="POST")
     assert second.status_code == 200
     assert [row["status_code"] for row in timeline][:2] == [200, 429]
     assert retry_after_respected(timeline_rows(timeline)) is None
+
+
+def test_mock_run_cap_429_start_raises_rate_limited_by_default(
+    mock_config: MockConfig, sim: SimulatedTime
+) -> None:
+    """By default a start refused by the run cap raises RateLimited carrying its Retry-After."""
+    app = create_app(with_settings(mock_config, max_background_runs=1), real_time=sim.clock)
+    with TestClient(app, base_url=BASE) as http:
+        client = client_over(http, sim)
+        client.start("quick-answer")
+        with pytest.raises(RateLimited) as info:
+            client.start("quick-answer")
+    assert info.value.retry_after_s is not None
+    assert info.value.retry_after_s >= 1
 
 
 def test_flaky_preset_loses_no_run_out_of_100() -> None:
