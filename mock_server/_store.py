@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 _INF = float("inf")
+_COMPACT_AFTER = 4096  # purging more runs than this at once (and than are left) compacts the map
 _ENVIRONMENTS = {env: env for env in ENVIRONMENTS}  # shared strings keep records small
 _PENDING = "pending"
 _COMPLETED = "completed"
@@ -651,12 +652,19 @@ class TriggerStore:
                 continue
             self._fire(state, tick)
             self._push_next_tick(state)
+        purged = 0
         while expiry_heap and expiry_heap[0][0] <= now:
             _, workflow_id = heapq.heappop(expiry_heap)
             run = self._runs.get(workflow_id)
             if run is not None and now >= run.end_at + self._retention:
                 del self._runs[workflow_id]
-                self._count("runs_purged_total")
+                self._active.get(run.workspace_id, {}).pop(workflow_id, None)
+                purged += 1
+        if purged:
+            self._counters["runs_purged_total"] += purged
+            if purged > _COMPACT_AFTER and len(self._runs) < purged:
+                # A dict never shrinks on deletion: copy it so the freed table is returned.
+                self._runs = dict(self._runs)
 
     # --- metrics and reset -----------------------------------------------------------------
 
