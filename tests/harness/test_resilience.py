@@ -6,6 +6,7 @@ answer was lost is never re-sent (`OutcomeUnknown`), a 429 start is (nothing sta
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 import respx
 
 from harness import (
+    AsyncTriggerClient,
     ConnectError,
     OutcomeUnknown,
     RateLimited,
@@ -391,3 +393,33 @@ def test_timeout_status_is_request_timeout_when_retries_run_out(sim: SimulatedTi
         router.get(STATUS_URL).mock(side_effect=httpx.ReadTimeout("timed out"))
         with httpx.Client() as http, pytest.raises(RequestTimeout):
             client_over(http, sim).status("wf-1")
+
+
+def test_async_start_retries_a_429_only_when_asked(sim: SimulatedTime) -> None:
+    """The async client re-sends a 429 start after Retry-After with retry_rate_limited only."""
+    limited = httpx.Response(429, headers={"Retry-After": "2"})
+    answers = [limited, httpx.Response(200, json=envelope())]
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    async def sleep(seconds: float) -> None:
+        sim.sleep(seconds)
+
+    async def start(retry_rate_limited: bool) -> int:
+        transport = httpx.MockTransport(handler)
+        async with httpx.AsyncClient(transport=transport) as http:
+            client = AsyncTriggerClient(
+                mock_target(), http=http, clock=sim.clock, sleep=sleep, retry=RETRY
+            )
+            observation = await client.start(retry_rate_limited=retry_rate_limited)
+        return observation.status_code or 0
+
+    assert asyncio.run(start(True)) == 200
+    assert (len(sent), sim.now) == (2, 2.0)
+    sent.clear()
+    with pytest.raises(RateLimited):
+        asyncio.run(start(False))
+    assert len(sent) == 1
