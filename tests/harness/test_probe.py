@@ -58,6 +58,14 @@ def test_a_different_sync_policy_is_reported_as_different() -> None:
     assert "failed" in answers["A1"].observed
 
 
+def test_a_rate_limited_target_is_reported_on_a8() -> None:
+    """A per-workspace rate limit shows as a 429 with its Retry-After on A8."""
+    with TestClient(create_app(_config(rate_limit_per_s=5.0))) as http:
+        answers = _by_id(probe_target(TriggerClient(mock_target(), http=http)))
+    assert answers["A8"].same is False
+    assert "429" in answers["A8"].observed
+
+
 def test_a_target_accepting_lower_case_environments_is_different_on_a5() -> None:
     """A gateway that upper-cases the environment makes A5 'different'."""
 
