@@ -491,7 +491,10 @@ def run_test(
         )
     shrunk = last_input() or "\n".join(map(str, lines))
     finding = finding_of(ctx, failure, shrunk)
-    message = f"{finding.title}: {finding.message}\ninput: {finding.input_repr[:2000]}"
+    message = (
+        f"{finding.title}: {finding.message}\ninput: {finding.input_repr[:2000]}"
+        f"\nreproduction:\n{finding.reproduction[:4000]}"
+    )
     case = CaseFinished(
         **common, outcome=Outcome.FAILED, message=message, evidence=tuple(failure.evidence)
     )

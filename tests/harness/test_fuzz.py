@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 
 from harness import strategies as hs
-from harness._cli_fuzz import fuzz_command, fuzz_stage
+from harness._cli_fuzz import fuzz_cli, fuzz_command, fuzz_stage
 from harness._embedded import MOCK_LOG_WINDOW, embedded_app, open_session
 from harness._exceptions import UsageError
 from harness._fuzz import FuzzBudget, FuzzContext, FuzzMeter, OutOfTime, run_property
@@ -371,6 +372,7 @@ def test_findings_reach_junit_and_results_json(tmp_path: Path) -> None:
     junit = (folder / "junit.xml").read_text()
     assert "fuzz.valid_payload_accepted" in junit
     assert "<failure" in junit
+    assert "reproduction:" in junit
     (finding,) = json.loads((folder / "results.json").read_text())["findings"]
     assert "${PHINITE_API_KEY}" in finding["reproduction"]
     assert "demo-key" not in (folder / "results.json").read_text()
@@ -388,3 +390,56 @@ def test_fuzz_command_refuses_a_bad_profile(tmp_path: Path) -> None:
             allow_production=False,
             profile="fast",
         )
+
+
+def test_fuzz_cli_runs_with_all_flags(tmp_path: Path) -> None:
+    """`fuzz` parses every flag, fuzzes the mock and prints the totals and the report path."""
+    result = CliRunner().invoke(
+        fuzz_cli,
+        [
+            "--target=mock",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--profile=ci",
+            "--max-examples=2",
+            "--max-rps=10000",
+            "--time-limit=60",
+            "--seed=4",
+        ],
+        obj=Edge(environ={}, cwd=tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("fuzz: 7 passed, 0 failed, 0 skipped;")
+    assert "report: " in result.output
+
+
+def test_fuzz_cli_refuses_a_zero_rate_naming_the_flag(tmp_path: Path) -> None:
+    """A non-positive --max-rps is a usage error (exit 2) naming the flag."""
+    result = CliRunner().invoke(
+        fuzz_cli, ["--target=mock", "--max-rps=0"], obj=Edge(environ={}, cwd=tmp_path)
+    )
+    assert result.exit_code == 2
+    assert "--max-rps" in result.output
+
+
+def test_time_limit_reports_the_rest_not_reached(tmp_path: Path) -> None:
+    """Past --time-limit generation stops and the properties not reached are reported skipped."""
+    ticks = iter(float(n) for n in range(10_000))
+    edge = Edge(environ={}, cwd=tmp_path, echo=lambda line: None)
+    target = mock_target()
+    with report_run(
+        edge, command="fuzz", target=target, report_dir=Path("reports"), options={}
+    ) as run:
+        outcome = fuzz_stage(
+            run,
+            target,
+            budget=replace(TEST_BUDGET, time_limit_s=3.0),
+            database=None,
+            clock=lambda: next(ticks),
+        )
+    assert outcome.ok
+    first, *rest = outcome.results
+    assert first.out_of_time
+    assert "stopped at the time limit" in first.case.message
+    assert [result.case.outcome for result in rest] == ["skipped"] * 6
+    assert all(result.case.skip_reason == "not reached within --time-limit" for result in rest)
