@@ -26,7 +26,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from ._cli_options import target_options
 from ._embedded import MOCK_LOG_WINDOW, open_session
-from ._exceptions import AuthRejected
+from ._exceptions import AuthRejected, TargetUnavailable
 from ._fuzz import (
     FUZZ_PROFILES,
     FuzzBudget,
@@ -81,9 +81,8 @@ def _preflight(ctx: FuzzContext) -> None:
     """One E3 for an unknown run: raises when the target is unreachable or refuses the key."""
     exchange = ctx.send(status_request(ctx, "fuzz-preflight-unknown-run"))
     if exchange.status_code is None:
-        raise AuthRejected(
-            f"target {ctx.target.name!r} could not be reached: {exchange.error}",
-            exchange=exchange,
+        raise TargetUnavailable(
+            f"target {ctx.target.name!r} could not be reached: {exchange.error}"
         )
     if exchange.status_code == 401:
         raise AuthRejected(

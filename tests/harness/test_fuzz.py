@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from harness import strategies as hs
 from harness._cli_fuzz import fuzz_cli, fuzz_command, fuzz_stage
 from harness._embedded import MOCK_LOG_WINDOW, embedded_app, open_session
-from harness._exceptions import UsageError
+from harness._exceptions import TargetUnavailable, UsageError
 from harness._fuzz import FuzzBudget, FuzzContext, FuzzMeter, OutOfTime, run_property
 from harness._fuzz_machine import run_machine
 from harness._fuzz_properties import PROPERTIES
@@ -443,3 +443,23 @@ def test_time_limit_reports_the_rest_not_reached(tmp_path: Path) -> None:
     assert "stopped at the time limit" in first.case.message
     assert [result.case.outcome for result in rest] == ["skipped"] * 6
     assert all(result.case.skip_reason == "not reached within --time-limit" for result in rest)
+
+
+def test_unreachable_target_is_target_unavailable(tmp_path: Path) -> None:
+    """A target nobody answers for stops the run with TargetUnavailable (exit code 3)."""
+    (tmp_path / "harness.toml").write_text(
+        '[targets.closed]\nbase_url = "http://127.0.0.1:9"\nworkspace_id = "ws"\n'
+        'environment = "DEV"\napi_key_env = "CLOSED_KEY"\nbackground_trigger = "t"\n'
+    )
+    edge = Edge(environ={"CLOSED_KEY": CANARY}, cwd=tmp_path, echo=lambda line: None)
+    with pytest.raises(TargetUnavailable) as caught:
+        fuzz_command(
+            edge,
+            target_name="closed",
+            targets_file=None,
+            report_dir=Path("reports"),
+            allow_production=False,
+            max_examples=1,
+        )
+    assert caught.value.exit_code == 3
+    assert CANARY not in str(caught.value)
