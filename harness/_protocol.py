@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
+from . import _redact
 from ._exceptions import (
     ApiError,
     AuthRejected,
@@ -28,6 +29,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._models import Endpoint, Envelope, Exchange, LogEntry, Observation
+from ._redact import SENSITIVE_HEADERS
 from ._targets import Secret, Target
 from ._types import HeaderMap
 
@@ -56,29 +58,18 @@ __all__ = [
 ]
 
 REDACTED: Final = "***"
-SENSITIVE_HEADERS: Final = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "x-hub-signature",
-        "cookie",
-        "set-cookie",
-        "x-admin-token",
-    }
-)
 SYNC_SLACK_S: Final = 15.0
 """Network slack added to `sync_limit_s` for E1's request timeout (invariant 9)."""
 _EXCERPT_CHARS: Final = 200
 
 
-class Redactor:
-    """Replaces known secret values (and credential header values) with `***`."""
+class Redactor(_redact.Redactor):
+    """The report redactor with `***` as its marker and the names the client code uses."""
 
-    __slots__ = ("_secrets",)
+    __slots__ = ()
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret containing another is replaced whole.
-        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        super().__init__(secrets, marker=REDACTED)
 
     @classmethod
     def for_target(cls, target: Target) -> Redactor:
@@ -88,18 +79,17 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """`value` with every known secret replaced."""
-        for secret in self._secrets:
-            value = value.replace(secret, REDACTED)
-        return value
+        return self.redact_text(value)
 
     def body(self, value: bytes) -> bytes:
         """`value` with every known secret (UTF-8 encoded) replaced."""
-        for secret in self._secrets:
-            value = value.replace(secret.encode(), REDACTED.encode())
-        return value
+        return self.redact_bytes(value)
 
     def headers(self, headers: Iterable[tuple[str, str]] | HeaderMap) -> dict[str, str]:
-        """Headers with credential values and secret-bearing values replaced."""
+        """Headers with credential values and secret-bearing values replaced.
+
+        A repeated header (several `Set-Cookie`s) becomes one comma-joined entry.
+        """
         items = headers.items() if isinstance(headers, Mapping) else headers
         redacted: dict[str, str] = {}
         for name, value in items:

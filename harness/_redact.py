@@ -22,10 +22,19 @@ __all__ = ["MIN_SECRET_LENGTH", "REDACTED", "SENSITIVE_HEADERS", "Redactor"]
 
 REDACTED: Final = "[REDACTED]"
 MIN_SECRET_LENGTH: Final = 4
-SENSITIVE_HEADERS: Final = frozenset({"authorization", "x-hub-signature", "x-admin-token"})
+SENSITIVE_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-hub-signature",
+        "x-admin-token",
+        "cookie",
+        "set-cookie",
+    }
+)
 
 _HEADER_LINE = re.compile(
-    r"(?i)\b(authorization|x-hub-signature|x-admin-token)(\s*:\s*)"
+    r"(?i)\b(proxy-authorization|authorization|x-hub-signature|x-admin-token)(\s*:\s*)"
     r"((?:bearer|basic|token)\s+|sha256=)?([^\s'\"]+)"
 )
 
@@ -50,27 +59,29 @@ def _spellings(secret: str) -> set[str]:
     return {form for form in forms if form}
 
 
-def _keep_scheme(value: str) -> str:
+def _keep_scheme(value: str, marker: str = REDACTED) -> str:
     """A credential header value with its scheme kept and its secret part blanked."""
     scheme, sep, _ = value.partition(" ")
     if sep and scheme.isalpha():
-        return f"{scheme} {REDACTED}"
+        return f"{scheme} {marker}"
     if value.lower().startswith("sha256="):
-        return f"sha256={REDACTED}"
-    return REDACTED
+        return f"sha256={marker}"
+    return marker
 
 
 class Redactor:
-    """Replaces known secret values and credential header values with `[REDACTED]`.
+    """Replaces known secret values and credential header values with a marker.
 
     Args:
         secrets: the secret values to remove; empty strings and values shorter than
             `MIN_SECRET_LENGTH` characters are ignored (replacing "a" everywhere helps nobody).
+        marker: what a removed value becomes (`[REDACTED]` in reports).
     """
 
-    __slots__ = ("_bytes_pattern", "_text_pattern")
+    __slots__ = ("_bytes_pattern", "_marker", "_text_pattern")
 
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+    def __init__(self, secrets: Iterable[str | None] = (), *, marker: str = REDACTED) -> None:
+        self._marker = marker
         forms: set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_LENGTH:
@@ -89,19 +100,19 @@ class Redactor:
     def redact_text(self, text: str) -> str:
         """The text with every secret spelling and credential header value replaced."""
         if self._text_pattern is not None:
-            text = self._text_pattern.sub(REDACTED, text)
-        return _HEADER_LINE.sub(_blank_header_match, text)
+            text = self._text_pattern.sub(self._marker, text)
+        return _HEADER_LINE.sub(self._blank_header_match, text)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """The bytes with every secret spelling (UTF-8 encoded) replaced."""
         if self._bytes_pattern is not None:
-            data = self._bytes_pattern.sub(REDACTED.encode(), data)
+            data = self._bytes_pattern.sub(self._marker.encode(), data)
         return data
 
     def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """A copy of the headers with credential values blanked and secrets removed elsewhere."""
         return {
-            name: _keep_scheme(value)
+            name: _keep_scheme(value, self._marker)
             if name.lower() in SENSITIVE_HEADERS
             else self.redact_text(value)
             for name, value in headers.items()
@@ -136,11 +147,10 @@ class Redactor:
     def _redact_item(self, key: Any, item: Any) -> Any:
         """One mapping value, blanked whole when its key names a credential header."""
         if isinstance(key, str) and key.lower() in SENSITIVE_HEADERS and isinstance(item, str):
-            return _keep_scheme(item)
+            return _keep_scheme(item, self._marker)
         return self.redact(item)
 
-
-def _blank_header_match(match: re.Match[str]) -> str:
-    """Replacement for one `Name: value` credential header found in text."""
-    name, separator, scheme, _ = match.groups()
-    return f"{name}{separator}{scheme or ''}{REDACTED}"
+    def _blank_header_match(self, match: re.Match[str]) -> str:
+        """Replacement for one `Name: value` credential header found in text."""
+        name, separator, scheme, _ = match.groups()
+        return f"{name}{separator}{scheme or ''}{self._marker}"
