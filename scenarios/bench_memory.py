@@ -8,7 +8,7 @@ All in one process, on the demo world, with the store filled directly (`populate
    runs at random, with `--runs` runs stored, against a store holding only the polled runs
    (the "empty" store): the ratio (target >= 0.9);
 4. RSS once the retention window has passed and one catch-up purged every run (target: back
-   near the baseline, i.e. within 64 MiB of the RSS before any run was stored).
+   near the baseline, i.e. keeping at most a tenth of what the runs added).
 
     python -m scenarios.bench_memory [--runs 1000000] [--sample 10000] [--requests 20000]
 """
