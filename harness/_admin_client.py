@@ -72,6 +72,57 @@ class MockAdmin:
         """Fire a trigger's run at once (`source` manual)."""
         return self._call("POST", f"/triggers/{workspace_id}/{trigger_id}/run-now")
 
+    def pause(self, workspace_id: str, trigger_id: str) -> dict[str, Any]:
+        """Pause a trigger: its cron ticks are skipped and E1/E2 on it answer 409."""
+        return self._call("POST", f"/triggers/{workspace_id}/{trigger_id}/pause")
+
+    def resume(self, workspace_id: str, trigger_id: str) -> dict[str, Any]:
+        """Resume a paused trigger (ticks missed while paused are not fired later)."""
+        return self._call("POST", f"/triggers/{workspace_id}/{trigger_id}/resume")
+
+    def cron(self, workspace_id: str, trigger_id: str) -> dict[str, Any]:
+        """A trigger's schedule: `{"cron": {...} or None, "paused", "next_tick"}`."""
+        return self._call("GET", f"/triggers/{workspace_id}/{trigger_id}/cron")
+
+    def set_cron(
+        self,
+        workspace_id: str,
+        trigger_id: str,
+        schedule: str,
+        *,
+        timezone: str = "UTC",
+        overlap: str = "allow",
+        environment: str | None = None,
+        message: str = "",
+        user_variables: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Give a trigger a (new) schedule; its first tick is strictly after the mock's now.
+
+        Args:
+            workspace_id: the workspace.
+            trigger_id: the trigger.
+            schedule: a 5-field cron expression, e.g. `"0 * * * *"`.
+            timezone: an IANA timezone the schedule is read in.
+            overlap: `allow`, or `skip` a tick while the previous cron run is not final.
+            environment: the environment its runs use (default: the trigger's first).
+            message: the runs' message.
+            user_variables: the runs' user variables.
+        """
+        spec: dict[str, Any] = {
+            "schedule": schedule,
+            "timezone": timezone,
+            "overlap": overlap,
+            "message": message,
+            "user_variables": dict(user_variables or {}),
+        }
+        if environment is not None:
+            spec["environment"] = environment
+        return self._call("PUT", f"/triggers/{workspace_id}/{trigger_id}/cron", json=spec)
+
+    def remove_cron(self, workspace_id: str, trigger_id: str) -> dict[str, Any]:
+        """Remove a trigger's schedule (no error when it had none)."""
+        return self._call("DELETE", f"/triggers/{workspace_id}/{trigger_id}/cron")
+
     def request_count(self, **filters: str) -> int:
         """How many journal entries match method, path_prefix or workflow_id."""
         count: int = self._call("GET", "/requests/count", params=filters)["count"]

@@ -1,5 +1,9 @@
 """Contract cases that start runs: E1 happy path, E2+E3 lifecycle, E4 signatures.
 
+Every E4 negative (tampered body, another secret, no signature, another body's signature and
+each strictly malformed header) must be refused with a 4xx and, on the mock, start no run
+(`ctx.starts_nothing`; the count is skipped on real targets, which have no admin API).
+
 The lifecycle cases follow a run with the target's poll interval until it is final, then poll
 twice more: the history checks judge that the status only moved forward, that the final answer
 never changed, that the run was found at once and ended in time, and that a completed run kept
@@ -16,9 +20,13 @@ from typing import Any, Final
 from ._client import workflow_id_of
 from ._exceptions import ApiError, HarnessError
 from ._jira import (
+    SIGNATURE_HEADER,
+    JiraDelivery,
     JiraIssue,
+    SignatureDefect,
     issue_created,
     signed_delivery,
+    with_malformed_signature,
     with_tampered_body,
     with_wrong_secret,
     without_signature,
@@ -239,3 +247,30 @@ _register_jira_negative(
     lambda ctx, d: with_wrong_secret(d, random_id("wrong-secret")),
 )
 _register_jira_negative("missing_signature", "no signature", lambda ctx, d: without_signature(d))
+
+
+def _signature_of_another_body(ctx: SuiteContext, delivery: JiraDelivery) -> JiraDelivery:
+    """`delivery` carrying the (valid) signature of a different delivery's body."""
+    other = signed_delivery(jira_payload(), _secret(ctx))
+    headers = {**delivery.headers, SIGNATURE_HEADER: other.signature or ""}
+    return dataclasses.replace(delivery, headers=headers)
+
+
+_register_jira_negative("another_body", "the signature of another body", _signature_of_another_body)
+
+
+def _malformed_as(defect: SignatureDefect) -> Callable[[SuiteContext, JiraDelivery], JiraDelivery]:
+    def derive(ctx: SuiteContext, delivery: JiraDelivery) -> JiraDelivery:
+        return with_malformed_signature(delivery, defect)
+
+    return derive
+
+
+for _defect in SignatureDefect:
+    # Case-only variants are left out: a verifier ignoring case may accept them (not a bug).
+    if not _defect.lenient_verifier_may_accept:
+        _register_jira_negative(
+            f"malformed_{_defect.value.replace('-', '_')}",
+            f"a malformed signature ({_defect.value})",
+            _malformed_as(_defect),
+        )

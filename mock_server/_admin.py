@@ -1,5 +1,6 @@
 """The mock's admin API under `/__admin` (interfaces.md): health, reset, clock, runs, journal,
-fault rules (`/__admin/faults`), a run's request timeline and the metrics page.
+fault rules (`/__admin/faults`), a run's request timeline, triggers' pause, run-now and cron
+schedule (`PUT`/`GET`/`DELETE /__admin/triggers/{ws}/{trigger}/cron`) and the metrics page.
 
 When an admin token is set every call needs `Authorization: Bearer <token>`; the comparison is
 constant time. State-changing calls answer 200 with a JSON body; errors are `{"detail": ...}`.
@@ -19,16 +20,18 @@ from starlette.routing import BaseRoute, Route
 
 from ._api import MockState, bearer_token
 from ._clock import format_iso
+from ._config import CronSpec
 from ._errors import ApiHTTPError, JSONResponse, auth_failed, detail_error
 from ._fault_rules import ENDPOINTS, parse_fault_rule
 from ._store import Source, StoreError
-from ._validate import ConfigError, Where
+from ._validate import ConfigError, Where, choice, required, string, table
 
 __all__ = ["admin_routes"]
 
 _RUN_STATUSES = ("pending", "completed", "failed", "waiting_for_input")
 _SOURCES = tuple(source.value for source in Source)
 _DEFAULT_REQUEST_LIMIT = 1000
+_CRON_KEYS = ("schedule", "timezone", "overlap", "environment", "message", "user_variables")
 
 AdminHandler = Callable[[MockState, Request], Awaitable[Response]]
 
@@ -202,6 +205,62 @@ def _pause_handler(paused: bool) -> AdminHandler:
     return handler
 
 
+def _parse_cron_body(payload: dict[str, Any]) -> CronSpec:
+    """A `CronSpec` from a PUT body; a bad key or type raises `ConfigError` naming it."""
+    where = Where("cron")
+    body = table(payload, where, _CRON_KEYS)
+    variables = body.get("user_variables", {})
+    if not isinstance(variables, dict):
+        raise (where / "user_variables").fail("must be a JSON object", variables)
+    environment = body.get("environment")
+    return CronSpec(
+        schedule=string(required(body, "schedule", where), where / "schedule"),
+        timezone=string(body.get("timezone", "UTC"), where / "timezone"),
+        overlap="skip"
+        if choice(body.get("overlap", "allow"), where / "overlap", ("allow", "skip")) == "skip"
+        else "allow",
+        environment=None if environment is None else string(environment, where / "environment"),
+        message=string(body.get("message", ""), where / "message", nonempty=False),
+        user_variables=variables,
+    )
+
+
+def _cron_body(state: MockState, workspace_id: str, trigger_id: str) -> dict[str, Any]:
+    status = state.store.cron_status(workspace_id, trigger_id)
+    spec = status.cron
+    return {
+        "workspace_id": workspace_id,
+        "trigger_id": trigger_id,
+        "cron": None
+        if spec is None
+        else {
+            "schedule": spec.schedule,
+            "timezone": spec.timezone,
+            "overlap": spec.overlap,
+            "environment": spec.environment,
+            "message": spec.message,
+            "user_variables": spec.user_variables,
+        },
+        "paused": status.paused,
+        "next_tick": None if status.next_tick is None else format_iso(status.next_tick),
+    }
+
+
+async def _cron(state: MockState, request: Request) -> Response:
+    workspace_id = request.path_params["workspace_id"]
+    trigger_id = request.path_params["trigger_id"]
+    if request.method == "PUT":
+        state.store.cron_status(workspace_id, trigger_id)  # an unknown trigger is 404 first
+        payload = await _json_object(request)
+        try:
+            state.store.add_cron(workspace_id, trigger_id, _parse_cron_body(payload))
+        except ConfigError as exc:
+            raise detail_error(422, str(exc)) from None
+    elif request.method == "DELETE":
+        state.store.remove_cron(workspace_id, trigger_id)
+    return JSONResponse(_cron_body(state, workspace_id, trigger_id))
+
+
 def _journal_filters(request: Request) -> dict[str, Any]:
     params = request.query_params
     filters: dict[str, Any] = {
@@ -324,6 +383,7 @@ def admin_routes() -> list[BaseRoute]:
         (f"{triggers}/run-now", _run_now, ["POST"]),
         (f"{triggers}/pause", _pause_handler(True), ["POST"]),
         (f"{triggers}/resume", _pause_handler(False), ["POST"]),
+        (f"{triggers}/cron", _cron, ["GET", "PUT", "DELETE"]),
         ("/__admin/requests", _requests, ["GET"]),
         ("/__admin/requests/count", _requests_count, ["GET"]),
         ("/__admin/metrics", _metrics, ["GET"]),

@@ -50,6 +50,7 @@ from ._flows import (
 )
 
 __all__ = [
+    "CronStatus",
     "JiraNotEnabled",
     "KeyScope",
     "NoBuild",
@@ -136,6 +137,15 @@ class NotWaitingForInput(StoreError):
 
 
 @dataclass(frozen=True, slots=True)
+class CronStatus:
+    """A trigger's schedule as the admin API shows it: spec, pause flag and next tick."""
+
+    cron: CronSpec | None
+    paused: bool
+    next_tick: float | None  # virtual POSIX seconds; None without a schedule
+
+
+@dataclass(frozen=True, slots=True)
 class KeyScope:
     """What an accepted key may do: its workspace and, if limited (A15), its environments."""
 
@@ -218,6 +228,7 @@ class _TriggerState:
         "generation",
         "key",
         "last_cron_run",
+        "next_tick",
         "paused",
     )
 
@@ -229,6 +240,7 @@ class _TriggerState:
         self.cron_iter: CronSim | None = None
         self.generation = 0
         self.last_cron_run: RunRecord | None = None
+        self.next_tick: float | None = None
 
     def run_environment(self) -> str:
         if self.cron is not None and self.cron.environment is not None:
@@ -631,7 +643,24 @@ class TriggerStore:
         self.catch_up()
         state.cron = None
         state.cron_iter = None
+        state.next_tick = None
         state.generation += 1
+
+    def cron_status(self, workspace_id: str, trigger_id: str) -> CronStatus:
+        """A trigger's schedule, pause flag and next tick (due ticks are settled first).
+
+        The next tick is the schedule's, whether or not the trigger is paused then.
+
+        Args:
+            workspace_id: the workspace.
+            trigger_id: the trigger.
+
+        Raises:
+            TriggerNotFound: unknown trigger.
+        """
+        state = self._trigger(workspace_id, trigger_id)
+        self.catch_up()
+        return CronStatus(state.cron, state.paused, state.next_tick)
 
     def catch_up(self) -> None:
         """Fire every due cron tick in time order, then purge runs past their retention.
@@ -788,6 +817,7 @@ class TriggerStore:
         """(Re)start a trigger's cron iterator at the first tick strictly after `after`."""
         state.generation += 1
         state.cron_iter = None
+        state.next_tick = None
         if state.cron is None:
             return
         zone = ZoneInfo(state.cron.timezone)
@@ -801,7 +831,9 @@ class TriggerStore:
             tick = next(state.cron_iter).timestamp()
         except StopIteration:
             state.cron_iter = None
+            state.next_tick = None
             return
+        state.next_tick = tick
         self._seq += 1
         heapq.heappush(self._cron_heap, (tick, self._seq, state.key, state.generation))
 
