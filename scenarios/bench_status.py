@@ -1,12 +1,14 @@
 """Benchmark of the hot path E3 (`GET /trigger/status/...`) against a bare Starlette endpoint.
 
 Starts two servers in turn on core 1 (`taskset -c 1`), each under uvicorn with the same settings:
-the mock (`python -m mock_server serve`, journal on) holding N finished runs created beforehand,
+the mock (journal on; `python -m scenarios._mock_process`, its store filled with `--runs` runs
+before serving: finished ones, or with `--in-flight` runs pending for 45 min),
 and a bare Starlette app returning the same JSON body on one route. Drives each with `wrk` on
 core 0 (`taskset -c 0 wrk -t1 -c50 -d10s`, with the auth header) and prints both requests/s and
 their ratio (target >= 0.8).
 
-    python -m scenarios.bench_status [--runs 1000] [--duration 10s] [--connections 50]
+    python -m scenarios.bench_status [--runs 1000] [--in-flight] [--duration 10s] [--connections 50]
+    python -m scenarios.bench_status --runs 100000 --in-flight     # E3 under state (>= 0.7)
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def _wrk(url: str, duration: str, connections: int) -> float:
 
 
 def _prepare_mock(base_url: str, runs: int) -> str:
-    """Create `runs` background runs, let them all finish; returns one finished run's E3 URL."""
+    """Create `runs` more background runs, let them finish; returns one finished run's E3 URL."""
     with httpx.Client(base_url=base_url, headers=AUTH, timeout=30) as client:
         ids = [
             client.post("/trigger/start/demo/quick-answer/DEV", json={"message": "bench"}).json()[
@@ -118,7 +120,8 @@ def _prepare_mock(base_url: str, runs: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print requests/s of both servers and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000, help="finished runs created first")
+    parser.add_argument("--runs", type=int, default=1000, help="runs stored before serving")
+    parser.add_argument("--in-flight", action="store_true", help="the stored runs stay pending")
     parser.add_argument("--duration", default="10s", help="wrk duration per server")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections")
     parser.add_argument("--serve-baseline", type=Path, help=argparse.SUPPRESS)
@@ -135,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     python = sys.executable
-    with _server([python, "-m", "mock_server", "serve", "--port", "0"]) as mock_url:
-        status_url = _prepare_mock(mock_url, args.runs)
+    in_flight = ["--in-flight"] if args.in_flight else []
+    mock = [python, "-m", "scenarios._mock_process", "--runs", str(args.runs), *in_flight]
+    with _server(mock) as mock_url:
+        status_url = _prepare_mock(mock_url, 1)
         body = httpx.get(status_url, headers=AUTH).content
         mock_rps = _wrk(status_url, args.duration, args.connections)
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             path = status_url.removeprefix(mock_url)
             baseline_rps = _wrk(baseline_url + path, args.duration, args.connections)
     ratio = mock_rps / baseline_rps
-    print(f"E3 mock (journal on, {args.runs} finished runs): {mock_rps:,.0f} requests/s")
+    state = "in-flight" if args.in_flight else "finished"
+    print(f"E3 mock (journal on, {args.runs:,} {state} runs): {mock_rps:,.0f} requests/s")
     print(f"bare Starlette, same body:                    {baseline_rps:,.0f} requests/s")
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
     print(f"ratio mock/baseline: {ratio:.2f} ({verdict} the target >= {TARGET_RATIO})")
