@@ -73,8 +73,11 @@ class FuzzOutcome:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found."""
-        return all(result.finding is None for result in self.results)
+        """True when nothing was found and every property could run."""
+        return all(
+            result.finding is None and result.case.outcome is not Outcome.ERROR
+            for result in self.results
+        )
 
 
 def _preflight(ctx: FuzzContext) -> None:
@@ -202,11 +205,14 @@ def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
         counts[result.case.outcome] += 1
     lines = [
         f"fuzz: {counts[Outcome.PASSED]} passed, {counts[Outcome.FAILED]} failed, "
-        f"{counts[Outcome.SKIPPED]} skipped; {outcome.examples} examples, "
+        f"{counts[Outcome.ERROR]} errors, {counts[Outcome.SKIPPED]} skipped; "
+        f"{outcome.examples} examples, "
         f"{outcome.requests} requests in {outcome.duration_s:.1f} s"
     ]
     for result in outcome.results:
         finding = result.finding
+        if result.case.outcome is Outcome.ERROR:
+            lines.append(f"  ERROR {result.case.case_id}: {result.case.message}"[:400])
         if finding is None:
             continue
         lines.append(f"  FINDING {result.case.case_id}: {finding.title}: {finding.message}"[:400])

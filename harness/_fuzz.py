@@ -27,7 +27,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import FlakyFailure
+from hypothesis.errors import Flaky, FlakyFailure, HypothesisException
 from hypothesis.reporting import with_reporter
 
 from ._admin_client import MockAdmin
@@ -464,6 +464,21 @@ def run_test(
             test()
     except OutOfTime:
         out_of_time = True
+    except HypothesisException as exc:
+        if not isinstance(exc, FlakyFailure | Flaky):
+            # A health check or an invalid strategy: the fuzzer's problem, not the target's.
+            message = f"hypothesis could not run it: {type(exc).__name__}: {exc}"
+            case = CaseFinished(
+                suite=Suite.FUZZ,
+                case_id=case_id,
+                title=title,
+                outcome=Outcome.ERROR,
+                duration_s=clock() - started,
+                message=message[:2000],
+            )
+            ctx.meter.shrinking = False
+            return PropertyResult(case=case, finding=None, examples=0, requests=0)
+        failure = _as_failure(exc)
     except Exception as exc:
         failure = _as_failure(exc)
         # Hypothesis attaches the falsifying example (a state machine's steps) as notes.

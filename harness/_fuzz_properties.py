@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -162,7 +163,7 @@ def _valid_payloads(ctx: FuzzContext) -> st.SearchStrategy[dict[str, Any]]:
     return hs.valid_payloads(allow_omission=ctx.exact, allow_extra_fields=ctx.exact)
 
 
-def _needs(field_name: str) -> Any:
+def _needs(field_name: str) -> Callable[[FuzzContext], str | None]:
     def reason(ctx: FuzzContext) -> str | None:
         if getattr(ctx.target, field_name) is None:
             return f"target names no {field_name}"
@@ -334,7 +335,7 @@ def _check_jira(ctx: FuzzContext, delivery: Any) -> None:
 def _jira_reason(ctx: FuzzContext) -> str | None:
     if ctx.target.jira_secret is None:
         return "target has no Jira secret (jira_secret_env)"
-    return _needs("jira_trigger")(ctx)  # type: ignore[no-any-return]
+    return _needs("jira_trigger")(ctx)
 
 
 PROPERTIES: Final = (

@@ -15,12 +15,20 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness import strategies as hs
 from harness._cli_fuzz import fuzz_cli, fuzz_command, fuzz_stage
 from harness._embedded import MOCK_LOG_WINDOW, embedded_app, open_session
 from harness._exceptions import TargetUnavailable, UsageError
-from harness._fuzz import FuzzBudget, FuzzContext, FuzzMeter, OutOfTime, run_property
+from harness._fuzz import (
+    FuzzBudget,
+    FuzzContext,
+    FuzzMeter,
+    OutOfTime,
+    Property,
+    run_property,
+)
 from harness._fuzz_machine import run_machine
 from harness._fuzz_properties import PROPERTIES
 from harness._fuzz_repro import FuzzRequest, curl_command, reveals
@@ -346,7 +354,7 @@ def test_fuzz_command_on_the_mock_passes_and_keeps_hypothesis_home(tmp_path: Pat
     assert len(fuzz_cases) == len(PROPERTIES) + 1
     assert (tmp_path / "reports" / ".hypothesis").is_dir()
     assert not (tmp_path / ".hypothesis").exists()
-    assert lines[0].startswith("fuzz: 7 passed, 0 failed")
+    assert lines[0].startswith("fuzz: 7 passed, 0 failed, 0 errors")
 
 
 def test_findings_reach_junit_and_results_json(tmp_path: Path) -> None:
@@ -409,7 +417,7 @@ def test_fuzz_cli_runs_with_all_flags(tmp_path: Path) -> None:
         obj=Edge(environ={}, cwd=tmp_path),
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("fuzz: 7 passed, 0 failed, 0 skipped;")
+    assert result.output.startswith("fuzz: 7 passed, 0 failed, 0 errors, 0 skipped;")
     assert "report: " in result.output
 
 
@@ -463,3 +471,21 @@ def test_unreachable_target_is_target_unavailable(tmp_path: Path) -> None:
         )
     assert caught.value.exit_code == 3
     assert CANARY not in str(caught.value)
+
+
+def test_a_property_hypothesis_cannot_run_is_an_error_not_a_finding() -> None:
+    """A strategy that draws nothing makes the property an error, with no finding."""
+    never = Property(
+        name="never",
+        title="draws nothing",
+        draw=lambda ctx: st.integers().filter(lambda _: False),
+        check=lambda ctx, drawn: None,
+    )
+    with open_session(mock_target(), time_scale=1000.0) as session:
+        ctx = FuzzContext(
+            target=session.target, client=session.client(), http=session.http, meter=FuzzMeter()
+        )
+        result = run_property(ctx, never, TEST_BUDGET)
+    assert result.case.outcome == "error"
+    assert result.finding is None
+    assert "Unsatisfiable" in result.case.message
