@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ._cli_fuzz import fuzz_cli
 from ._cli_load import load_command, size_polling_command
 from ._cli_options import report_dir_option, target_options
 from ._commands import contract_command, probe_command
@@ -82,6 +83,7 @@ def probe(ctx: click.Context, /, **options: Any) -> None:
     ctx.exit(probe_command(_edge(ctx), **options))
 
 
+main.add_command(fuzz_cli)
 main.add_command(load_command)
 main.add_command(size_polling_command)
 
