@@ -20,6 +20,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from harness._admin_client import MockAdmin
+from harness._exceptions import ApiError
 from mock_server._config import (
     ApiKey,
     CronSpec,
@@ -385,3 +387,21 @@ def test_cron_body_not_an_object_and_unknown_trigger(client: TestClient) -> None
         )
         assert missing.status_code == 404
         assert missing.json() == {"detail": "Trigger not found"}
+
+
+def test_mock_admin_drives_the_cron_api(client: TestClient) -> None:
+    """MockAdmin's set_cron, cron, pause, resume and remove_cron go through the admin routes."""
+    admin = MockAdmin(client, base_url=str(client.base_url))
+    body = admin.set_cron("w", "report", "0 * * * *", environment="PROD", message="m")
+    assert body["cron"]["environment"] == "PROD"
+    assert admin.cron("w", "report")["next_tick"] == "2026-06-10T01:00:00.000Z"
+    assert admin.pause("w", "report")["paused"] is True
+    admin.advance(2 * HOUR)
+    assert admin.runs(trigger_id="report", source="cron") == []
+    assert admin.resume("w", "report")["paused"] is False
+    admin.advance(HOUR)
+    assert [run["message"] for run in admin.runs(trigger_id="report", source="cron")] == ["m"]
+    assert admin.remove_cron("w", "report")["cron"] is None
+    with pytest.raises(ApiError, match="422") as refused:
+        admin.set_cron("w", "report", "0 * * * *", overlap="queue")
+    assert refused.value.status_code == 422
