@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 )
 
 from . import strategies as hs
-from ._fuzz import FuzzBudget, FuzzContext, PropertyResult, run_test
+from ._fuzz import REQUEST_SOURCES, FuzzBudget, FuzzContext, PropertyResult, run_test
 from ._fuzz_properties import addressable, require, run_request, status_request
 from ._fuzz_repro import FuzzRequest
 from ._models import Endpoint, Exchange, RunStatus
@@ -123,7 +123,7 @@ def build_machine(ctx: FuzzContext) -> type[RuleBasedStateMachine]:
             if ctx.admin is None:
                 return None
             runs = ctx.admin.runs(workspace_id=target.workspace_id)
-            return {str(run["workflow_id"]) for run in runs if run["source"] in ("api", "jira")}
+            return {str(run["workflow_id"]) for run in runs if run["source"] in REQUEST_SOURCES}
 
         def _send(self, request: FuzzRequest, **checks: Any) -> Exchange:
             answer = ctx.send(request)
