@@ -489,3 +489,23 @@ def test_a_property_hypothesis_cannot_run_is_an_error_not_a_finding() -> None:
     assert result.case.outcome == "error"
     assert result.finding is None
     assert "Unsatisfiable" in result.case.message
+
+
+def test_run_count_ignores_cron_and_manual_runs() -> None:
+    """Cron ticks and manual runs (which the fast clock fires any time) are not request runs."""
+    with open_session(mock_target(), time_scale=1000.0) as session:
+        assert session.admin is not None
+        ctx = FuzzContext(
+            target=session.target,
+            client=session.client(),
+            http=session.http,
+            meter=FuzzMeter(),
+            admin=session.admin,
+        )
+        before = ctx.run_count()
+        session.admin.advance(7200)
+        session.admin.run_now("demo", "hourly-health")
+        assert ctx.run_count() == before
+        assert any(run["source"] == "cron" for run in session.admin.runs(workspace_id="demo"))
+        session.client().start()
+        assert ctx.run_count() == (before or 0) + 1
