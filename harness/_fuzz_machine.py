@@ -30,7 +30,14 @@ from hypothesis.stateful import (
 
 from . import strategies as hs
 from ._fuzz import REQUEST_SOURCES, FuzzBudget, FuzzContext, PropertyResult, run_test
-from ._fuzz_properties import addressable, require, run_request, status_request
+from ._fuzz_properties import (
+    ADDRESS_CHECKS,
+    addressable,
+    require,
+    run_request,
+    status_request,
+    without_secrets,
+)
 from ._fuzz_repro import FuzzRequest
 from ._models import Endpoint, Exchange, RunStatus
 from ._protocol import decode_envelope, join_url
@@ -104,6 +111,9 @@ def build_machine(ctx: FuzzContext) -> type[RuleBasedStateMachine]:
         variables=hs.user_variables(max_depth=2, max_keys=4, max_leaves=12),
         allow_omission=ctx.exact,
         allow_extra_fields=ctx.exact,
+    ).filter(lambda payload: without_secrets(ctx, payload))
+    deliveries = hs.jira_deliveries(secret).filter(
+        lambda delivery: without_secrets(ctx, delivery.body)
     )
 
     class TriggerMachine(RuleBasedStateMachine):
@@ -147,7 +157,7 @@ def build_machine(ctx: FuzzContext) -> type[RuleBasedStateMachine]:
             return self._started(request, answer, payload.get("user_variables", {}))
 
         @precondition(lambda self: has_jira)
-        @rule(target=runs, delivery=hs.jira_deliveries(secret))
+        @rule(target=runs, delivery=deliveries)
         def start_jira(self, delivery: Any) -> str:
             """E4 with a signed delivery: 200 pending; the payload is the run's variables."""
             request = FuzzRequest(
@@ -212,9 +222,7 @@ def build_machine(ctx: FuzzContext) -> type[RuleBasedStateMachine]:
             if workspace_id == target.workspace_id:
                 return
             request = status_request(ctx, workflow_id, workspace_id=workspace_id)
-            skip = (
-                () if addressable(workspace_id) else ("unauthorized_refused", "unauthorized_body")
-            )
+            skip = () if addressable(workspace_id) else ADDRESS_CHECKS
             answer = self._send(request, authorized=False, skip=skip)
             self._not_revealed(request, answer, workflow_id)
 

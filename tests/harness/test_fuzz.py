@@ -30,12 +30,13 @@ from harness._fuzz import (
     run_property,
 )
 from harness._fuzz_machine import run_machine
-from harness._fuzz_properties import PROPERTIES
+from harness._fuzz_properties import PROPERTIES, mock_refuses, must_refuse, without_secrets
 from harness._fuzz_repro import FuzzRequest, curl_command, reveals
 from harness._jira import signed_delivery
 from harness._jobs import Edge, report_run
 from harness._models import Endpoint
 from harness._strategies_auth import _fixed_variants
+from harness._strategies_bodies import RawBody
 from harness._targets import Secret, Target, mock_target
 
 CANARY = "CANARY-k3y-7f3e9b2c"
@@ -509,3 +510,32 @@ def test_run_count_ignores_cron_and_manual_runs() -> None:
         assert any(run["source"] == "cron" for run in session.admin.runs(workspace_id="demo"))
         session.client().start()
         assert ctx.run_count() == (before or 0) + 1
+
+
+def test_empty_body_is_an_assumption_case() -> None:
+    """An empty body need not be refused (A7: both fields optional); the mock accepts it."""
+    empty = RawBody(
+        content=b"",
+        content_type="application/json",
+        why="empty",
+        kind="invalid_json",
+        documented_invalid=True,
+    )
+    truncated = replace(empty, content=b'{"message": "h')
+    no_type = replace(empty, content=b"{}", content_type=None, kind="content_type")
+    assert not must_refuse(empty)
+    assert not mock_refuses(empty)
+    assert must_refuse(truncated)
+    assert mock_refuses(truncated)
+    assert not mock_refuses(no_type)
+
+
+def test_payloads_holding_a_secret_are_not_drawn() -> None:
+    """A payload holding the target's key is recognised (answers are redacted, so it is skipped)."""
+    with open_session(mock_target(), time_scale=1000.0) as session:
+        ctx = FuzzContext(
+            target=session.target, client=session.client(), http=session.http, meter=FuzzMeter()
+        )
+        assert not without_secrets(ctx, {"user_variables": {"demo-key": None}})
+        assert not without_secrets(ctx, {"x": "demo-jira-secret"})
+        assert without_secrets(ctx, {"user_variables": {"demo": "key"}})
