@@ -310,8 +310,17 @@ def _check_odd_ids(ctx: FuzzContext, drawn: tuple[str, Endpoint, str]) -> None:
     else:
         ids = {"trigger": "trigger_id", "workspace": "workspace_id", "environment": "environment"}
         request = run_request(ctx, endpoint, body, **{ids[kind]: value})
-    with ctx.starts_nothing(request, f"{endpoint} with an odd {kind} id") as answers:
-        answers.append(answer := ctx.send(request))
+    before = ctx.run_count()
+    answer = ctx.send(request)
+    if kind == "trigger" and answer.status_code == 200:
+        # Hypothesis also draws string literals of this project (the demo world's trigger
+        # names among them): the id names a trigger that exists.
+        ctx.verify(request, answer)
+        return
+    after = ctx.run_count()
+    if before is not None and after is not None and after > before:
+        what = f"{endpoint} with an odd {kind} id started {after - before} run(s)"
+        raise ctx.failure("A refused request started a run", what, request=request, exchange=answer)
     authorized = kind not in ("workspace", "foreign_workflow")
     # An id holding "/" (once or twice decoded: starlette's TestClient decodes twice) no
     # longer addresses the endpoint on a server that decodes %2F: any 4xx is right then.
