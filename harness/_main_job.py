@@ -16,8 +16,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ._cli_fuzz import describe_fuzz, fuzz_stage, hypothesis_home
 from ._cli_load import LoadSettings, load_stage, sizing_stage
 from ._commands import contract_stage, probe_stage
+from ._fuzz import FuzzBudget
 from ._jobs import Edge, ReportedRun, report_run
 from ._load import Thresholds
 from ._sizing import SizingPlan, parse_candidates
@@ -63,6 +65,14 @@ def _probe(run: ReportedRun, edge: Edge, target: Target) -> StageResult:
     return StageResult(name="probe", ok=True, summary=summary)
 
 
+def _fuzz(run: ReportedRun, edge: Edge, target: Target) -> StageResult:
+    budget = FuzzBudget(profile="ci", max_examples=20, time_limit_s=45.0)
+    with hypothesis_home(run.folder.path.parent) as database:
+        outcome = fuzz_stage(run, target, budget=budget, database=database, clock=edge.monotonic)
+    summary = describe_fuzz(outcome)[0].removeprefix("fuzz: ")
+    return StageResult(name="fuzz", ok=outcome.ok, summary=summary)
+
+
 def _load(run: ReportedRun, edge: Edge, target: Target) -> StageResult:
     settings = LoadSettings(scenario="mixed", users=4, spawn_rate=4.0, duration_s=15.0)
     result = load_stage(run, edge, target, settings, Thresholds(max_fail_ratio=0.01))
@@ -90,6 +100,7 @@ def _sizing(run: ReportedRun, edge: Edge, target: Target) -> StageResult:
 MAIN_STAGES: tuple[Stage, ...] = (
     Stage(name="contract", title="Contract suite", run=_contract),
     Stage(name="probe", title="Open questions", run=_probe),
+    Stage(name="fuzz", title="Fuzzing", run=_fuzz),
     Stage(name="load", title="Load (Locust)", run=_load),
     Stage(name="sizing", title="Polling sizing", run=_sizing),
 )

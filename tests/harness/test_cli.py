@@ -125,6 +125,7 @@ def test_run_json_summary_lists_every_stage(tmp_path: Path) -> None:
     assert [stage["name"] for stage in summary["stages"]] == [
         "contract",
         "probe",
+        "fuzz",
         "load",
         "sizing",
     ]
