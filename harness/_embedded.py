@@ -26,6 +26,7 @@ import httpx
 from ._admin_client import MockAdmin
 from ._client import TriggerClient
 from ._exceptions import UsageError
+from ._models import Exchange
 from ._suite import SuiteContext, SuiteOutcome, run_suite
 from ._targets import Target
 from ._types import Clock, Sleep
@@ -205,9 +206,11 @@ def suite_context(
             embedded mock (its demo world keeps every default), False elsewhere.
     """
     embedded = session.target.embedded
+    exchanges: list[Exchange] = []
     return SuiteContext(
         target=session.target,
-        client=session.client(),
+        client=session.client(event_hooks={"response": [exchanges.append]}),
+        exchanges=exchanges,
         admin=session.admin,
         sleep=session.sleep,
         log_window=MOCK_LOG_WINDOW if session.admin is not None else None,

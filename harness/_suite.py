@@ -144,6 +144,10 @@ def _invariants(exc: BaseException) -> dict[str, int | None]:
     return {item.check: item.invariant for item in items if isinstance(item, SuiteViolation)}
 
 
+PASSED_EVIDENCE: Final = 3
+"""How many of a passing case's exchanges its result keeps, to show what was checked."""
+
+
 def execute_case(
     ctx: SuiteContext, case: Case, *, clock: Callable[[], float] = time.monotonic
 ) -> CaseFinished:
@@ -159,6 +163,7 @@ def execute_case(
     if reason is not None:
         return CaseFinished(**common, outcome=Outcome.SKIPPED, message=reason, skip_reason=reason)
     started = clock()
+    ctx.exchanges.clear()
     try:
         case.fn(ctx)
     except SkipCase as exc:
@@ -192,7 +197,8 @@ def execute_case(
             "message": f"case crashed: {type(exc).__name__}: {exc}",
         }
     else:
-        outcome = {"outcome": Outcome.PASSED}
+        seen = tuple(ctx.exchanges[:PASSED_EVIDENCE])
+        outcome = {"outcome": Outcome.PASSED, "evidence": seen}
     return CaseFinished(**common, duration_s=clock() - started, **outcome)
 
 

@@ -124,6 +124,8 @@ class SuiteContext:
             default is then a violation, since the default is what the mock must do.
         allow_production: run cases that start runs on a production target.
         sleep: how a case waits between its own polls (the session's, virtual on the mock).
+        exchanges: where the client's response hook records every exchange of the current
+            case, so a passing case still shows what it saw.
     """
 
     target: Target
@@ -134,6 +136,7 @@ class SuiteContext:
     exact: bool = False
     allow_production: bool = False
     notes: list[Note] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
 
     def skip_reason(self, case: Case) -> str | None:
         """Why `case` cannot run on this target, None when it can."""
