@@ -26,6 +26,14 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m scenarios.bench_status
+	$(BIN)/python -m scenarios.bench_status --runs 100000 --in-flight
+	$(BIN)/python -m scenarios.bench_memory
+	$(BIN)/python -m scenarios.bench_pollers --pollers 10000
+	$(BIN)/python -m scenarios.bench_flaky
+
 clean:
 	rm -rf $(VENV) reports/*/ reports/latest
 
