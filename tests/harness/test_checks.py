@@ -7,7 +7,6 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
 
 from harness._checks import (
     CHECK_TITLES,
@@ -26,6 +25,7 @@ from harness._checks import (
 )
 from harness._exceptions import ContractViolation, UsageError
 from harness._models import Endpoint, Exchange
+from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
 
 CTX = CheckContext()
 UNAUTHORIZED = {"detail": "Invalid authentication credentials"}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.harness.factories import WORKFLOW_ID, body, exchange, history, observation, poll
 
 from harness._checks import CheckContext, CheckOutcome, history_check_results, run_history_checks
 from harness._history_checks import settled, start_user_variables
 from harness._models import Endpoint, RunHistory
+from tests.harness.factories import WORKFLOW_ID, body, exchange, history, observation, poll
 
 CTX = CheckContext()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
-
 from harness._models import Endpoint
 from harness._notes import (
     MAX_BODY_BYTES,
@@ -23,6 +21,7 @@ from harness._notes import (
     note_www_authenticate,
     notes_for,
 )
+from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
 
 UNAUTHORIZED = {"detail": "Invalid authentication credentials"}
 

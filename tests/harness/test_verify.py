@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.harness.factories import exchange, history, observation, poll
 
 from harness._exceptions import ContractViolation, UsageError
 from harness._models import Endpoint
@@ -13,6 +12,7 @@ from harness._verify import (
     no_request_after_final,
     retry_after_respected,
 )
+from tests.harness.factories import exchange, history, observation, poll
 
 
 def test_polls_spaced_enough_pass() -> None:
