@@ -19,6 +19,7 @@ found (the state machine took 490 s of it).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -191,7 +192,9 @@ def hypothesis_home(report_root: Path) -> Iterator[ExampleDatabase]:
     """Make `<report_root>/.hypothesis` hypothesis's home for the block; yield its database.
 
     Hypothesis keeps its example database and its constants cache in its home directory;
-    run by the CLI both live under the report directory, never in the working directory.
+    run by the CLI both live under the report directory, never in the working directory. The
+    constants cache (string literals hypothesis harvested from local source, the demo world's
+    key among them) is removed on exit, so no key-like literal is left beside the reports.
 
     Args:
         report_root: the `--report-dir` root, absolute.
@@ -203,6 +206,7 @@ def hypothesis_home(report_root: Path) -> Iterator[ExampleDatabase]:
         yield DirectoryBasedExampleDatabase(storage / "examples")
     finally:
         set_hypothesis_home_dir(None)
+        shutil.rmtree(storage / "constants", ignore_errors=True)
 
 
 def describe_fuzz(outcome: FuzzOutcome) -> list[str]:

@@ -35,7 +35,7 @@ SENSITIVE_HEADERS: Final = frozenset(
 
 _HEADER_LINE = re.compile(
     r"(?i)\b(proxy-authorization|authorization|x-hub-signature|x-admin-token)(\s*:\s*)"
-    r"((?:bearer|basic|token)\s+|sha256=)?([^\s'\"]+)"
+    r"((?:bearer|basic|token)\s+|sha256=)?(?!\$\{|(?:bearer|basic|token)\s)([^\s'\"\\]+)"
 )
 
 
