@@ -166,6 +166,33 @@ class _CheckTitles(Mapping[str, str]):
 CHECK_TITLES: Mapping[str, str] = _CheckTitles()
 
 
+def _registrar(
+    registry: Registry[SubjectT],
+    *,
+    title: str,
+    invariant: int | None,
+    endpoints: Collection[Endpoint] | None,
+) -> Callable[[Callable[[CheckContext, SubjectT], None]], Callable[[CheckContext, SubjectT], None]]:
+    """A decorator adding a function to `registry` under its name, returning it unchanged."""
+
+    def register(
+        function: Callable[[CheckContext, SubjectT], None],
+    ) -> Callable[[CheckContext, SubjectT], None]:
+        scope = None if endpoints is None else frozenset(endpoints)
+        registry.add(
+            RegisteredCheck(
+                name=function.__name__,
+                title=title,
+                invariant=invariant,
+                endpoints=scope,
+                function=function,
+            )
+        )
+        return function
+
+    return register
+
+
 def check(
     *, title: str, invariant: int | None = None, endpoints: Collection[Endpoint] | None = None
 ) -> Callable[[Check], Check]:
@@ -176,42 +203,14 @@ def check(
         invariant: the trigger-api.md invariant it enforces, if any.
         endpoints: endpoints whose answers it looks at; None for every answer.
     """
-
-    def register(function: Check) -> Check:
-        scope = None if endpoints is None else frozenset(endpoints)
-        response_checks.add(
-            RegisteredCheck(
-                name=function.__name__,
-                title=title,
-                invariant=invariant,
-                endpoints=scope,
-                function=function,
-            )
-        )
-        return function
-
-    return register
+    return _registrar(response_checks, title=title, invariant=invariant, endpoints=endpoints)
 
 
 def history_check(
     *, title: str, invariant: int | None = None, endpoints: Collection[Endpoint] | None = None
 ) -> Callable[[HistoryCheck], HistoryCheck]:
     """Register a history check; `endpoints` filters on the endpoint that started the run."""
-
-    def register(function: HistoryCheck) -> HistoryCheck:
-        scope = None if endpoints is None else frozenset(endpoints)
-        history_checks.add(
-            RegisteredCheck(
-                name=function.__name__,
-                title=title,
-                invariant=invariant,
-                endpoints=scope,
-                function=function,
-            )
-        )
-        return function
-
-    return register
+    return _registrar(history_checks, title=title, invariant=invariant, endpoints=endpoints)
 
 
 class CheckOutcome(StrEnum):
