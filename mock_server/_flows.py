@@ -14,6 +14,7 @@ import math
 import random
 import time
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 from typing import Any, Protocol
 
 from ._config import Duration, Outcome
@@ -201,7 +202,7 @@ def logs_at(
             events.append(_final_event(run, background_limit_s))
     return [
         {
-            "time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at)),
+            "time": log_time(int(at)),
             "level": level,
             "node_id": node,
             "message": message,
@@ -210,6 +211,12 @@ def logs_at(
         }
         for at, level, node, message, status in events[-window:]
     ]
+
+
+@lru_cache(maxsize=16_384)
+def log_time(second: int) -> str:
+    """A log entry's `time` ("YYYY-MM-DD HH:MM:SS", UTC), cached: E3 renders it on every poll."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
 
 
 def _agents(seed: int) -> int:

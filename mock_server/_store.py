@@ -68,6 +68,8 @@ _INF = float("inf")
 _COMPACT_AFTER = 4096  # purging more runs than this at once (and than are left) compacts the map
 _ENVIRONMENTS = {env: env for env in ENVIRONMENTS}  # shared strings keep records small
 _PENDING = "pending"
+FINAL_ENVELOPE_CACHE = 4096
+"""How many final runs' envelopes E3 keeps ready (each a few hundred bytes)."""
 _COMPLETED = "completed"
 _FAILED = "failed"
 _WAITING = "waiting_for_input"
@@ -274,6 +276,7 @@ class TriggerStore:
         }
         self._workspace_ids = {ws.id: ws.id for ws in config.workspaces}
         self._runs: dict[str, RunRecord] = {}
+        self._final_envelopes: dict[str, dict[str, Any]] = {}
         self._triggers: dict[tuple[str, str], _TriggerState] = {}
         self._cron_heap: list[tuple[float, int, tuple[str, str], int]] = []
         self._expiry_heap: list[tuple[float, str]] = []
@@ -471,7 +474,21 @@ class TriggerStore:
         now = self.clock.now()
         if now >= run.end_at + self._retention:
             return None
-        return self._envelope_at(run, now)
+        cached = self._final_envelopes.get(workflow_id)
+        if cached is not None:
+            return cached
+        envelope = self._envelope_at(run, now)
+        if now >= run.end_at:
+            self._remember_final(workflow_id, envelope)
+        return envelope
+
+    def _remember_final(self, workflow_id: str, envelope: dict[str, Any]) -> None:
+        """Keep a final run's envelope: it never changes again (invariant 2), and pollers and
+        dashboards keep reading finished runs. Bounded, oldest first out."""
+        cache = self._final_envelopes
+        if len(cache) >= FINAL_ENVELOPE_CACHE:
+            del cache[next(iter(cache))]
+        cache[workflow_id] = envelope
 
     def ended_at(self, run: RunRecord) -> float | None:
         """The virtual time the run became final, None while it is not final.
@@ -687,6 +704,7 @@ class TriggerStore:
             run = self._runs.get(workflow_id)
             if run is not None and now >= run.end_at + self._retention:
                 del self._runs[workflow_id]
+                self._final_envelopes.pop(workflow_id, None)
                 self._active.get(run.workspace_id, {}).pop(workflow_id, None)
                 purged += 1
         if purged:
@@ -721,6 +739,7 @@ class TriggerStore:
         if reset_clock:
             self.clock.reset()
         self._runs.clear()
+        self._final_envelopes.clear()
         self._active.clear()
         self._cron_heap.clear()
         self._expiry_heap.clear()

@@ -109,6 +109,10 @@ class MockApp:
         started_real = state.real_time()
         started_virtual = state.clock.now()
         path: str = scope["path"]
+        ids = parse_status_path(path) if scope["method"] == "GET" else None
+        if ids is not None and not state.faults.active and not state.capacity.limits_status:
+            await self._status_fast(scope, send, ids, started_real, started_virtual)
+            return
         status_code = 500
         retry_after: str | None = None
         response_started = False
@@ -122,7 +126,6 @@ class MockApp:
                     retry_after = _header(message, b"retry-after")
             await send(message)
 
-        ids = parse_status_path(path) if scope["method"] == "GET" else None
         if ids is not None:
             scope["mock.endpoint"] = "E3"
             scope["mock.workspace_id"], scope["mock.workflow_id"] = ids
@@ -146,6 +149,30 @@ class MockApp:
             self._record(
                 scope, None if dropped else status_code, retry_after, started_real, started_virtual
             )
+
+    async def _status_fast(
+        self,
+        scope: Scope,
+        send: Send,
+        ids: tuple[str, str],
+        started_real: float,
+        started_virtual: float,
+    ) -> None:
+        """E3 with no fault rule and no status limit in force: the hot path, no send wrapper.
+
+        The handler returns the code it sent, so no `send` wrapper is needed to learn it; an
+        unexpected error still becomes the 500 guard's answer unless a response had started.
+        """
+        scope["mock.endpoint"] = "E3"
+        scope["mock.workspace_id"], scope["mock.workflow_id"] = ids
+        status_code = 500
+        try:
+            status_code = await handle_status_fast(self.state, scope, send, *ids)
+        except Exception as exc:
+            logger.exception("unexpected error answering GET %s", scope["path"])
+            await _internal_error(exc)(scope, _no_body, send)
+        finally:
+            self._record(scope, status_code, None, started_real, started_virtual)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("mock.endpoint") == "E3":
@@ -183,6 +210,10 @@ class MockApp:
             retry_after=retry_after,
             fault=scope.get("mock.fault"),
         )
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _header(message: Message, name: bytes) -> str | None:
