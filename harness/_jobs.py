@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import HarnessError
+from ._exceptions import HarnessError, UsageError
 from ._redact import Redactor
 from ._targets import Target, guard_production, load_targets, select_target
 from .report import EventBus, ReportFolder, RunFinished, RunStarted, fan_out, standard_reporters
@@ -105,9 +105,15 @@ def report_run(
     redactor = Redactor(secrets_of(target, *extra_secrets))
     started_at = edge.now()
     started = edge.monotonic()
-    folder = ReportFolder.create(
-        edge.cwd / report_dir, command, target.name, started_at, redactor=redactor
-    )
+    try:
+        folder = ReportFolder.create(
+            edge.cwd / report_dir, command, target.name, started_at, redactor=redactor
+        )
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"--report-dir {report_dir}: cannot create a report folder ({reason})"
+        ) from exc
     with fan_out(standard_reporters(folder)) as bus:
         bus.emit(
             RunStarted(

@@ -131,3 +131,15 @@ def test_run_json_summary_lists_every_stage(tmp_path: Path) -> None:
     ]
     assert all(stage["ok"] for stage in summary["stages"])
     assert Path(summary["report"]).is_file()
+
+
+def test_an_unusable_report_dir_is_a_usage_error_naming_the_flag(tmp_path: Path) -> None:
+    """A --report-dir that cannot be created exits 2 and names the flag, without a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, output = _invoke(
+        tmp_path, ["probe", "--target", "mock", "--report-dir", str(blocker / "x")]
+    )
+    assert code == 2
+    assert "--report-dir" in output
+    assert "Traceback" not in output
