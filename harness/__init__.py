@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ._admin_client import MockAdmin
 from ._async_client import AsyncTriggerClient
+from ._checks import CheckContext, assert_checks, run_checks, run_history_checks
 from ._client import TriggerClient
 from ._exceptions import (
     ApiError,
@@ -55,6 +57,7 @@ __all__ = [
     "ApiError",
     "AsyncTriggerClient",
     "AuthRejected",
+    "CheckContext",
     "ConfigError",
     "ConnectError",
     "ContractViolation",
@@ -65,6 +68,7 @@ __all__ = [
     "HarnessError",
     "LogEntry",
     "MalformedResponse",
+    "MockAdmin",
     "Observation",
     "OutcomeUnknown",
     "PollStrategy",
@@ -83,6 +87,7 @@ __all__ = [
     "TransportError",
     "TriggerClient",
     "UsageError",
+    "assert_checks",
     "backoff",
     "exponential",
     "fixed",
@@ -92,5 +97,7 @@ __all__ = [
     "mock_target",
     "parse_envelope",
     "redact_headers",
+    "run_checks",
+    "run_history_checks",
     "select_target",
 ]

@@ -12,6 +12,7 @@ PUBLIC_NAMES = {
     "ApiError",
     "AsyncTriggerClient",
     "AuthRejected",
+    "CheckContext",
     "ConfigError",
     "ConnectError",
     "ContractViolation",
@@ -22,6 +23,7 @@ PUBLIC_NAMES = {
     "HarnessError",
     "LogEntry",
     "MalformedResponse",
+    "MockAdmin",
     "Observation",
     "OutcomeUnknown",
     "PollStrategy",
@@ -40,6 +42,7 @@ PUBLIC_NAMES = {
     "TransportError",
     "TriggerClient",
     "UsageError",
+    "assert_checks",
     "backoff",
     "exponential",
     "fixed",
@@ -49,6 +52,8 @@ PUBLIC_NAMES = {
     "mock_target",
     "parse_envelope",
     "redact_headers",
+    "run_checks",
+    "run_history_checks",
     "select_target",
 }
 
