@@ -3,12 +3,15 @@
 The lead's `cli.py` adds them with `main.add_command(...)`; its group maps a `HarnessError` to
 its exit code. Both commands resolve the target through `_jobs` (production guard on: they
 start runs) and write one report. For the `mock` target, `load` serves the embedded mock on a
-127.0.0.1 port at a high time scale for the Locust subprocess; `size-polling` runs the mock in
-process on stepped virtual time.
+127.0.0.1 port at a high time scale for the Locust subprocess (except `--scenario soak`, whose
+locustfile starts its own `flaky` mock process and judges the run itself); `size-polling` runs
+the mock in process on stepped virtual time.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Final
 import click
 
 from ._cli_options import target_options
+from ._exceptions import UsageError
 from ._jobs import Edge, ReportedRun, report_run, resolve_target
 from ._load import (
     DEFAULT_SHAPE,
@@ -63,7 +67,12 @@ _SCENARIO_TRIGGERS: Final = {
     "mixed": ("sync_trigger", "background_trigger", "jira_trigger"),
     "jira-burst": ("jira_trigger",),
     "bad-key-storm": (),
+    "soak": ("sync_trigger", "background_trigger", "jira_trigger"),
 }
+_SOAK: Final = "soak"
+_SOAK_REPORT: Final = "soak.json"
+_SOAK_RETENTION_BOUNDS_S: Final = (60.0, 3600.0)
+_SOAK_RETENTION_SHARE: Final = 0.25
 
 
 def _edge() -> Edge:
@@ -123,20 +132,29 @@ def flow_arguments(
 
 
 def _require_triggers(target: Target, scenario: str) -> None:
-    from ._exceptions import UsageError  # noqa: PLC0415 - one use
-
+    if scenario == _SOAK and not target.embedded:
+        raise UsageError(
+            f"--scenario soak: runs only on the embedded mock (--target mock), not on "
+            f"{target.name!r}: it starts its own `flaky` mock process, because its verdict needs "
+            "the mock's admin API (/__admin/runs, /__admin/metrics), injected faults and the "
+            "mock's RSS"
+        )
     for name in _SCENARIO_TRIGGERS[scenario]:
         if getattr(target, name) is None:
             raise UsageError(
                 f"--scenario {scenario}: target {target.name!r} sets no {name} in its targets file"
             )
-    if scenario in ("mixed", "jira-burst") and target.jira_secret is None:
+    if scenario in ("mixed", "jira-burst", _SOAK) and target.jira_secret is None:
         raise UsageError(f"--scenario {scenario}: target {target.name!r} sets no jira_secret_env")
 
 
 @contextmanager
-def _host(target: Target, time_scale: float) -> Iterator[tuple[str, bool]]:
-    """The base URL Locust aims at, and whether it is a mock with an admin API."""
+def _host(target: Target, time_scale: float, scenario: str) -> Iterator[tuple[str | None, bool]]:
+    """The base URL Locust aims at (None: the soak's own mock), and whether it is a mock with an
+    admin API."""
+    if scenario == _SOAK:
+        yield None, True
+        return
     if not target.embedded:
         yield target.base_url, False
         return
@@ -172,9 +190,17 @@ def _host(target: Target, time_scale: float) -> Iterator[tuple[str, bool]]:
     show_default=True,
     help="mock only: virtual seconds per real second.",
 )
-@click.option("--max-fail-ratio", type=float, default=0.01, show_default=True)
+@click.option(
+    "--max-fail-ratio",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Not applied to soak (its injected 5xx fail requests; the soak judges itself).",
+)
 @click.option("--max-p95-ms", type=float, default=None, help="Highest p95 of any request name.")
-@click.option("--max-violations", type=int, default=0, show_default=True)
+@click.option(
+    "--max-violations", type=int, default=0, show_default=True, help="Not applied to soak."
+)
 def load_command(
     *,
     target_name: str,
@@ -195,7 +221,7 @@ def load_command(
     max_p95_ms: float | None,
     max_violations: int,
 ) -> None:
-    """Run a Locust scenario headless; exit 1 when a threshold is crossed."""
+    """Run a Locust scenario headless; exit 1 when a threshold is crossed (soak: when it failed)."""
     edge = _edge()
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
@@ -256,6 +282,10 @@ def load_stage(
 ) -> LoadResult:
     """Run one Locust scenario on `target` and report it into `run` (exit 1 past a threshold).
 
+    The soak runs on its own `flaky` mock (embedded target only); its verdict, read from the
+    `soak.json` it writes, replaces the fail-ratio and violation thresholds (its injected 5xx
+    are Locust failures by design), and a failed soak makes the exit code 1.
+
     Args:
         run: the open report.
         edge: where the subprocess environment comes from.
@@ -265,7 +295,11 @@ def load_stage(
     """
     _require_triggers(target, settings.scenario)
     env, key_env, jira_env = subprocess_environ(edge.environ, target)
-    with _host(target, settings.time_scale) as (host, is_mock):
+    soak = settings.scenario == _SOAK
+    extra = _soak_arguments(settings, run.folder.path) if soak else ()
+    if soak:
+        thresholds = dataclasses.replace(thresholds, max_fail_ratio=None, max_violations=None)
+    with _host(target, settings.time_scale, settings.scenario) as (host, is_mock):
         plan = LoadPlan(
             scenario=settings.scenario,
             locustfile=scenario_file(settings.scenario, PROJECT_ROOT),
@@ -278,31 +312,74 @@ def load_stage(
             flow_args=flow_arguments(
                 target, key_env=key_env, jira_env=jira_env, poll_strategy=settings.poll_strategy,
                 poll_interval=settings.poll_interval, pacing=settings.pacing, mock_admin=is_mock,
-            ),
+            ) + extra,
         )  # fmt: skip
         result = run_load(
             plan, thresholds, out_dir=run.folder.path, environ=env, redactor=run.redactor
         )
-    _report_load(run, result, settings.duration_s)
-    if result.summary.thresholds_crossed:
+    failed = _report_load(run, result, settings.duration_s)
+    if failed:
         run.exit_code = max(run.exit_code, 1)
     return result
 
 
-def _report_load(run: ReportedRun, result: LoadResult, seconds: float) -> None:
+def _soak_arguments(settings: LoadSettings, out_dir: Path) -> tuple[str, ...]:
+    """The soak's own flags: its mock's scale, a retention short enough to apply within the
+    run (a quarter of it, in virtual seconds, within 60 s-1 h), and where its JSON goes."""
+    low, high = _SOAK_RETENTION_BOUNDS_S
+    retention = min(
+        high, max(low, settings.duration_s * settings.time_scale * _SOAK_RETENTION_SHARE)
+    )
+    return (
+        "--soak-time-scale", f"{settings.time_scale:g}",
+        "--soak-retention-s", f"{retention:g}",
+        "--soak-report", str(out_dir / _SOAK_REPORT),
+    )  # fmt: skip
+
+
+def _soak_verdict(result: LoadResult) -> tuple[bool, str]:
+    """Whether the soak held, and its line (`soak held: lost runs: 0, ...`) from `soak.json`.
+
+    A missing or unreadable `soak.json`, or a Locust exit code other than 0, fails the soak.
+    """
+    path = result.out_dir / _SOAK_REPORT
+    try:
+        figures = json.loads(path.read_text(encoding="utf-8"))
+        passed, line = bool(figures["passed"]), str(figures["line"])
+    except (OSError, ValueError, KeyError, TypeError):
+        tail = f"see {result.out_dir / 'locust-0.log'}"
+        return False, f"soak FAILED: it wrote no readable {_SOAK_REPORT} ({tail})"
+    held = passed and result.exit_code == 0
+    text = line.replace("soak:", "soak held:" if held else "soak FAILED:", 1)
+    if passed and not held:
+        text += f" (locust exited with {result.exit_code})"
+    return held, text
+
+
+def _report_load(run: ReportedRun, result: LoadResult, seconds: float) -> bool:
+    """Emit the load case and summary; True when the run failed."""
     run.bus.emit(SuiteStarted(suite=Suite.LOAD))
-    crossed = result.summary.thresholds_crossed
+    scenario = result.summary.scenario
+    lines = list(result.summary.thresholds_crossed)
+    failed = bool(lines)
+    title = f"Load scenario {scenario} within thresholds"
+    if scenario == _SOAK:
+        held, text = _soak_verdict(result)
+        failed = failed or not held
+        lines.insert(0, text)
+        title = "Soak: no lost run, no unexpected 5xx, RSS flat"
     run.bus.emit(
         CaseFinished(
             suite=Suite.LOAD,
-            case_id=f"load.{result.summary.scenario}",
-            title=f"Load scenario {result.summary.scenario} within thresholds",
-            outcome=Outcome.FAILED if crossed else Outcome.PASSED,
+            case_id=f"load.{scenario}",
+            title=title,
+            outcome=Outcome.FAILED if failed else Outcome.PASSED,
             duration_s=seconds,
-            message="\n".join(crossed),
+            message="\n".join(lines),
         )
     )
     run.bus.emit(result.summary)
+    return failed
 
 
 def _print_load(edge: Edge, result: LoadResult) -> None:
@@ -312,7 +389,10 @@ def _print_load(edge: Edge, result: LoadResult) -> None:
             f"{row.name[:52]:<52} {row.requests:>7} {row.failures:>6} "
             f"{row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.rps:>8.2f}"
         )
-    edge.echo(f"contract violations: {result.violations}")
+    if result.summary.scenario == _SOAK:
+        edge.echo(_soak_verdict(result)[1])
+    else:
+        edge.echo(f"contract violations: {result.violations}")
     for line in result.summary.thresholds_crossed:
         edge.echo(f"threshold crossed: {line}")
     edge.echo(f"Locust CSV and HTML: {result.out_dir}")

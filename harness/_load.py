@@ -61,7 +61,7 @@ __all__ = [
 
 VIOLATION_PREFIX: Final = "contract violation: "
 FLOW_CSV_ENV: Final = "TRIGGER_HARNESS_FLOW_CSV"
-SCENARIOS: Final = ("sync", "background", "mixed", "jira-burst", "bad-key-storm")
+SCENARIOS: Final = ("sync", "background", "mixed", "jira-burst", "bad-key-storm", "soak")
 SHAPES: Final = ("constant", "ramp", "step", "spike", "soak")
 DEFAULT_SHAPE: Final = "constant"
 STRATEGIES: Final = ("fixed", "fixed_jittered", "exponential")
@@ -338,13 +338,14 @@ def crossed_thresholds(
 class LoadPlan:
     """One Locust run: what to run, against which host, how hard and for how long.
 
+    `host` None passes no `--host` (the `soak` locustfile then starts its own mock).
     `flow_args` are further custom arguments for the locustfile (polling, pacing, names of the
     variables holding secrets); never a secret value.
     """
 
     scenario: str
     locustfile: Path
-    host: str
+    host: str | None
     users: int = 5
     spawn_rate: float = 5.0
     duration_s: float = 60.0
@@ -380,10 +381,11 @@ def build_commands(
     """
     base = [python, "-m", "locust", "-f", str(plan.locustfile)]
     flow = [*plan.flow_args, "--flow-csv", str(out_dir / "flows.csv")]
+    host = ["--host", plan.host] if plan.host is not None else []
     main = [
         *base,
         "--headless",
-        "--host", plan.host,
+        *host,
         "--users", str(plan.users),
         "--spawn-rate", f"{plan.spawn_rate:g}",
         "--run-time", f"{max(1, round(plan.duration_s))}s",

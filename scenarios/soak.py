@@ -11,19 +11,23 @@ At the end it checks, through `/__admin/runs`, `/__admin/metrics` and the poll r
 - unexpected 5xx: 5xx answers beyond the faults the preset injected;
 - RSS flat: once retention applies, the end RSS is within 10% (+5 MiB) of the RSS then.
 It prints `soak: lost runs: 0, unexpected 5xx: 0, RSS start/end: a/b MiB ...` and exits 0 only
-when all three hold (the injected 5xx are Locust failures, and do not fail the soak).
+when all three hold (the injected 5xx are Locust failures, and do not fail the soak). With
+`--soak-report PATH` it also writes those figures and the verdict there as JSON
+(`trigger-harness load --scenario soak` reads them from `soak.json` in its report folder).
 
     locust -f scenarios/soak.py --headless -u 20 -r 5 -t 10m --only-summary
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import gevent
@@ -75,6 +79,7 @@ def _arguments(parser: Any) -> None:
         "--soak-retention-s", type=float, default=3600.0, help="own mock's retention (virtual s)"
     )
     group.add_argument("--mock-pid", type=int, default=0, help="pid of the mock at --host")
+    group.add_argument("--soak-report", default="", help="write the verdict as JSON here")
 
 
 @events.init.add_listener
@@ -166,17 +171,35 @@ def _unexpected_5xx(metrics: str) -> tuple[int, int]:
     return answered - injected, injected
 
 
-def _rss_verdict(retention_real_s: float) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class _RssVerdict:
+    """The RSS check: its text, whether it held, and the start/end figures (MiB) it compared."""
+
+    text: str
+    flat: bool
+    start_mib: float | None = None
+    end_mib: float | None = None
+    retention_reached: bool = False
+
+
+def _rss_verdict(retention_real_s: float) -> _RssVerdict:
     applied = [mib for at, mib in LEDGER.rss if at >= retention_real_s]
     if not LEDGER.rss:
-        return "RSS start/end: not sampled (pass --mock-pid)", True
+        return _RssVerdict("RSS start/end: not sampled (pass --mock-pid)", flat=True)
     if len(applied) < 2:
         first, last = LEDGER.rss[0][1], LEDGER.rss[-1][1]
-        return f"RSS start/end: {first:.1f}/{last:.1f} MiB (retention not reached)", True
+        text = f"RSS start/end: {first:.1f}/{last:.1f} MiB (retention not reached)"
+        return _RssVerdict(text, flat=True, start_mib=first, end_mib=last)
     share, slack = _RSS_TOLERANCE
     flat = applied[-1] <= applied[0] * (1 + share) + slack
     text = f"RSS start/end: {applied[0]:.1f}/{applied[-1]:.1f} MiB once retention applies"
-    return f"{text} ({'flat' if flat else 'GROWING'})", flat
+    return _RssVerdict(
+        f"{text} ({'flat' if flat else 'GROWING'})",
+        flat=flat,
+        start_mib=applied[0],
+        end_mib=applied[-1],
+        retention_reached=True,
+    )
 
 
 @events.test_stop.add_listener
@@ -192,21 +215,31 @@ def _report(environment: Any, **_: Any) -> None:
         lost = _lost_runs(statuses, parse_iso(admin.clock()["now"]), retention_s)
         unexpected, injected = _unexpected_5xx(admin.metrics())
     LEDGER.mock_pid = pid
-    rss_text, flat = _rss_verdict((retention_s + _LONGEST_RUN_S / 3) / settings.scale)
+    rss = _rss_verdict((retention_s + _LONGEST_RUN_S / 3) / settings.scale)
     violations = sum(
         error.occurrences
         for error in environment.stats.errors.values()
         if str(error.error).startswith(VIOLATION_PREFIX) and str(error.error) != _SERVER_ERROR
     )
     line = (
-        f"soak: lost runs: {lost}, unexpected 5xx: {unexpected}, {rss_text}; "
+        f"soak: lost runs: {lost}, unexpected 5xx: {unexpected}, {rss.text}; "
         f"runs started: {len(LEDGER.started)}, finals seen: {len(LEDGER.finals)}, "
         f"injected 5xx: {injected}, contract violations: {violations}"
     )
     print(line, flush=True)
     _log.info(line)
-    ok = lost == 0 and unexpected == 0 and flat and violations == 0 and LEDGER.started
+    ok = bool(lost == 0 and unexpected == 0 and rss.flat and violations == 0 and LEDGER.started)
     environment.process_exit_code = 0 if ok else 1
+    report = environment.parsed_options.soak_report
+    if report:
+        figures = {
+            "passed": ok, "line": line, "lost_runs": lost, "unexpected_5xx": unexpected,
+            "injected_5xx": injected, "runs_started": len(LEDGER.started),
+            "finals_seen": len(LEDGER.finals), "contract_violations": violations,
+            "rss_start_mib": rss.start_mib, "rss_end_mib": rss.end_mib, "rss_flat": rss.flat,
+            "rss_retention_reached": rss.retention_reached, "retention_s": retention_s,
+        }  # fmt: skip
+        Path(report).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 @events.quitting.add_listener

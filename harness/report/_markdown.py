@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from ._base import FileReporter
-from ._events import RunRecord
+from ._events import LoadSummary, RunRecord
 from ._format import format_duration
 
 __all__ = ["MarkdownReporter", "markdown_cell", "render_markdown"]
@@ -140,7 +140,19 @@ def _details(record: RunRecord) -> list[str]:
             f"- Load `{markdown_cell(summary.scenario)}`: {requests} HTTP requests, "
             f"{failures} failures, {markdown_cell(crossed)}."
         )
+        verdict = _load_verdict(record, summary)
+        if verdict:
+            lines.append(f"  - {markdown_cell(verdict, 2 * _CELL_LIMIT)}")
     if not record.sizings:
         lines.append("- Polling sizing: not run.")
     lines += [f"- Polling sizing: {markdown_cell(s.recommendation)}" for s in record.sizings]
     return lines
+
+
+def _load_verdict(record: RunRecord, summary: LoadSummary) -> str:
+    """A load case's own verdict beyond its thresholds (the soak's figures), else ''."""
+    crossed = set(summary.thresholds_crossed)
+    for case in record.cases:
+        if case.case_id == f"load.{summary.scenario}":
+            return "; ".join(line for line in case.message.splitlines() if line not in crossed)
+    return ""

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from harness._cli_load import (
     PROJECT_ROOT,
+    _soak_verdict,
     flow_arguments,
     load_command,
     size_polling_command,
@@ -22,6 +23,7 @@ from harness._load import (
     SCENARIOS,
     FailureRow,
     LoadPlan,
+    LoadResult,
     Thresholds,
     build_commands,
     count_violations,
@@ -40,7 +42,7 @@ from harness._load import (
 from harness._polling import ExponentialStrategy, FixedJitteredStrategy, FixedStrategy
 from harness._redact import Redactor
 from harness._targets import Secret, Target
-from harness.report import LoadStatsRow
+from harness.report import LoadStatsRow, LoadSummary
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\
 Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,\
@@ -237,6 +239,14 @@ def test_local_command_is_headless_bounded_and_writes_csv_and_html(tmp_path: Pat
     assert "--master" not in command
 
 
+def test_a_plan_without_host_passes_no_host_flag(tmp_path: Path) -> None:
+    """`host=None` (the soak's own mock) leaves `--host` off the command line."""
+    plan = _plan(scenario="soak", locustfile=PROJECT_ROOT / "scenarios" / "soak.py", host=None)
+    [command] = build_commands(plan, out_dir=tmp_path, python="py")
+    assert "--host" not in command
+    assert "--headless" in command
+
+
 def test_distributed_commands_are_a_master_and_n_workers_on_loopback(tmp_path: Path) -> None:
     """With --workers N: a master bound to 127.0.0.1 expecting N workers, then N workers."""
     commands = build_commands(_plan(workers=2), out_dir=tmp_path, master_port=5599, python="py")
@@ -356,6 +366,60 @@ def test_load_refuses_a_scenario_the_target_cannot_run(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert "sets no background_trigger" in result.output
+
+
+def test_load_refuses_the_soak_on_a_real_target(tmp_path: Path) -> None:
+    """`--scenario soak` needs the embedded mock; on a real target it is a usage error (why)."""
+    targets = tmp_path / "harness.toml"
+    targets.write_text(
+        '[targets.dev]\nbase_url = "http://127.0.0.1:9"\nworkspace_id = "ws"\n'
+        'environment = "DEV"\napi_key_env = "K"\nsync_trigger = "s"\n'
+        'background_trigger = "b"\njira_trigger = "j"\njira_secret_env = "J"\n'
+    )
+    edge = Edge(environ={"K": "key-value", "J": "jira-value"}, cwd=tmp_path, echo=click.echo)
+    result = CliRunner().invoke(
+        _group(edge),
+        ["load", "--target", "dev", "--targets", str(targets), "--scenario", "soak",
+         "--report-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--scenario soak" in result.output
+    assert "--target mock" in result.output
+    assert "admin API" in result.output
+
+
+@pytest.mark.parametrize(
+    ("report", "exit_code", "held", "start"),
+    [
+        ({"passed": True, "line": "soak: lost runs: 0, unexpected 5xx: 0"}, 0, True, "soak held:"),
+        (
+            {"passed": False, "line": "soak: lost runs: 2, unexpected 5xx: 0"},
+            1,
+            False,
+            "soak FAILED:",
+        ),
+        (
+            {"passed": True, "line": "soak: lost runs: 0, unexpected 5xx: 0"},
+            1,
+            False,
+            "soak FAILED:",
+        ),
+        (None, 1, False, "soak FAILED: it wrote no readable soak.json"),
+    ],
+)
+def test_the_soak_verdict_comes_from_its_json_and_exit_code(
+    tmp_path: Path, report: dict[str, object] | None, exit_code: int, held: bool, start: str
+) -> None:
+    """soak.json's verdict and Locust's exit code both must hold; a missing file fails."""
+    if report is not None:
+        (tmp_path / "soak.json").write_text(json.dumps(report))
+    summary = LoadSummary(scenario="soak", stats=(), series=(), thresholds_crossed=())
+    result = LoadResult(
+        summary=summary, failures=(), violations=0, exit_code=exit_code, out_dir=tmp_path
+    )
+    verdict, text = _soak_verdict(result)
+    assert verdict is held
+    assert text.startswith(start)
 
 
 def test_size_polling_on_the_mock_reports_a_recommendation(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.report import CaseFinished, MarkdownReporter, Outcome, Suite
+from harness.report import CaseFinished, LoadSummary, MarkdownReporter, Outcome, Suite
 from harness.report._markdown import markdown_cell
 
 from .conftest import WriteRun, sample_events
@@ -71,3 +71,20 @@ def test_empty_run_says_so(write_run: WriteRun) -> None:
 def test_markdown_cell_truncates_long_text() -> None:
     """A cell longer than the limit is cut and ends with an ellipsis."""
     assert markdown_cell("x" * 300, limit=10) == "x" * 9 + "…"
+
+
+def test_a_load_case_verdict_beyond_thresholds_is_listed_under_its_load(
+    write_run: WriteRun,
+) -> None:
+    """The soak's figures (its case message) follow its load line; threshold lines do not."""
+    soak = LoadSummary(scenario="soak", stats=(), series=(), thresholds_crossed=("p95 too high",))
+    case = CaseFinished(
+        suite=Suite.LOAD,
+        case_id="load.soak",
+        title="Soak",
+        outcome=Outcome.FAILED,
+        message="soak held: lost runs: 0, unexpected 5xx: 0\np95 too high",
+    )
+    text = _summary(write_run, sample_events(extra=[case, soak]))
+    assert "- Load `soak`: 0 HTTP requests, 0 failures, p95 too high.\n" in text
+    assert "\n  - soak held: lost runs: 0, unexpected 5xx: 0\n" in text
