@@ -146,3 +146,16 @@ def test_clock_starts_at_wall_time_without_a_configured_start(mock_config: MockC
 def test_clock_starts_at_the_configured_start(mock_client: TestClient) -> None:
     """With `[mock] start` the virtual clock reads that instant while real time stands still."""
     assert mock_client.get("/__admin/clock").json()["now"].startswith("2026-06-10T00:10:00")
+
+
+def test_head_on_status_answers_like_get_without_a_body(mock_client: TestClient) -> None:
+    """A HEAD on E3 goes through routing yet gets the same codes as GET, and is journalled."""
+    created = mock_client.post("/trigger/start/demo/quick-answer/DEV", headers=AUTH).json()
+    path = f"/trigger/status/demo/{created['workflow_id']}"
+    assert mock_client.head(path, headers=AUTH).status_code == 200
+    assert mock_client.head(path).status_code == 401
+    assert mock_client.head("/trigger/status/demo/unknown", headers=AUTH).status_code == 404
+    journal = mock_client.get(
+        "/__admin/requests", params={"method": "HEAD", "workflow_id": created["workflow_id"]}
+    ).json()["requests"]
+    assert [entry["status_code"] for entry in journal] == [200, 401]
