@@ -32,7 +32,7 @@ import click
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from ._cli_options import target_options
+from ._cli_options import current_edge, target_options
 from ._embedded import MOCK_LOG_WINDOW, open_session
 from ._exceptions import AuthRejected, TargetUnavailable
 from ._fuzz import (
@@ -333,5 +333,4 @@ def fuzz_command(
 @click.pass_context
 def fuzz_cli(ctx: click.Context, /, **options: Any) -> None:
     """Fuzz a target with property-based tests and a state machine; exit 1 on a finding."""
-    edge = ctx.obj if isinstance(ctx.obj, Edge) else Edge(echo=click.echo)
-    ctx.exit(fuzz_command(edge, **options))
+    ctx.exit(fuzz_command(current_edge(ctx), **options))

@@ -20,7 +20,7 @@ from typing import Final
 
 import click
 
-from ._cli_options import target_options
+from ._cli_options import current_edge, target_options
 from ._exceptions import UsageError
 from ._jobs import Edge, ReportedRun, report_run, resolve_target
 from ._load import (
@@ -73,11 +73,6 @@ _SOAK: Final = "soak"
 _SOAK_REPORT: Final = "soak.json"
 _SOAK_RETENTION_BOUNDS_S: Final = (60.0, 3600.0)
 _SOAK_RETENTION_SHARE: Final = 0.25
-
-
-def _edge() -> Edge:
-    obj = click.get_current_context().obj
-    return obj if isinstance(obj, Edge) else Edge(echo=click.echo)
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -222,7 +217,7 @@ def load_command(
     max_violations: int,
 ) -> None:
     """Run a Locust scenario headless; exit 1 when a threshold is crossed (soak: when it failed)."""
-    edge = _edge()
+    edge = current_edge()
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )
@@ -454,7 +449,7 @@ def size_polling_command(
     seed: int,
 ) -> None:
     """Measure status requests/s and detection delay per polling interval; recommend one."""
-    edge = _edge()
+    edge = current_edge()
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )

@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["allow_production_option", "report_dir_option", "target_options"]
+from ._jobs import Edge
+
+__all__ = ["allow_production_option", "current_edge", "report_dir_option", "target_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,3 +48,13 @@ def target_options(func: F) -> F:
         help="Targets file (default: $TRIGGER_HARNESS_TARGETS, then ./harness.toml).",
     )(func)
     return click.option("--target", "target_name", required=True, help="Target name.")(func)
+
+
+def current_edge(ctx: click.Context | None = None) -> Edge:
+    """The `Edge` the `trigger-harness` group put on the context, or a default one.
+
+    Args:
+        ctx: the click context; the current one when None.
+    """
+    obj = (ctx or click.get_current_context()).obj
+    return obj if isinstance(obj, Edge) else Edge(echo=click.echo)

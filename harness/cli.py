@@ -13,11 +13,10 @@ import click
 
 from ._cli_fuzz import fuzz_cli
 from ._cli_load import load_command, size_polling_command
-from ._cli_options import report_dir_option, target_options
+from ._cli_options import current_edge, report_dir_option, target_options
 from ._commands import contract_command, probe_command
 from ._embedded import DEFAULT_TIME_SCALE
 from ._exceptions import HarnessError
-from ._jobs import Edge
 from ._main_job import main_job
 
 __all__ = ["main"]
@@ -40,13 +39,7 @@ class HarnessGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Contract, fuzz and load checks for Phinite's workspace trigger API."""
-    if not isinstance(ctx.obj, Edge):
-        ctx.obj = Edge(echo=click.echo)
-
-
-def _edge(ctx: click.Context) -> Edge:
-    edge = ctx.obj
-    return edge if isinstance(edge, Edge) else Edge(echo=click.echo)
+    ctx.obj = current_edge(ctx)
 
 
 @main.command()
@@ -67,7 +60,7 @@ def _edge(ctx: click.Context) -> Edge:
 @click.pass_context
 def contract(ctx: click.Context, /, **options: Any) -> None:
     """Run the contract suite against a target; exit 1 if any invariant broke."""
-    ctx.exit(contract_command(_edge(ctx), **options))
+    ctx.exit(contract_command(current_edge(ctx), **options))
 
 
 @main.command()
@@ -80,7 +73,7 @@ def contract(ctx: click.Context, /, **options: Any) -> None:
 @click.pass_context
 def probe(ctx: click.Context, /, **options: Any) -> None:
     """Ask the target the open questions (A1, A3-A8, A14, A15) and compare with the mock."""
-    ctx.exit(probe_command(_edge(ctx), **options))
+    ctx.exit(probe_command(current_edge(ctx), **options))
 
 
 main.add_command(fuzz_cli)
@@ -97,4 +90,4 @@ main.add_command(size_polling_command)
 @click.pass_context
 def run(ctx: click.Context, /, **options: Any) -> None:
     """The main job: contract, probe, load and sizing against the embedded mock, one report."""
-    ctx.exit(main_job(_edge(ctx), **options))
+    ctx.exit(main_job(current_edge(ctx), **options))
