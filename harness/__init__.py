@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ._admin_client import MockAdmin
 from ._async_client import AsyncTriggerClient
-from ._checks import CheckContext, assert_checks, run_checks, run_history_checks
 from ._client import TriggerClient
 from ._exceptions import (
     ApiError,
@@ -51,6 +50,7 @@ from ._targets import (
     mock_target,
     select_target,
 )
+from .checks import CheckContext, assert_checks, run_checks, run_history_checks
 
 __all__ = [
     "FINAL_STATUSES",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -26,15 +26,12 @@ import httpx
 from ._admin_client import MockAdmin
 from ._client import TriggerClient
 from ._exceptions import UsageError
-from ._models import Exchange
-from ._suite import SuiteContext, SuiteOutcome, run_suite
 from ._targets import Target
 from ._types import Clock, Sleep
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from .report._events import Event
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
@@ -43,8 +40,6 @@ __all__ = [
     "embedded_app",
     "in_process_client",
     "open_session",
-    "run_contract",
-    "suite_context",
 ]
 
 DEFAULT_TIME_SCALE: Final = 100.0
@@ -192,54 +187,3 @@ def _embedded_session(
             time_scale=scale,
             app=app if in_process else None,
         )
-
-
-def suite_context(
-    session: Session, *, allow_production: bool = False, exact: bool | None = None
-) -> SuiteContext:
-    """A contract `SuiteContext` over `session`: its client, admin API and sleep.
-
-    Args:
-        session: an open session.
-        allow_production: let run-starting cases run on a production target.
-        exact: judge open questions against the mock's defaults; default: True for the
-            embedded mock (its demo world keeps every default), False elsewhere.
-    """
-    embedded = session.target.embedded
-    exchanges: list[Exchange] = []
-    return SuiteContext(
-        target=session.target,
-        client=session.client(event_hooks={"response": [exchanges.append]}),
-        exchanges=exchanges,
-        admin=session.admin,
-        sleep=session.sleep,
-        log_window=MOCK_LOG_WINDOW if session.admin is not None else None,
-        exact=embedded if exact is None else exact,
-        allow_production=allow_production,
-    )
-
-
-def run_contract(
-    target: Target,
-    *,
-    emit: Callable[[Event], None],
-    select: Sequence[str] | None = None,
-    allow_production: bool = False,
-    in_process: bool = True,
-    time_scale: float = DEFAULT_TIME_SCALE,
-) -> SuiteOutcome:
-    """Open a session on `target` and run the contract suite on it (what `contract` runs).
-
-    Raises `TargetUnavailable` when the target cannot be reached or refuses the key.
-
-    Args:
-        target: a selected target (secrets read).
-        emit: receives the suite's events (`SuiteStarted`, `CaseFinished`, `NoteRecorded`).
-        select: case ids, area prefixes or globs; None runs every case.
-        allow_production: let run-starting cases run on a production target.
-        in_process: embedded only: serve the mock in process (else on 127.0.0.1).
-        time_scale: embedded only: the mock's virtual seconds per real second.
-    """
-    with open_session(target, in_process=in_process, time_scale=time_scale) as session:
-        context = suite_context(session, allow_production=allow_production)
-        return run_suite(context, emit=emit, select=select)

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from harness._async_client import AsyncTriggerClient
     from harness._client import TriggerClient
     from harness._embedded import Session
-    from harness._suite import SuiteContext
     from harness._targets import Target
+    from harness.suite import SuiteContext
 
 __all__ = [
     "async_trigger_client",
@@ -167,7 +167,7 @@ def async_trigger_client(trigger_session: Session) -> Iterator[AsyncTriggerClien
 @pytest.fixture
 def suite_context(trigger_session: Session) -> SuiteContext:
     """The contract suite's context on the selected target (fresh note sink per test)."""
-    from harness._embedded import suite_context as make_context  # noqa: PLC0415 - cheap import
+    from harness.suite import suite_context as make_context  # noqa: PLC0415 - cheap import
 
     return make_context(trigger_session)
 

@@ -37,16 +37,16 @@ from locust import User, events
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness._admin_client import MockAdmin
-from harness._checks import CheckContext, run_checks, run_history_checks
 from harness._client import TriggerClient, workflow_id_of
 from harness._exceptions import HarnessError, UsageError
 from harness._jira import JiraIssue, issue_created, sign, signed_delivery
-from harness._load import FLOW_CSV_ENV, VIOLATION_PREFIX, strategy_from
 from harness._models import Endpoint, Exchange, Observation, RunHistory
 from harness._polling import PollStrategy
 from harness._protocol import join_url
-from harness._sizing import log_end_time, parse_iso
 from harness._targets import Secret, Target
+from harness.checks._registry import CheckContext, run_checks, run_history_checks
+from harness.load._locust import FLOW_CSV_ENV, VIOLATION_PREFIX, strategy_from
+from harness.load._sizing import log_end_time, parse_iso
 from scenarios._metrics import ClockMap, EndTimes, FlowCsv, fire_flow_events, flow_record
 
 __all__ = ["FlowChecks", "HarnessUser", "LoadFailure", "Settings", "request_name"]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from harness._models import RunHistory
-from harness._sizing import first_final_at, parse_iso
+from harness.load._sizing import first_final_at, parse_iso
 
 __all__ = [
     "FLOW_REQUEST_TYPE",

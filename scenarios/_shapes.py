@@ -1,7 +1,7 @@
 """Load shapes chosen by `--shape`: constant (the default), ramp, step, spike, soak.
 
 One `HarnessShape` reads `--shape`, `-u`, `-r` and `-t` (`use_common_options`) and asks
-`harness._load.shape_at` how many users to run at each moment; the shape ends the test when
+`harness.load._locust.shape_at` how many users to run at each moment; the shape ends the test when
 `-t` has passed (60 s without `-t`). In distributed mode the master runs it.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from locust import LoadTestShape, events
 
-from harness._load import DEFAULT_SHAPE, SHAPES, shape_at
+from harness.load._locust import DEFAULT_SHAPE, SHAPES, shape_at
 
 __all__ = ["HarnessShape"]
 

@@ -37,9 +37,9 @@ from locust.runners import WorkerRunner
 
 from harness._admin_client import MockAdmin
 from harness._client import TriggerClient, workflow_id_of
-from harness._load import VIOLATION_PREFIX
 from harness._models import Observation, RunHistory
-from harness._sizing import parse_iso
+from harness.load._locust import VIOLATION_PREFIX
+from harness.load._sizing import parse_iso
 from scenarios._harness_user import FlowChecks, settings_for
 from scenarios._mock_process import read_rss_mib
 from scenarios.mixed import HarnessShape, MixedUser

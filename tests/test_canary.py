@@ -1,9 +1,8 @@
 """Canary: no secret reaches any artifact or printed line, whatever the command.
 
-Every `trigger-harness` command (contract, probe, load, size-polling, run, and fuzz once
-`harness/_cli_fuzz.py` exists) runs as a real subprocess against a mock served on 127.0.0.1 whose
-config holds recognisable canary values for the workspace key, the Jira secret and the admin
-token. The targets file names only the environment variables holding the key and the secret.
+Every `trigger-harness` command (contract, probe, fuzz, load, size-polling, run) runs as a real
+subprocess against a mock served on 127.0.0.1 whose config holds recognisable canary values for
+the workspace key, the Jira secret and the admin token. The targets file names only the environment variables holding the key and the secret.
 Afterwards every file the command wrote (report folder, Locust CSV/HTML/logs) and its stdout and
 stderr are searched for the canaries. `run` always uses the embedded demo world, so its canaries
 are that world's key and Jira secret. The commands run in parallel to keep the test short.
@@ -31,7 +30,6 @@ CANARY_JIRA = "canary-JIRA-c4n4ryj1r4a1b2c3"
 CANARY_ADMIN = "canary-ADMIN-c4n4ry4dm1n5d6e"
 DEMO_SECRETS = ("demo-key", "demo-jira-secret")
 COMMAND_TIMEOUT_S = 150
-FUZZ_CLI = PROJECT_ROOT / "harness" / "_cli_fuzz.py"
 
 MOCK_CONFIG = f"""
 [mock]
@@ -78,7 +76,7 @@ max_run_s = 60
 def _commands(targets: Path) -> dict[str, list[str]]:
     """Each command's arguments (after `trigger-harness`), short enough for a test."""
     on_canary = ["--target", "canary", "--targets", str(targets)]
-    commands = {
+    return {
         "contract": ["contract", *on_canary],
         "probe": ["probe", *on_canary],
         "load": [
@@ -90,10 +88,8 @@ def _commands(targets: Path) -> dict[str, list[str]]:
             "--max-delay-s", "5",
         ],
         "run": ["run"],
+        "fuzz": ["fuzz", *on_canary, "--max-examples", "10"],
     }  # fmt: skip
-    if FUZZ_CLI.exists():
-        commands["fuzz"] = ["fuzz", *on_canary, "--max-examples", "10"]
-    return commands
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,16 +170,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ran]]:
         yield results
 
 
-_ALL_COMMANDS = ["contract", "probe", "load", "size-polling", "run"]
-_FUZZ = pytest.param(
-    "fuzz",
-    marks=pytest.mark.skipif(
-        not FUZZ_CLI.exists(), reason="harness/_cli_fuzz.py does not exist yet: no fuzz command"
-    ),
-)
+_ALL_COMMANDS = ["contract", "probe", "fuzz", "load", "size-polling", "run"]
 
 
-@pytest.mark.parametrize("command", [*_ALL_COMMANDS, _FUZZ])
+@pytest.mark.parametrize("command", _ALL_COMMANDS)
 def test_no_canary_in_any_output(runs: dict[str, Ran], command: str) -> None:
     """The command ran to a report and no canary is in its output or in any file it wrote."""
     ran = runs[command]

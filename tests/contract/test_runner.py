@@ -10,9 +10,10 @@ import pytest
 
 from harness import ConnectError, HarnessError, Secret, Target, TargetUnavailable, UsageError
 from harness._client import TriggerClient
-from harness._embedded import Session, open_session, suite_context
-from harness._notes import Note
-from harness._suite import (
+from harness._embedded import Session, open_session
+from harness._targets import mock_target
+from harness.report import CaseFinished, Event, NoteRecorded, Outcome, SuiteStarted
+from harness.suite import (
     CASES,
     Case,
     SuiteContext,
@@ -20,9 +21,9 @@ from harness._suite import (
     fail,
     run_suite,
     select_cases,
+    suite_context,
 )
-from harness._targets import mock_target
-from harness.report import CaseFinished, Event, NoteRecorded, Outcome, SuiteStarted
+from harness.suite._notes import Note
 
 
 @pytest.fixture

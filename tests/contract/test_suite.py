@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness._suite import CASES, SuiteContext, execute_case
 from harness.report import Outcome
+from harness.suite import CASES, SuiteContext, execute_case
 
 
 @pytest.mark.parametrize("case_id", list(CASES))

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from harness._fuzz import FuzzBudget, FuzzContext, Property
-from harness._fuzz_properties import PROPERTIES
+from harness.fuzz._context import FuzzBudget, FuzzContext, Property
+from harness.fuzz._properties import PROPERTIES
 
 BUDGET = FuzzBudget(profile="ci", max_examples=20)
 

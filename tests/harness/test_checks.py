@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness._checks import (
+from harness._exceptions import ContractViolation, UsageError
+from harness._models import Endpoint, Exchange
+from harness.checks._registry import (
     CHECK_TITLES,
     CheckContext,
     CheckOutcome,
@@ -23,8 +25,6 @@ from harness._checks import (
     run_checks,
     run_history_checks,
 )
-from harness._exceptions import ContractViolation, UsageError
-from harness._models import Endpoint, Exchange
 from tests.harness.factories import WORKFLOW_ID, body, exchange, history, poll
 
 CTX = CheckContext()
@@ -55,8 +55,8 @@ def test_registry_lists_every_check_with_a_title() -> None:
 def test_checks_import_without_pytest_in_any_order() -> None:
     """Importing any check module registers every check and leaves pytest unimported."""
     code = (
-        "import sys, harness._history_checks, harness._notes, harness._verify;"
-        "from harness._checks import CHECK_TITLES;"
+        "import sys, harness.checks._history, harness.suite._notes, harness.checks._timing;"
+        "from harness.checks._registry import CHECK_TITLES;"
         "print(len(CHECK_TITLES), 'pytest' in sys.modules, 'locust' in sys.modules)"
     )
     done = subprocess.run(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness._jobs import Edge
 from harness.cli import main
+from harness.cli._edge import Edge
 
 CANARY_KEY = "canary-cli-KEY-7f3a9c"
 

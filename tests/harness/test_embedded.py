@@ -11,9 +11,10 @@ import pytest
 
 from harness import Secret, Target, TargetUnavailable, UsageError
 from harness._admin_client import MockAdmin
-from harness._embedded import embedded_app, open_session, run_contract, suite_context
+from harness._embedded import embedded_app, open_session
 from harness._targets import mock_target
 from harness.report import CaseFinished, Event, SuiteStarted
+from harness.suite import run_contract, suite_context
 
 
 def _remote() -> Target:
@@ -125,7 +126,7 @@ def test_suite_context_is_exact_on_the_embedded_mock_only() -> None:
 
 def test_importing_the_session_module_does_not_import_the_mock() -> None:
     """`harness._embedded` imports mock_server only when an embedded session opens."""
-    code = "import sys, harness._embedded, harness._suite; print('mock_server' in sys.modules)"
+    code = "import sys, harness._embedded, harness.suite; print('mock_server' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

@@ -18,10 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import strategies as hs
-from harness._cli_fuzz import fuzz_cli, fuzz_command, fuzz_stage
 from harness._embedded import MOCK_LOG_WINDOW, embedded_app, open_session
 from harness._exceptions import TargetUnavailable, UsageError
-from harness._fuzz import (
+from harness._jira import signed_delivery
+from harness._models import Endpoint
+from harness._targets import Secret, Target, mock_target
+from harness.cli._edge import Edge, report_run
+from harness.cli._fuzz import fuzz_cli, fuzz_command, fuzz_stage
+from harness.fuzz._context import (
     FuzzBudget,
     FuzzContext,
     FuzzMeter,
@@ -29,15 +33,11 @@ from harness._fuzz import (
     Property,
     run_property,
 )
-from harness._fuzz_machine import run_machine
-from harness._fuzz_properties import PROPERTIES, mock_refuses, must_refuse, without_secrets
-from harness._fuzz_repro import FuzzRequest, curl_command, reveals
-from harness._jira import signed_delivery
-from harness._jobs import Edge, report_run
-from harness._models import Endpoint
-from harness._strategies_auth import _fixed_variants
-from harness._strategies_bodies import RawBody
-from harness._targets import Secret, Target, mock_target
+from harness.fuzz._machine import run_machine
+from harness.fuzz._properties import PROPERTIES, mock_refuses, must_refuse, without_secrets
+from harness.fuzz._repro import FuzzRequest, curl_command, reveals
+from harness.strategies._auth import _fixed_variants
+from harness.strategies._bodies import RawBody
 
 CANARY = "CANARY-k3y-7f3e9b2c"
 JIRA_CANARY = "CANARY-jira-5ec4e7"

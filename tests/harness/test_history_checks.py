@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from harness._checks import CheckContext, CheckOutcome, history_check_results, run_history_checks
-from harness._history_checks import settled, start_user_variables
 from harness._models import Endpoint, RunHistory
+from harness.checks._history import settled, start_user_variables
+from harness.checks._registry import (
+    CheckContext,
+    CheckOutcome,
+    history_check_results,
+    run_history_checks,
+)
 from tests.harness.factories import WORKFLOW_ID, body, exchange, history, observation, poll
 
 CTX = CheckContext()

@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harness._embedded import embedded_app, open_session, suite_context
+from harness._embedded import embedded_app, open_session
 from harness._jira import (
     SIGNATURE_HEADER,
     JiraDelivery,
@@ -32,9 +32,9 @@ from harness._jira import (
     with_wrong_secret,
     without_signature,
 )
-from harness._suite import CASES, SuiteOutcome, run_suite
 from harness._targets import mock_target
 from harness.report import Outcome
+from harness.suite import CASES, SuiteOutcome, run_suite, suite_context
 
 SCALE = 400.0
 SECRET = "demo-jira-secret"

@@ -9,7 +9,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from harness._cli_load import (
+from harness._exceptions import HarnessError, UsageError
+from harness._polling import ExponentialStrategy, FixedJitteredStrategy, FixedStrategy
+from harness._redact import Redactor
+from harness._targets import Secret, Target
+from harness.cli._edge import Edge
+from harness.cli._load import (
     PROJECT_ROOT,
     _soak_verdict,
     flow_arguments,
@@ -17,9 +22,7 @@ from harness._cli_load import (
     size_polling_command,
     subprocess_environ,
 )
-from harness._exceptions import HarnessError, UsageError
-from harness._jobs import Edge
-from harness._load import (
+from harness.load._locust import (
     SCENARIOS,
     FailureRow,
     LoadPlan,
@@ -39,9 +42,6 @@ from harness._load import (
     shape_at,
     strategy_from,
 )
-from harness._polling import ExponentialStrategy, FixedJitteredStrategy, FixedStrategy
-from harness._redact import Redactor
-from harness._targets import Secret, Target
 from harness.report import LoadStatsRow, LoadSummary
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\

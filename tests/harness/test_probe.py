@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from harness import TriggerClient, mock_target
-from harness._probe import ProbeAnswer, probe_target
+from harness.suite._probe import ProbeAnswer, probe_target
 from mock_server import create_app
 from mock_server._config import MockConfig, demo_config
 

@@ -144,7 +144,7 @@ def test_async_client_and_suite_context_work_on_the_mock(pytester: pytest.Pytest
         """
         import asyncio
 
-        from harness._suite import CASES, execute_case
+        from harness.suite import CASES, execute_case
 
         def test_async(async_trigger_client):
             observation = asyncio.run(async_trigger_client.run_sync())
@@ -162,7 +162,7 @@ def test_plugin_import_is_cheap() -> None:
     """Loading the plugin imports neither the mock nor the suite."""
     code = (
         "import sys, harness.pytest_plugin; "
-        "print(sorted(m for m in ('mock_server', 'harness._suite', 'starlette') "
+        "print(sorted(m for m in ('mock_server', 'harness.suite', 'starlette') "
         "if m in sys.modules))"
     )
     result = subprocess.run(

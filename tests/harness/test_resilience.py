@@ -33,7 +33,7 @@ from harness import (
 from harness._admin_client import MockAdmin
 from harness._polling import Poll, PollPlan, next_action
 from harness._protocol import interpret
-from harness._verify import no_polls_closer_than, retry_after_respected, timeline_rows
+from harness.checks._timing import no_polls_closer_than, retry_after_respected, timeline_rows
 from mock_server import create_app, serve_in_thread
 from mock_server._config import MockConfig
 from scenarios.bench_flaky import SimulatedTime, run_flaky

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from harness._exceptions import UsageError
-from harness._sizing import (
+from harness._targets import Secret, Target
+from harness.load._sizing import (
     Candidate,
     FlowSample,
     SizingPlan,
@@ -23,7 +24,6 @@ from harness._sizing import (
     sample_of,
     sizing_results,
 )
-from harness._targets import Secret, Target
 from mock_server import create_app, serve_in_thread
 from mock_server._config import parse_config
 from tests.harness.factories import history, poll

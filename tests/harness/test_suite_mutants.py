@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harness._embedded import embedded_app, open_session, suite_context
-from harness._suite import SuiteOutcome, run_suite
+from harness._embedded import embedded_app, open_session
 from harness._targets import load_targets, mock_target, select_target
 from harness.report import Event, Outcome
+from harness.suite import SuiteOutcome, run_suite, suite_context
 from mock_server import create_app
 from mock_server._config import demo_config
 

@@ -6,7 +6,7 @@ import pytest
 
 from harness._exceptions import ContractViolation, UsageError
 from harness._models import Endpoint
-from harness._verify import (
+from harness.checks._timing import (
     JournalRow,
     no_polls_closer_than,
     no_request_after_final,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness import ContractViolation, UsageError
-from harness._verify import (
+from harness.checks._timing import (
     JournalRow,
     no_polls_closer_than,
     no_request_after_final,

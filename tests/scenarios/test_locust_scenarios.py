@@ -17,15 +17,22 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from harness._checks import CheckContext, run_checks
-from harness._cli_load import PROJECT_ROOT, flow_arguments, load_command, subprocess_environ
 from harness._embedded import embedded_app
 from harness._exceptions import HarnessError
-from harness._jobs import Edge
-from harness._load import SCENARIOS, LoadPlan, LoadResult, Thresholds, run_load, scenario_file
 from harness._models import Endpoint
 from harness._redact import Redactor
 from harness._targets import mock_target
+from harness.checks._registry import CheckContext, run_checks
+from harness.cli._edge import Edge
+from harness.cli._load import PROJECT_ROOT, flow_arguments, load_command, subprocess_environ
+from harness.load._locust import (
+    SCENARIOS,
+    LoadPlan,
+    LoadResult,
+    Thresholds,
+    run_load,
+    scenario_file,
+)
 from mock_server import serve_in_thread
 from tests.harness.factories import body, exchange
 

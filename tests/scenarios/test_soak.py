@@ -17,8 +17,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from harness._cli_load import load_command
-from harness._jobs import Edge
+from harness.cli._edge import Edge
+from harness.cli._load import load_command
 
 pytestmark = pytest.mark.load
 

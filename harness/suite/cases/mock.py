@@ -1,0 +1,294 @@
+"""Mock-only contract cases: behaviour that needs the admin API and its virtual clock.
+
+Failed runs, `waiting_for_input`, the sync limit, the background limit, retention and cron
+ticks take minutes to days of virtual time; the mock's clock is reset and frozen, then moved
+with `advance`, so each case takes milliseconds. Every case resets the mock when it ends, so
+the next case finds it running and empty. The trigger ids are the demo world's; a mock that
+lacks one skips the case and says so. On a real target these cases are skipped (no admin API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+from ..._admin_client import MockAdmin
+from ..._client import workflow_id_of
+from ..._exceptions import ApiError
+from ..._models import Endpoint, Envelope, Observation, RunHistory, RunStatus
+from .._context import SkipCase, SuiteContext, fail
+from .._notes import OPEN_QUESTIONS, Note, note_background_limit
+from .._registry import case
+from .auth import ask_status
+from .runs import answered, as_observation
+
+__all__ = ["DEMO_TRIGGERS", "frozen_history", "mock_reset", "start_on"]
+
+DEMO_TRIGGERS: Final = {
+    "flaky": "flaky-enrichment",
+    "approval": "approval-flow",
+    "slow": "slow-sync",
+    "long": "long-batch",
+    "quick": "quick-answer",
+    "cron": "hourly-health",
+}
+_MOCK_ONLY: Final = {"admin", "starts_runs"}
+_FAILED_SAMPLE: Final = 20
+_DAY_S: Final = 86_400.0
+_FAST_SCALE: Final = 10_000.0
+
+
+@contextmanager
+def mock_reset(ctx: SuiteContext, *, frozen: bool = True) -> Iterator[MockAdmin]:
+    """Reset the mock (and freeze its clock); reset it again, running, whatever happens."""
+    admin = ctx.admin
+    assert admin is not None
+    admin.reset()
+    if frozen:
+        admin.freeze(True)
+    try:
+        yield admin
+    finally:
+        admin.reset()
+
+
+def start_on(ctx: SuiteContext, key: str, **variables: Any) -> Observation:
+    """E2 on a demo trigger; skips the case when this mock does not know it."""
+    trigger = DEMO_TRIGGERS[key]
+    try:
+        return answered(
+            ctx, Endpoint.START, lambda: ctx.client.start(trigger, user_variables=variables)
+        )
+    except ApiError as exc:
+        if exc.status_code in (404, 409):
+            raise SkipCase(f"the mock has no usable demo trigger {trigger!r}") from exc
+        raise
+
+
+def _poll(ctx: SuiteContext, workflow_id: str) -> Observation:
+    return as_observation(ask_status(ctx, workflow_id))
+
+
+def frozen_history(start: Observation, polls: Sequence[Observation]) -> RunHistory:
+    """The history of a run followed by hand: `final` is the first final envelope polled."""
+    envelopes = (p.envelope for p in polls if p.envelope is not None and p.status_code == 200)
+    final: Envelope | None = next((e for e in envelopes if e.is_final), None)
+    return RunHistory(
+        workflow_id=workflow_id_of(start), start=start, polls=tuple(polls), final=final
+    )
+
+
+def _status(observation: Observation) -> str | None:
+    return observation.envelope.status if observation.envelope is not None else None
+
+
+@case(
+    "mock.failed_runs.E2E3",
+    "A failed run is HTTP 200 with status failed and an error",
+    needs=_MOCK_ONLY,
+)
+def failed_runs(ctx: SuiteContext) -> None:
+    """Invariants 2, 3: failed runs answer 200, carry an error and `response: {}`, stay failed."""
+    with mock_reset(ctx) as admin:
+        starts = [start_on(ctx, "flaky", n=index) for index in range(_FAILED_SAMPLE)]
+        admin.advance(60)
+        histories = [
+            frozen_history(start, [_poll(ctx, workflow_id_of(start)) for _ in range(2)])
+            for start in starts
+        ]
+    for history in histories:
+        ctx.verify(history, ctx.checks(expected_workflow_id=history.workflow_id))
+    failed = [h for h in histories if h.final is not None and h.final.status == RunStatus.FAILED]
+    if not failed:
+        raise SkipCase(f"none of {_FAILED_SAMPLE} runs of {DEMO_TRIGGERS['flaky']!r} failed")
+    for history in failed:
+        assert history.final is not None
+        if history.final.response:
+            raise fail(
+                "failed_response_empty",
+                "Failed run carries a result",
+                f"response is {dict(history.final.response)!r}, documented {{}}",
+                history.polls[0].exchange,
+            )
+
+
+@case(
+    "mock.waiting_for_input.E2E3",
+    "A run pauses in waiting_for_input and goes on after input",
+    needs=_MOCK_ONLY,
+)
+def waiting_for_input(ctx: SuiteContext) -> None:
+    """Invariant 2, A10: waiting_for_input (requires_input true) then pending, then final."""
+    with mock_reset(ctx) as admin:
+        start = start_on(ctx, "approval", contract="approval")
+        workflow_id = workflow_id_of(start)
+        admin.advance(15)
+        waiting = _poll(ctx, workflow_id)
+        if _status(waiting) != RunStatus.WAITING_FOR_INPUT:
+            raise fail(
+                "waiting_for_input_seen",
+                "Run did not pause for input",
+                f"status {_status(waiting)!r} (HTTP {waiting.status_code})",
+                waiting.exchange,
+            )
+        admin.provide_input(workflow_id, "approved by the contract suite")
+        resumed = _poll(ctx, workflow_id)
+        admin.advance(60)
+        finals = [_poll(ctx, workflow_id) for _ in range(2)]
+    history = frozen_history(start, [waiting, resumed, *finals])
+    ctx.verify(history, ctx.checks(expected_workflow_id=workflow_id))
+    if history.final is None:
+        raise fail(
+            "input_resumes_run",
+            "Run did not end after input",
+            f"statuses {[_status(o) for o in history.polls]!r}",
+            *(o.exchange for o in history.polls),
+            invariant=2,
+        )
+
+
+@case(
+    "mock.waiting_for_input.E1",
+    "E1 answers waiting_for_input as soon as the pause begins",
+    needs=_MOCK_ONLY,
+)
+def sync_waiting_for_input(ctx: SuiteContext) -> None:
+    """A10: E1 on a trigger that pauses answers 200 waiting_for_input with requires_input true."""
+    with mock_reset(ctx, frozen=False):
+        try:
+            observation = answered(
+                ctx, Endpoint.SYNC, lambda: ctx.client.run_sync(DEMO_TRIGGERS["approval"])
+            )
+        except ApiError as exc:
+            if exc.status_code in (404, 409):
+                raise SkipCase("the mock has no usable demo trigger 'approval-flow'") from exc
+            raise
+    ctx.verify(observation.exchange, ctx.checks(endpoint=Endpoint.SYNC))
+    envelope = observation.envelope
+    if envelope is None or envelope.status != RunStatus.WAITING_FOR_INPUT:
+        raise fail(
+            "sync_waiting_for_input",
+            "E1 did not hand over for input",
+            f"status {_status(observation)!r}",
+            observation.exchange,
+        )
+
+
+@case(
+    "mock.sync_limit.E1",
+    "E1 past the sync limit answers the A1 error, never completed",
+    needs=_MOCK_ONLY,
+)
+def sync_limit(ctx: SuiteContext) -> None:
+    """A1, invariant 9: a flow longer than the sync limit gets 504 (or 200 failed), in time."""
+    with mock_reset(ctx, frozen=False) as admin:
+        admin.set_time_scale(_FAST_SCALE)
+        try:
+            exchange = answered(
+                ctx, Endpoint.SYNC, lambda: ctx.client.run_sync(DEMO_TRIGGERS["slow"])
+            ).exchange
+        except ApiError as exc:
+            if exc.status_code in (404, 409):
+                raise SkipCase("the mock has no usable demo trigger 'slow-sync'") from exc
+            exchange = exc.exchange
+    ctx.verify(exchange, ctx.checks(endpoint=Endpoint.SYNC))
+    body = exchange.json()
+    if exchange.status_code != 504 and not (
+        isinstance(body, dict) and body.get("status") == "failed"
+    ):
+        raise fail(
+            "sync_limit_enforced",
+            "E1 outlived the sync limit",
+            f"a flow longer than the limit answered HTTP {exchange.status_code}",
+            exchange,
+            invariant=9,
+        )
+
+
+@case(
+    "mock.background_limit.E2E3",
+    "A background run past 2700 s turns failed naming the limit",
+    needs=_MOCK_ONLY,
+)
+def background_limit(ctx: SuiteContext) -> None:
+    """A2, invariant 9: a run longer than the background limit ends failed at the limit."""
+    with mock_reset(ctx) as admin:
+        start = start_on(ctx, "long")
+        workflow_id = workflow_id_of(start)
+        admin.advance(ctx.target.max_run_s + 1)
+        history = frozen_history(start, [_poll(ctx, workflow_id) for _ in range(2)])
+    ctx.verify(history, ctx.checks(expected_workflow_id=workflow_id))
+    if history.final is None or history.final.status != RunStatus.FAILED:
+        raise fail(
+            "background_limit_enforced",
+            "Run outlived the background limit",
+            f"status {_status(history.polls[0])!r} after {ctx.target.max_run_s + 1:g} s",
+            history.polls[0].exchange,
+            invariant=9,
+        )
+    ctx.note(note_background_limit(history))
+
+
+@case("mock.retention.E3", "A finished run is kept 24 h, then 404", needs=_MOCK_ONLY)
+def retention(ctx: SuiteContext) -> None:
+    """A9, invariant 2: a final run answers the same for 24 h after its end, then 404."""
+    with mock_reset(ctx) as admin:
+        start = start_on(ctx, "quick", contract="retention")
+        workflow_id = workflow_id_of(start)
+        admin.advance(30)
+        early = _poll(ctx, workflow_id)
+        admin.advance(_DAY_S - 60)
+        late = _poll(ctx, workflow_id)
+        admin.advance(120)
+        gone = ask_status(ctx, workflow_id)
+    ctx.verify(frozen_history(start, [early, late]), ctx.checks(expected_workflow_id=workflow_id))
+    ctx.verify(gone, ctx.checks(endpoint=Endpoint.STATUS))
+    ctx.note(
+        Note(
+            question_id="A9",
+            title="Retention of finished runs",
+            observed=f"HTTP {gone.status_code} a day after the run ended",
+            mock_default=OPEN_QUESTIONS["A9"].mock_default,
+            same=gone.status_code == 404,
+            evidence=(gone,),
+        )
+    )
+
+
+@case(
+    "mock.cron_24h", "24 h of virtual time fire 24 hourly cron runs, each final", needs=_MOCK_ONLY
+)
+def cron_day(ctx: SuiteContext) -> None:
+    """A13: advancing 24 h fires exactly 24 runs of the hourly trigger, each pollable to final."""
+    trigger = DEMO_TRIGGERS["cron"]
+    with mock_reset(ctx) as admin:
+        before = {run["workflow_id"] for run in admin.runs(trigger_id=trigger, source="cron")}
+        admin.advance(_DAY_S)
+        fired = [
+            run
+            for run in admin.runs(trigger_id=trigger, source="cron")
+            if run["workflow_id"] not in before
+        ]
+        admin.advance(120)
+        polls = [ask_status(ctx, str(run["workflow_id"])) for run in fired]
+    if not fired and not before:
+        raise SkipCase(f"the mock fired no cron run of {trigger!r}")
+    if len(fired) != 24:
+        raise fail(
+            "cron_fires_each_tick",
+            "Cron ticks missed or doubled",
+            f"{len(fired)} runs in 24 h, expected 24",
+        )
+    for run, exchange in zip(fired, polls, strict=True):
+        ctx.verify(
+            exchange, ctx.checks(endpoint=Endpoint.STATUS, expected_workflow_id=run["workflow_id"])
+        )
+        observation = as_observation(exchange)
+        if observation.envelope is None or not observation.envelope.is_final:
+            raise fail(
+                "cron_run_final",
+                "Cron run not final",
+                f"{run['workflow_id']!r}: status {_status(observation)!r}",
+                exchange,
+            )
