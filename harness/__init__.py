@@ -41,7 +41,8 @@ from ._polling import (
     fixed,
     fixed_jittered,
 )
-from ._protocol import EnvelopeError, RequestSpec, parse_envelope, redact_headers
+from ._protocol import EnvelopeError, RequestSpec, parse_envelope
+from ._redact import redact_headers
 from ._targets import (
     Secret,
     Target,

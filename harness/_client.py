@@ -33,7 +33,6 @@ from ._polling import (
 )
 from ._protocol import (
     Outcome,
-    Redactor,
     RequestSpec,
     build_jira,
     build_raw,
@@ -43,6 +42,7 @@ from ._protocol import (
     interpret,
     make_exchange,
 )
+from ._redact import Redactor
 from ._targets import Target
 from ._transport import map_transport_errors
 from ._types import Clock, EventHooks, HeaderMap, Sleep
@@ -83,7 +83,7 @@ class _ClientCore:
         self._wall_clock = wall_clock
         self._rng = rng if rng is not None else random.Random()
         self._retry = retry
-        self._redactor = Redactor.for_target(target)
+        self._redactor = Redactor(target.secret_values())
         self._request_hooks: tuple[Callable[..., object], ...] = tuple(hooks.get("request", ()))
         self._response_hooks: tuple[Callable[..., object], ...] = tuple(hooks.get("response", ()))
 
@@ -100,9 +100,9 @@ class _ClientCore:
     def _transport_context(self, spec: RequestSpec) -> Any:
         return map_transport_errors(
             spec.method,
-            self._redactor.text(spec.url),
+            self._redactor.redact_text(spec.url),
             may_have_run=spec.method not in _SAFE_METHODS,
-            redact=self._redactor.text,
+            redact=self._redactor.redact_text,
         )
 
     def _answered(

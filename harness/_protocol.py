@@ -2,7 +2,8 @@
 
 Both clients (sync and async) call these functions; nothing here does IO or reads a clock.
 Everything that leaves this module for a hook, a history or an exception is redacted: the
-values of credential headers and every occurrence of a known secret become `***`.
+values of credential headers and every occurrence of a known secret become `[REDACTED]`
+(`harness._redact`, the one redactor).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from . import _redact
 from ._exceptions import (
     ApiError,
     AuthRejected,
@@ -29,17 +29,14 @@ from ._exceptions import (
     UsageError,
 )
 from ._models import Endpoint, Envelope, Exchange, LogEntry, Observation
-from ._redact import SENSITIVE_HEADERS
+from ._redact import SENSITIVE_HEADERS, Redactor
 from ._targets import Secret, Target
 from ._types import HeaderMap
 
 __all__ = [
-    "REDACTED",
-    "SENSITIVE_HEADERS",
     "SYNC_SLACK_S",
     "EnvelopeError",
     "Outcome",
-    "Redactor",
     "RequestSpec",
     "Verdict",
     "build_jira",
@@ -54,54 +51,11 @@ __all__ = [
     "make_exchange",
     "parse_envelope",
     "parse_retry_after",
-    "redact_headers",
 ]
 
-REDACTED: Final = "***"
 SYNC_SLACK_S: Final = 15.0
 """Network slack added to `sync_limit_s` for E1's request timeout (invariant 9)."""
 _EXCERPT_CHARS: Final = 200
-
-
-class Redactor(_redact.Redactor):
-    """The report redactor with `***` as its marker and the names the client code uses."""
-
-    __slots__ = ()
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__(secrets, marker=REDACTED)
-
-    @classmethod
-    def for_target(cls, target: Target) -> Redactor:
-        """A redactor knowing the target's API key and Jira secret."""
-        secrets = (s.reveal() for s in (target.api_key, target.jira_secret) if s is not None)
-        return cls(secrets)
-
-    def text(self, value: str) -> str:
-        """`value` with every known secret replaced."""
-        return self.redact_text(value)
-
-    def body(self, value: bytes) -> bytes:
-        """`value` with every known secret (UTF-8 encoded) replaced."""
-        return self.redact_bytes(value)
-
-    def headers(self, headers: Iterable[tuple[str, str]] | HeaderMap) -> dict[str, str]:
-        """Headers with credential values and secret-bearing values replaced.
-
-        A repeated header (several `Set-Cookie`s) becomes one comma-joined entry.
-        """
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        redacted: dict[str, str] = {}
-        for name, value in items:
-            hidden = name.lower() in SENSITIVE_HEADERS or self.text(value) != value
-            shown = REDACTED if hidden else value
-            redacted[name] = f"{redacted[name]}, {shown}" if name in redacted else shown
-        return redacted
-
-
-def redact_headers(headers: HeaderMap, secrets: Iterable[str] = ()) -> dict[str, str]:
-    """Headers with Authorization, X-Hub-Signature, Cookie, X-Admin-Token and secrets as `***`."""
-    return Redactor(secrets).headers(headers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,13 +76,14 @@ class RequestSpec:
 
     def redacted(self, redactor: Redactor) -> RequestSpec:
         """This request as hooks may see it: no secret in headers, URL or body."""
-        headers = {**redactor.headers(self.headers), **dict.fromkeys(self.secret_headers, REDACTED)}
+        secret = {name: value.reveal() for name, value in self.secret_headers.items()}
+        headers = redactor.redact_headers({**self.headers, **secret})
         return RequestSpec(
             endpoint=self.endpoint,
             method=self.method,
-            url=redactor.text(self.url),
+            url=redactor.redact_text(self.url),
             headers=headers,
-            body=redactor.body(self.body),
+            body=redactor.redact_bytes(self.body),
             timeout_s=self.timeout_s,
         )
 
@@ -338,15 +293,15 @@ def make_exchange(
     return Exchange(
         endpoint=spec.endpoint,
         method=spec.method,
-        url=redactor.text(spec.url),
-        request_headers=redactor.headers(sent),
-        request_body=redactor.body(spec.body),
+        url=redactor.redact_text(spec.url),
+        request_headers=redactor.redact_headers(sent),
+        request_body=redactor.redact_bytes(spec.body),
         started_at=started_at,
         elapsed_s=elapsed_s,
         status_code=status_code,
-        response_headers=redactor.headers(response_headers),
-        response_body=redactor.body(response_body),
-        error=None if error is None else redactor.text(error),
+        response_headers=redactor.redact_headers(response_headers),
+        response_body=redactor.redact_bytes(response_body),
+        error=None if error is None else redactor.redact_text(error),
     )
 
 

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "SENSITIVE_HEADERS", "Redactor"]
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "SENSITIVE_HEADERS", "Redactor", "redact_headers"]
 
 REDACTED: Final = "[REDACTED]"
 MIN_SECRET_LENGTH: Final = 4
@@ -59,7 +59,7 @@ def _spellings(secret: str) -> set[str]:
     return {form for form in forms if form}
 
 
-def _keep_scheme(value: str, marker: str = REDACTED) -> str:
+def _keep_scheme(value: str, marker: str) -> str:
     """A credential header value with its scheme kept and its secret part blanked."""
     scheme, sep, _ = value.partition(" ")
     if sep and scheme.isalpha():
@@ -70,18 +70,17 @@ def _keep_scheme(value: str, marker: str = REDACTED) -> str:
 
 
 class Redactor:
-    """Replaces known secret values and credential header values with a marker.
+    """Replaces known secret values and credential header values with `[REDACTED]`.
 
     Args:
         secrets: the secret values to remove; empty strings and values shorter than
             `MIN_SECRET_LENGTH` characters are ignored (replacing "a" everywhere helps nobody).
-        marker: what a removed value becomes (`[REDACTED]` in reports).
     """
 
     __slots__ = ("_bytes_pattern", "_marker", "_text_pattern")
 
-    def __init__(self, secrets: Iterable[str | None] = (), *, marker: str = REDACTED) -> None:
-        self._marker = marker
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._marker = REDACTED
         forms: set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_LENGTH:
@@ -109,14 +108,24 @@ class Redactor:
             data = self._bytes_pattern.sub(self._marker.encode(), data)
         return data
 
-    def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        """A copy of the headers with credential values blanked and secrets removed elsewhere."""
-        return {
-            name: _keep_scheme(value, self._marker)
-            if name.lower() in SENSITIVE_HEADERS
-            else self.redact_text(value)
-            for name, value in headers.items()
-        }
+    def redact_headers(
+        self, headers: Mapping[str, str] | Iterable[tuple[str, str]]
+    ) -> dict[str, str]:
+        """A copy of the headers with credential values blanked and secrets removed elsewhere.
+
+        A credential header keeps its scheme (`Bearer [REDACTED]`, `sha256=[REDACTED]`); a
+        repeated header (several `Set-Cookie`s) becomes one comma-joined entry.
+        """
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        redacted: dict[str, str] = {}
+        for name, value in items:
+            shown = (
+                _keep_scheme(value, self._marker)
+                if name.lower() in SENSITIVE_HEADERS
+                else self.redact_text(value)
+            )
+            redacted[name] = f"{redacted[name]}, {shown}" if name in redacted else shown
+        return redacted
 
     def redact(self, value: Any) -> Any:
         """A redacted copy of a JSON-like value, bytes, or frozen dataclass (such as an event).
@@ -154,3 +163,11 @@ class Redactor:
         """Replacement for one `Name: value` credential header found in text."""
         name, separator, scheme, _ = match.groups()
         return f"{name}{separator}{scheme or ''}{self._marker}"
+
+
+def redact_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]], secrets: Iterable[str] = ()
+) -> dict[str, str]:
+    """Headers with credential values (Authorization, X-Hub-Signature, Cookie, X-Admin-Token)
+    blanked and every known secret removed: `Redactor(secrets).redact_headers(headers)`."""
+    return Redactor(secrets).redact_headers(headers)

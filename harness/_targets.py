@@ -19,11 +19,13 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ._exceptions import ConfigError, ProductionGuardError
+from ._redact import REDACTED
 from ._types import Environ
 
 __all__ = [
     "ENVIRONMENTS",
     "MOCK_TARGET_NAME",
+    "PRODUCTION_SKIP_REASON",
     "TARGETS_ENV_VAR",
     "Secret",
     "Target",
@@ -38,11 +40,13 @@ ENVIRONMENTS: Final = ("DEV", "UAT", "PROD")
 MOCK_TARGET_NAME: Final = "mock"
 TARGETS_ENV_VAR: Final = "TRIGGER_HARNESS_TARGETS"
 DEFAULT_TARGETS_FILE: Final = "harness.toml"
+PRODUCTION_SKIP_REASON: Final = "starts runs on a production target; pass --allow-production"
+"""Why a case, property or test that starts runs was skipped (`Target.may_start_runs`)."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Secret:
-    """A secret string whose repr and str are `***`; `reveal()` gives the value."""
+    """A secret string whose repr and str are `[REDACTED]`; `reveal()` gives the value."""
 
     _value: str = field(compare=False)
 
@@ -51,10 +55,10 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return "***"
+        return REDACTED
 
     def __str__(self) -> str:
-        return "***"
+        return REDACTED
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
@@ -128,6 +132,18 @@ class Target:
                 f"must not exceed max_run_s={self.max_run_s!r}, got {self.poll_interval_s!r}",
             )
 
+    def may_start_runs(self, *, allow_production: bool) -> bool:
+        """Whether runs may be started (or load sent): never on production without the flag.
+
+        The one production predicate: commands, contract cases, fuzz properties, the state
+        machine and the pytest plugin all ask it (interfaces.md, `--allow-production`).
+        """
+        return allow_production or not self.production
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The revealed secrets a run against this target may hold: API key, Jira secret."""
+        return tuple(secret.reveal() for secret in (self.api_key, self.jira_secret) if secret)
+
     def _fail(self, name: str, problem: str) -> None:
         raise ConfigError(f"targets.{self.name}.{name}: {problem}")
 
@@ -151,9 +167,13 @@ class Target:
             self._fail("base_url", f"must have no query or fragment, got {self.base_url!r}")
 
 
-def mock_target() -> Target:
-    """The built-in `mock` target: the embedded mock serving its demo world."""
-    return Target(
+def mock_target(**changes: Any) -> Target:
+    """The built-in `mock` target: the embedded mock serving its demo world.
+
+    Args:
+        changes: fields to replace (`dataclasses.replace`), e.g. for a mock world of one's own.
+    """
+    target = Target(
         name=MOCK_TARGET_NAME,
         base_url="http://testserver",
         workspace_id="demo",
@@ -167,6 +187,7 @@ def mock_target() -> Target:
         poll_interval_s=5.0,
         embedded=True,
     )
+    return dataclasses.replace(target, **changes) if changes else target
 
 
 _REQUIRED_KEYS: Final = ("base_url", "workspace_id", "environment", "api_key_env")
@@ -310,8 +331,12 @@ def _read_secret(target: Target, env_field: str, environ: Environ) -> Secret | N
 
 
 def guard_production(target: Target, *, allow_production: bool) -> None:
-    """Refuse a production target unless `--allow-production` was given."""
-    if target.production and not allow_production:
+    """Refuse a production target unless `--allow-production` was given.
+
+    Raises:
+        ProductionGuardError: `target.may_start_runs(...)` is False.
+    """
+    if not target.may_start_runs(allow_production=allow_production):
         raise ProductionGuardError(
             f"target {target.name!r} is a production target; "
             "pass --allow-production to start runs or send load against it"

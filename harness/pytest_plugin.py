@@ -112,7 +112,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     target = _selected_target(item.config)
     if mock_only and not target.embedded:
         pytest.skip(MOCK_ONLY_REASON)
-    if starts_runs and target.production:
+    if starts_runs and not target.may_start_runs(allow_production=False):
         pytest.skip(PRODUCTION_REASON)
 
 

@@ -2,10 +2,11 @@
 
 Every `trigger-harness` command (contract, probe, fuzz, load, size-polling, run) runs as a real
 subprocess against a mock served on 127.0.0.1 whose config holds recognisable canary values for
-the workspace key, the Jira secret and the admin token. The targets file names only the environment variables holding the key and the secret.
-Afterwards every file the command wrote (report folder, Locust CSV/HTML/logs) and its stdout and
-stderr are searched for the canaries. `run` always uses the embedded demo world, so its canaries
-are that world's key and Jira secret. The commands run in parallel to keep the test short.
+the workspace key, the Jira secret and the admin token. The targets file names only the
+environment variables holding the key and the secret. Afterwards every file the command wrote
+(report folder, Locust CSV/HTML/logs) and its stdout and stderr are searched for the canaries.
+`run` always uses the embedded demo world, so its canaries are that world's key and Jira secret.
+The commands run in parallel to keep the test short.
 """
 
 from __future__ import annotations

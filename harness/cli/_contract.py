@@ -1,48 +1,26 @@
-"""The `contract` and `probe` commands as library functions: resolve, run, report, print.
+"""`trigger-harness contract`: the contract suite against one target.
 
-Each returns the exit code and prints through `edge.echo` after redaction, so the CLI stays a
-parser and tests call these directly with an injected `Edge`.
+`contract_stage` runs the suite into an open report (the `run` job reuses it);
+`contract_command` is the library function (resolve, report, print, exit code) that tests call
+with an injected `Edge`; `contract_cli` is the click command, a parser and nothing more.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+import click
 
-from .._embedded import DEFAULT_TIME_SCALE, open_session
+from .._embedded import DEFAULT_TIME_SCALE
 from .._targets import Target
-from ..report import CaseFinished, NoteRecorded, Outcome, Suite, SuiteStarted
-from ..suite import ProbeAnswer, SuiteOutcome, probe_target, run_contract
+from ..report import CaseFinished, Outcome
+from ..suite import SuiteOutcome, run_contract
 from ._edge import Edge, ReportedRun, report_run, resolve_target
+from ._options import current_edge, target_options
 
-__all__ = [
-    "MOCK_SLOW_TRIGGER",
-    "contract_command",
-    "contract_stage",
-    "describe_contract",
-    "probe_command",
-    "probe_stage",
-    "render_table",
-]
-
-MOCK_SLOW_TRIGGER = "slow-sync"
-_TABLE_WIDTH = 140
-
-
-def render_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table (rich's layout, no colour codes) ready for `edge.echo`."""
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console = Console(file=io.StringIO(), width=_TABLE_WIDTH, color_system=None)
-    console.print(table)
-    return console.file.getvalue().rstrip()  # type: ignore[attr-defined, no-any-return]
+__all__ = ["contract_cli", "contract_command", "contract_stage", "describe_contract"]
 
 
 def contract_stage(
@@ -112,77 +90,22 @@ def contract_command(
     return run.exit_code
 
 
-def probe_stage(
-    run: ReportedRun,
-    target: Target,
-    *,
-    slow_trigger: str | None = None,
-    time_scale: float = DEFAULT_TIME_SCALE,
-) -> list[ProbeAnswer]:
-    """Ask `target` the open questions; each answer becomes a note and a case in the report."""
-    if target.embedded and slow_trigger is None:
-        slow_trigger = MOCK_SLOW_TRIGGER
-    with open_session(target, time_scale=time_scale) as session:
-        answers = probe_target(session.client(), slow_trigger=slow_trigger)
-    run.bus.emit(SuiteStarted(suite=Suite.PROBE))
-    for answer in answers:
-        run.bus.emit(_probe_case(answer))
-        if answer.same is not None:
-            run.bus.emit(
-                NoteRecorded(
-                    question_id=answer.question_id,
-                    title=answer.question,
-                    observed=answer.observed,
-                    mock_default=answer.mock_default,
-                    same=answer.same,
-                )
-            )
-    return answers
-
-
-def _probe_case(answer: ProbeAnswer) -> CaseFinished:
-    """A probe question as a report case: asked is passed, not asked is skipped."""
-    asked = answer.same is not None
-    return CaseFinished(
-        suite=Suite.PROBE,
-        case_id=f"probe.{answer.question_id}",
-        title=f"{answer.question_id}: {answer.question}",
-        outcome=Outcome.PASSED if asked else Outcome.SKIPPED,
-        message=answer.observed if asked else "",
-        evidence=answer.evidence,
-        skip_reason=None if asked else answer.observed,
-    )
-
-
-def probe_rows(answers: Sequence[ProbeAnswer]) -> list[list[str]]:
-    """The probe table's rows: question, what the target did, the mock's default, verdict."""
-    verdicts = {True: "same", False: "different", None: "not asked"}
-    return [
-        [f"{a.question_id} {a.question}", a.observed, a.mock_default, verdicts[a.same]]
-        for a in answers
-    ]
-
-
-def probe_command(
-    edge: Edge,
-    *,
-    target_name: str,
-    targets_file: Path | None,
-    report_dir: Path,
-    allow_production: bool,
-    slow_trigger: str | None = None,
-) -> int:
-    """`trigger-harness probe`: print how the target answers the open questions."""
-    target = resolve_target(
-        edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
-    )
-    options = {"slow_trigger": slow_trigger}
-    with report_run(
-        edge, command="probe", target=target, report_dir=report_dir, options=options
-    ) as run:
-        answers = probe_stage(run, target, slow_trigger=slow_trigger)
-    columns = ("question", "what the target did", "the mock's default", "same?")
-    table = render_table(f"Open questions on {target.name}", columns, probe_rows(answers))
-    edge.echo(run.redactor.redact_text(table))
-    edge.echo(f"report: {run.folder.path / 'index.html'}")
-    return run.exit_code
+@click.command("contract")
+@target_options
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only these cases: ids, area prefixes (auth, body, runs, mock) or globs. Repeatable.",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=1.0),
+    default=DEFAULT_TIME_SCALE,
+    show_default=True,
+    help="Embedded mock only: virtual seconds per real second.",
+)
+@click.pass_context
+def contract_cli(ctx: click.Context, /, **options: Any) -> None:
+    """Run the contract suite against a target; exit 1 if any invariant broke."""
+    ctx.exit(contract_command(current_edge(ctx), **options))

@@ -68,8 +68,7 @@ def resolve_target(
 
 def secrets_of(target: Target, *extra: str | None) -> list[str]:
     """Every secret value a run against `target` may hold: key, Jira secret, extra tokens."""
-    values = [secret.reveal() for secret in (target.api_key, target.jira_secret) if secret]
-    return values + [value for value in extra if value]
+    return [*target.secret_values(), *(value for value in extra if value)]
 
 
 @dataclass(slots=True)

@@ -12,19 +12,23 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .._targets import Target, mock_target
 from ..fuzz import FuzzBudget
 from ..load import SizingPlan, Thresholds, parse_candidates
-from ._contract import contract_stage, probe_stage
+from ._contract import contract_stage
 from ._edge import Edge, ReportedRun, report_run
 from ._fuzz import describe_fuzz, fuzz_stage, hypothesis_home
 from ._load import LoadSettings, load_stage, sizing_stage
+from ._options import current_edge, report_dir_option
+from ._probe import probe_stage
 
-__all__ = ["MAIN_STAGES", "Stage", "StageResult", "main_job"]
+__all__ = ["MAIN_STAGES", "Stage", "StageResult", "main_job", "run_cli"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,3 +181,15 @@ def _json_summary(exit_code: int, index: Path, results: Sequence[StageResult]) -
         "report": str(index),
         "stages": [{"name": r.name, "ok": r.ok, "summary": r.summary} for r in results],
     }
+
+
+@click.command("run")
+@report_dir_option
+@click.option("--quiet", is_flag=True, default=False, help="Print only the report's path.")
+@click.option(
+    "--json", "json_output", is_flag=True, default=False, help="Print one JSON summary object."
+)
+@click.pass_context
+def run_cli(ctx: click.Context, /, **options: Any) -> None:
+    """The main job: contract, probe, load and sizing against the embedded mock, one report."""
+    ctx.exit(main_job(current_edge(ctx), **options))

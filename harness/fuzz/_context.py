@@ -34,7 +34,8 @@ from .._admin_client import MockAdmin
 from .._client import TriggerClient
 from .._exceptions import ContractViolation, TransportError, UsageError
 from .._models import Exchange
-from .._protocol import Redactor, build_raw, make_exchange
+from .._protocol import build_raw, make_exchange
+from .._redact import Redactor
 from .._targets import Target
 from .._transport import map_transport_errors
 from .._types import Clock, Sleep
@@ -253,7 +254,7 @@ class FuzzContext:
     redactor: Redactor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.redactor = Redactor.for_target(self.target)
+        self.redactor = Redactor(self.target.secret_values())
 
     @property
     def key(self) -> str:
@@ -303,7 +304,10 @@ class FuzzContext:
         headers.append((b"Authorization", request.auth.encode("utf-8")))
         started = self.meter.elapsed_s
         with map_transport_errors(
-            spec.method, self.redactor.text(spec.url), may_have_run=True, redact=self.redactor.text
+            spec.method,
+            self.redactor.redact_text(spec.url),
+            may_have_run=True,
+            redact=self.redactor.redact_text,
         ):
             built = self.http.build_request(
                 spec.method, spec.url, headers=headers, content=spec.body
@@ -418,10 +422,10 @@ def finding_of(ctx: FuzzContext, failure: FuzzFailure, input_repr: str) -> FuzzF
     )
     return FuzzFinding(
         title=failure.title,
-        input_repr=ctx.redactor.text(input_repr),
+        input_repr=ctx.redactor.redact_text(input_repr),
         response=failure.exchange,
         reproduction=reproduction,
-        message=ctx.redactor.text(failure.message),
+        message=ctx.redactor.redact_text(failure.message),
     )
 
 

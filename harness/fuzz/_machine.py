@@ -31,6 +31,7 @@ from hypothesis.stateful import (
 from .. import strategies as hs
 from .._models import Endpoint, Exchange, RunStatus
 from .._protocol import decode_envelope, join_url
+from .._targets import PRODUCTION_SKIP_REASON
 from .._types import Clock
 from ..report._events import CaseFinished, Outcome, Suite
 from ._context import REQUEST_SOURCES, FuzzBudget, FuzzContext, PropertyResult, run_test
@@ -96,7 +97,7 @@ class TriggerModel:
 
 
 def _starts_runs(ctx: FuzzContext) -> bool:
-    return not ctx.target.production or ctx.allow_production
+    return ctx.target.may_start_runs(allow_production=ctx.allow_production)
 
 
 def build_machine(ctx: FuzzContext) -> type[RuleBasedStateMachine]:
@@ -313,8 +314,8 @@ def run_machine(
         database: where hypothesis keeps failing programs; None for none.
         clock: real seconds, for the case's duration.
     """
-    if ctx.target.production and not ctx.allow_production:
-        reason = "starts runs on a production target; pass --allow-production"
+    if not ctx.target.may_start_runs(allow_production=ctx.allow_production):
+        reason = PRODUCTION_SKIP_REASON
         case = CaseFinished(
             suite=Suite.FUZZ,
             case_id=MACHINE_CASE_ID,

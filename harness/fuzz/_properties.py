@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from .. import strategies as hs
 from .._models import Endpoint, Exchange, RunStatus
 from .._protocol import decode_envelope, join_url
+from .._targets import PRODUCTION_SKIP_REASON
 from ..strategies import AuthVariant, RawBody
 from ._context import FuzzContext, Property
 from ._repro import FuzzRequest
@@ -163,7 +164,7 @@ def without_secrets(ctx: FuzzContext, payload: Any) -> bool:
     """True when `payload` holds no secret of the target (hypothesis mines string literals,
     the demo key among them; answers are redacted, so a sent secret would not come back)."""
     dumped = payload if isinstance(payload, bytes) else _dumps(payload)
-    return ctx.redactor.body(dumped) == dumped
+    return ctx.redactor.redact_bytes(dumped) == dumped
 
 
 def _valid_payloads(ctx: FuzzContext) -> st.SearchStrategy[dict[str, Any]]:
@@ -176,8 +177,8 @@ def _needs(field_name: str) -> Callable[[FuzzContext], str | None]:
     def reason(ctx: FuzzContext) -> str | None:
         if getattr(ctx.target, field_name) is None:
             return f"target names no {field_name}"
-        if ctx.target.production and not ctx.allow_production:
-            return "starts runs on a production target; pass --allow-production"
+        if not ctx.target.may_start_runs(allow_production=ctx.allow_production):
+            return PRODUCTION_SKIP_REASON
         return None
 
     return reason

@@ -21,7 +21,7 @@ from .._client import TriggerClient
 from .._exceptions import ContractViolation, UsageError
 from .._models import Endpoint, Exchange, RunHistory
 from .._protocol import join_url
-from .._targets import Target
+from .._targets import PRODUCTION_SKIP_REASON, Target
 from .._types import Sleep
 from ..checks import (
     CheckContext,
@@ -147,8 +147,10 @@ class SuiteContext:
                 return _SKIP_REASONS[need]
             if need == "jira_trigger" and self.target.jira_secret is None:
                 return "target has no Jira secret (jira_secret_env)"
-            if need == "starts_runs" and self.target.production and not self.allow_production:
-                return "starts runs on a production target; pass --allow-production"
+            if need == "starts_runs" and not self.target.may_start_runs(
+                allow_production=self.allow_production
+            ):
+                return PRODUCTION_SKIP_REASON
         return None
 
     def checks(self, **overrides: Any) -> CheckContext:

@@ -11,7 +11,8 @@ import pytest
 
 from harness import UsageError, backoff, exponential, fixed, fixed_jittered
 from harness._polling import Done, GiveUp, Poll, PollPlan, next_action, retry_delay
-from harness._protocol import Outcome, Redactor, build_status, interpret, make_exchange
+from harness._protocol import Outcome, build_status, interpret, make_exchange
+from harness._redact import Redactor
 from harness._targets import mock_target
 
 

@@ -27,7 +27,6 @@ from harness import (
 )
 from harness._protocol import (
     SYNC_SLACK_S,
-    Redactor,
     Verdict,
     build_jira,
     build_raw,
@@ -39,6 +38,7 @@ from harness._protocol import (
     make_exchange,
     parse_retry_after,
 )
+from harness._redact import Redactor
 
 GATEWAY = "https://app.phinite.ai/api/v1/ai"
 DIRECT = "https://ai-core.phinite.ai"
@@ -184,12 +184,12 @@ def test_raw_requests_control_auth() -> None:
 def test_request_spec_repr_and_redacted_copy_hide_secrets() -> None:
     """A RequestSpec's repr and its redacted copy never contain the key or the signature."""
     spec = build_jira(target(), b"body demo-jira-secret", signature="sha256=feed")
-    for text in (repr(spec), repr(spec.redacted(Redactor.for_target(target())))):
+    for text in (repr(spec), repr(spec.redacted(Redactor(target().secret_values())))):
         assert "demo-key" not in text
         assert "sha256=feed" not in text
-    redacted = spec.redacted(Redactor.for_target(target()))
-    assert redacted.headers["X-Hub-Signature"] == "***"
-    assert redacted.body == b"body ***"
+    redacted = spec.redacted(Redactor(target().secret_values()))
+    assert redacted.headers["X-Hub-Signature"] == "sha256=[REDACTED]"
+    assert redacted.body == b"body [REDACTED]"
     assert redacted.secret_headers == {}
 
 
@@ -296,7 +296,7 @@ def test_no_answer_is_retryable() -> None:
 
 
 def test_redact_headers_by_name_and_value() -> None:
-    """Credential headers and any header equal to or holding a known secret become ***."""
+    """Credential headers keep only their scheme; a known secret inside any value is removed."""
     headers = {
         "Authorization": "Bearer k",
         "x-hub-signature": "sha256=1",
@@ -306,11 +306,11 @@ def test_redact_headers_by_name_and_value() -> None:
         "X-Plain": "fine",
     }
     assert redact_headers(headers, ["my-secret"]) == {
-        "Authorization": "***",
-        "x-hub-signature": "***",
-        "Cookie": "***",
-        "X-Admin-Token": "***",
-        "X-Echo": "***",
+        "Authorization": "Bearer [REDACTED]",
+        "x-hub-signature": "sha256=[REDACTED]",
+        "Cookie": "[REDACTED]",
+        "X-Admin-Token": "[REDACTED]",
+        "X-Echo": "[REDACTED]",
         "X-Plain": "fine",
     }
 
@@ -321,7 +321,7 @@ def test_exchange_is_redacted_everywhere() -> None:
     spec = build_raw(t, "POST", "/trigger/k-123456", content=b'{"key": "k-123456"}')
     ex = make_exchange(
         spec,
-        Redactor.for_target(t),
+        Redactor(t.secret_values()),
         started_at=1.0,
         elapsed_s=0.5,
         status_code=400,
@@ -330,9 +330,9 @@ def test_exchange_is_redacted_everywhere() -> None:
         error="k-123456 failed",
     )
     assert "k-123456" not in repr(ex)
-    assert ex.request_body == b'{"key": "***"}'
-    assert ex.response_body == b"echo ***"
-    assert ex.url.endswith("/trigger/***")
+    assert ex.request_body == b'{"key": "[REDACTED]"}'
+    assert ex.response_body == b"echo [REDACTED]"
+    assert ex.url.endswith("/trigger/[REDACTED]")
 
 
 @pytest.mark.parametrize(

@@ -58,11 +58,11 @@ def make_target(**changes: object) -> Target:
 
 
 def test_secret_hides_its_value_in_repr_and_str() -> None:
-    """A Secret shows `***` in repr and str and reveals the value only on request."""
+    """A Secret shows `[REDACTED]` in repr and str and reveals the value only on request."""
     secret = Secret("s3cr3t-value")
-    assert repr(secret) == "***"
-    assert str(secret) == "***"
-    assert f"{secret}" == "***"
+    assert repr(secret) == "[REDACTED]"
+    assert str(secret) == "[REDACTED]"
+    assert f"{secret}" == "[REDACTED]"
     assert secret.reveal() == "s3cr3t-value"
 
 
@@ -72,7 +72,7 @@ def test_target_repr_never_shows_keys() -> None:
     text = repr(target)
     assert "demo-key" not in text
     assert "demo-jira-secret" not in text
-    assert "***" in text
+    assert "[REDACTED]" in text
 
 
 def test_mock_target_is_the_demo_world() -> None:

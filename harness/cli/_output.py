@@ -1,0 +1,26 @@
+"""Terminal output the commands share: plain-text tables."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Final
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["render_table"]
+
+_TABLE_WIDTH: Final = 140
+
+
+def render_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table (rich's layout, no colour codes) ready for `edge.echo`."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console = Console(file=io.StringIO(), width=_TABLE_WIDTH, color_system=None)
+    console.print(table)
+    return console.file.getvalue().rstrip()  # type: ignore[attr-defined, no-any-return]
