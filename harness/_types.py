@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
-
-if TYPE_CHECKING:
-    from ._models import Exchange
-    from ._protocol import RequestSpec
+from typing import Any, TypeAlias
 
 __all__ = [
     "AsyncSleep",
@@ -16,8 +12,6 @@ __all__ = [
     "EventHooks",
     "HeaderMap",
     "JSONObject",
-    "RequestHook",
-    "ResponseHook",
     "Sleep",
 ]
 
@@ -31,7 +25,5 @@ Environ: TypeAlias = Mapping[str, str]
 HeaderMap: TypeAlias = Mapping[str, str]
 JSONObject: TypeAlias = Mapping[str, Any]
 
-RequestHook: TypeAlias = "Callable[[RequestSpec], object]"
-ResponseHook: TypeAlias = "Callable[[Exchange], object]"
 EventHooks: TypeAlias = Mapping[str, Sequence[Callable[..., object]]]
 """httpx's shape: `{"request": [f(RequestSpec)], "response": [f(Exchange)]}`."""

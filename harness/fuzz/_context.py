@@ -40,7 +40,7 @@ from .._targets import Target
 from .._transport import map_transport_errors
 from .._types import Clock, Sleep
 from ..checks import CheckContext, run_checks
-from ..report._events import CaseFinished, FuzzFinding, Outcome, Suite
+from ..report import CaseFinished, FuzzFinding, Outcome, Suite
 from ._repro import FuzzRequest, curl_command
 
 __all__ = [

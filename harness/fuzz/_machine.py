@@ -33,7 +33,7 @@ from .._models import Endpoint, Exchange, RunStatus
 from .._protocol import decode_envelope, join_url
 from .._targets import PRODUCTION_SKIP_REASON
 from .._types import Clock
-from ..report._events import CaseFinished, Outcome, Suite
+from ..report import CaseFinished, Outcome, Suite
 from ._context import REQUEST_SOURCES, FuzzBudget, FuzzContext, PropertyResult, run_test
 from ._properties import (
     ADDRESS_CHECKS,

@@ -25,7 +25,7 @@ from .._exceptions import AuthRejected, ContractViolation, HarnessError
 from .._models import Endpoint, Exchange
 from .._targets import Target
 from ..checks import ContractViolations
-from ..report._events import (
+from ..report import (
     CaseFinished,
     Event,
     NoteRecorded,
