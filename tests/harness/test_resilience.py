@@ -388,13 +388,17 @@ def _posts_once_the_hang_ends(admin: MockAdmin, *, within_s: float) -> int:
 
 @pytest.mark.socket
 def test_socket_dribble_arrives_whole(served: tuple[str, httpx.Client], sim: SimulatedTime) -> None:
-    """Over TCP, a dribbled answer arrives in pieces but parses whole."""
+    """Over TCP, a dribbled answer arrives in pieces but parses whole; the journal shows the
+    dribble fault was applied to that very request."""
     url, http = served
     target = dataclasses.replace(mock_target(), base_url=url)
     rule = {"kind": "dribble", "params": {"chunk_bytes": 32, "interval_s": 0.01}}
-    MockAdmin(http, base_url=url).add_fault(rule)
+    admin = MockAdmin(http, base_url=url)
+    rule_id = admin.add_fault(rule)["id"]
     observation = client_over(http, sim, target).start()
     assert observation.envelope is not None
+    rows = admin.requests(workflow_id=observation.envelope.workflow_id)
+    assert [(row["method"], row["fault"]) for row in rows] == [("POST", f"{rule_id}:dribble")]
 
 
 def test_timeout_status_is_request_timeout_when_retries_run_out(sim: SimulatedTime) -> None:
