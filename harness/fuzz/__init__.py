@@ -18,13 +18,13 @@ from ._context import (
     run_test,
     seeded,
 )
-from ._machine import (
-    MACHINE_CASE_ID,
-    ModelRun,
-    TriggerModel,
-    build_machine,
-    dump_payload,
-    run_machine,
+from ._repro import (
+    DEFAULT_KEY_VAR,
+    DEFAULT_SECRET_VAR,
+    MOCK_REPRO_BASE_URL,
+    FuzzRequest,
+    curl_command,
+    reveals,
 )
 from ._properties import (
     ADDRESS_CHECKS,
@@ -38,13 +38,15 @@ from ._properties import (
     status_request,
     without_secrets,
 )
-from ._repro import (
-    DEFAULT_KEY_VAR,
-    DEFAULT_SECRET_VAR,
-    MOCK_REPRO_BASE_URL,
-    FuzzRequest,
-    curl_command,
-    reveals,
+from ._machine import (
+    MACHINE_CASE_ID,
+    MachinePlan,
+    ModelRun,
+    TriggerMachine,
+    TriggerModel,
+    build_machine,
+    dump_payload,
+    run_machine,
 )
 
 __all__ = [
@@ -61,10 +63,12 @@ __all__ = [
     "FuzzFailure",
     "FuzzMeter",
     "FuzzRequest",
+    "MachinePlan",
     "ModelRun",
     "OutOfTime",
     "Property",
     "PropertyResult",
+    "TriggerMachine",
     "TriggerModel",
     "addressable",
     "build_machine",
