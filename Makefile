@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck clean bench
+.PHONY: run test lint typecheck imports clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+test: lint typecheck imports
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

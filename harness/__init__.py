@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._admin_client import MockAdmin
 from ._async_client import AsyncTriggerClient
-from ._client import TriggerClient
+from ._client import TriggerClient, workflow_id_of
 from ._exceptions import (
     ApiError,
     AuthRejected,
@@ -23,6 +23,7 @@ from ._exceptions import (
     TransportError,
     UsageError,
 )
+from ._jira import JiraDelivery, JiraIssue, issue_created, jira_signature, signed_delivery
 from ._models import (
     FINAL_STATUSES,
     Endpoint,
@@ -41,7 +42,7 @@ from ._polling import (
     fixed,
     fixed_jittered,
 )
-from ._protocol import EnvelopeError, RequestSpec, parse_envelope
+from ._protocol import EnvelopeError, RequestSpec, join_url, parse_envelope
 from ._redact import redact_headers
 from ._targets import (
     Secret,
@@ -67,6 +68,8 @@ __all__ = [
     "EnvelopeError",
     "Exchange",
     "HarnessError",
+    "JiraDelivery",
+    "JiraIssue",
     "LogEntry",
     "MalformedResponse",
     "MockAdmin",
@@ -94,6 +97,9 @@ __all__ = [
     "fixed",
     "fixed_jittered",
     "guard_production",
+    "issue_created",
+    "jira_signature",
+    "join_url",
     "load_targets",
     "mock_target",
     "parse_envelope",
@@ -101,4 +107,6 @@ __all__ = [
     "run_checks",
     "run_history_checks",
     "select_target",
+    "signed_delivery",
+    "workflow_id_of",
 ]

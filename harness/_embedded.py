@@ -7,16 +7,22 @@ its sleep a real sleep of `s / scale`, so polling every 5 virtual seconds costs 
 other target the session is a plain `httpx.Client` on real time, with a `MockAdmin` only when
 the caller says the target is a mock with admin access (`admin_url`).
 
-`mock_server` is imported inside the functions that need it: the harness does not depend on
-the mock otherwise.
+`embedded_mock` builds a mock over any config mapping (the demo world by default) and hands
+out its virtual clock: read it, or freeze it and step it (`set_now`), as polling sizing does.
+`scaled_sleep` / `scaled_async_sleep` are the one real sleep of `s / scale` every caller on
+virtual time uses.
+
+This module is the harness's only door to `mock_server`, imported (through its package) inside
+the functions that need it: the harness does not depend on the mock otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -25,21 +31,28 @@ import httpx
 
 from ._admin_client import MockAdmin
 from ._client import TriggerClient
-from ._exceptions import UsageError
+from ._exceptions import ConfigError, UsageError
 from ._targets import Target
-from ._types import Clock, Sleep
+from ._types import AsyncSleep, Clock, Sleep
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
+
+    from mock_server import MockConfig
 
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
     "MOCK_LOG_WINDOW",
+    "EmbeddedMock",
     "Session",
     "embedded_app",
+    "embedded_mock",
+    "in_process_async_client",
     "in_process_client",
     "open_session",
+    "scaled_async_sleep",
+    "scaled_sleep",
 ]
 
 DEFAULT_TIME_SCALE: Final = 100.0
@@ -77,24 +90,90 @@ class Session:
         return TriggerClient(self.target, http=self.http, **options)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmbeddedMock:
+    """An embedded mock's ASGI app and a handle on its virtual clock.
+
+    `clock` reads the mock's virtual time (epoch seconds). `set_now` moves it; while `frozen`
+    that is the only way it moves, so a caller can step time from one wake-up to the next.
+    """
+
+    app: ASGIApp
+    clock: Clock
+    set_now: Callable[[float], None]
+    time_scale: float
+    frozen: bool = False
+
+
+def embedded_mock(
+    config: Mapping[str, Any] | None = None,
+    *,
+    time_scale: float = DEFAULT_TIME_SCALE,
+    frozen: bool = False,
+    admin_token: str | None = None,
+    seed: int = 7,
+    source: str = "mock config",
+) -> EmbeddedMock:
+    """A mock serving `config` (the demo world when None) on its own virtual clock.
+
+    Args:
+        config: a mock config as a mapping (`[mock]`, `[[workspaces]]`, as in its TOML file);
+            its `time_scale` is replaced by `time_scale`.
+        time_scale: virtual seconds per real second.
+        frozen: start with the clock stopped (it then moves only through `set_now`).
+        admin_token: the admin API's bearer token, None for an open admin API.
+        seed: the demo world's seed (a given config carries its own).
+        source: names the config in error messages (a flag such as `--duration-dist`).
+    """
+    from mock_server import VirtualClock, create_app  # noqa: PLC0415 - the mock at the edge
+
+    if not time_scale > 0:
+        raise UsageError(f"Invalid time_scale={time_scale!r} <= 0")
+    world = _world(config, time_scale=time_scale, seed=seed, source=source)
+    clock = VirtualClock.from_settings(world.mock)
+    if frozen:
+        clock.set_frozen(True)
+    return EmbeddedMock(
+        app=create_app(world, clock=clock, admin_token=admin_token),
+        clock=clock.now,
+        set_now=clock.set_now,
+        time_scale=time_scale,
+        frozen=frozen,
+    )
+
+
+def _world(
+    config: Mapping[str, Any] | None, *, time_scale: float, seed: int, source: str
+) -> MockConfig:
+    from mock_server import demo_config, parse_config  # noqa: PLC0415 - the mock at the edge
+
+    if config is None:
+        world = demo_config(seed=seed)
+    else:
+        try:
+            world = parse_config(config, source=source)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return dataclasses.replace(world, mock=dataclasses.replace(world.mock, time_scale=time_scale))
+
+
 def embedded_app(
-    time_scale: float = DEFAULT_TIME_SCALE, *, admin_token: str | None = None, seed: int = 7
+    time_scale: float = DEFAULT_TIME_SCALE,
+    *,
+    config: Mapping[str, Any] | None = None,
+    admin_token: str | None = None,
+    seed: int = 7,
 ) -> ASGIApp:
-    """The mock's demo world as an ASGI app whose virtual clock runs `time_scale` times fast.
+    """The mock's demo world (or `config`) as an ASGI app whose virtual clock runs `time_scale`
+    times fast.
 
     Args:
         time_scale: virtual seconds per real second.
+        config: a mock config mapping; the demo world when None.
         admin_token: the admin API's bearer token, None for an open admin API.
         seed: the demo world's seed.
     """
-    from mock_server import create_app  # noqa: PLC0415 - harness never imports the mock at import
-    from mock_server._config import demo_config  # noqa: PLC0415 - likewise
-
-    config = demo_config(seed=seed)
-    config = dataclasses.replace(
-        config, mock=dataclasses.replace(config.mock, time_scale=time_scale)
-    )
-    return create_app(config, admin_token=admin_token)
+    return embedded_mock(config, time_scale=time_scale, admin_token=admin_token, seed=seed).app
 
 
 def in_process_client(app: ASGIApp) -> httpx.Client:
@@ -109,14 +188,44 @@ def in_process_client(app: ASGIApp) -> httpx.Client:
     return TestClient(app, base_url="http://testserver")
 
 
-def _scaled(scale: float) -> tuple[Clock, Sleep]:
+def in_process_async_client(
+    app: ASGIApp, *, base_url: str = "http://testserver"
+) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` that sends every request to `app` in process."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+def scaled_sleep(time_scale: float) -> Sleep:
+    """A sleep of `seconds` virtual seconds: a real sleep of `seconds / time_scale`.
+
+    Args:
+        time_scale: virtual seconds per real second (1 on real time).
+    """
+
+    def sleep(seconds: float) -> None:
+        time.sleep(max(seconds, 0.0) / time_scale)
+
+    return sleep
+
+
+def scaled_async_sleep(time_scale: float) -> AsyncSleep:
+    """The asyncio twin of `scaled_sleep`: awaits `seconds / time_scale` real seconds.
+
+    Args:
+        time_scale: virtual seconds per real second (1 on real time).
+    """
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0.0) / time_scale)
+
+    return sleep
+
+
+def _scaled_clock(scale: float) -> Clock:
     def clock() -> float:
         return time.monotonic() * scale
 
-    def sleep(seconds: float) -> None:
-        time.sleep(max(seconds, 0.0) / scale)
-
-    return clock, sleep
+    return clock
 
 
 @contextmanager
@@ -167,7 +276,7 @@ def open_session(
 def _embedded_session(
     target: Target, app: ASGIApp, in_process: bool, scale: float, admin_token: str | None
 ) -> Iterator[Session]:
-    clock, sleep = _scaled(scale)
+    clock, sleep = _scaled_clock(scale), scaled_sleep(scale)
     with ExitStack() as stack:
         if in_process:
             http = stack.enter_context(in_process_client(app))

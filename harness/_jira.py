@@ -44,7 +44,7 @@ __all__ = [
     "encode_payload",
     "issue_created",
     "issue_updated",
-    "sign",
+    "jira_signature",
     "signed_delivery",
     "verify_signature",
     "with_malformed_signature",
@@ -364,7 +364,7 @@ def encode_payload(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def sign(body: bytes, secret: str) -> str:
+def jira_signature(body: bytes, secret: str) -> str:
     """`sha256=<hex>`: the HMAC-SHA256 of the raw `body` under `secret`.
 
     Args:
@@ -385,7 +385,7 @@ def verify_signature(body: bytes, secret: str, header: str | None) -> bool:
     """
     if header is None or _SIGNATURE_RE.fullmatch(header) is None:
         return False
-    return hmac.compare_digest(header, sign(body, secret))
+    return hmac.compare_digest(header, jira_signature(body, secret))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -436,7 +436,7 @@ def signed_delivery(payload: Mapping[str, Any], secret: str) -> JiraDelivery:
     return JiraDelivery(
         event=event,
         body=body,
-        headers=_headers(sign(body, secret)),
+        headers=_headers(jira_signature(body, secret)),
         payload=MappingProxyType(dict(payload)),
     )
 
@@ -455,7 +455,7 @@ def with_wrong_secret(delivery: JiraDelivery, wrong_secret: str) -> JiraDelivery
         delivery: a signed delivery.
         wrong_secret: another secret (e.g. another trigger's).
     """
-    signature = sign(delivery.body, wrong_secret)
+    signature = jira_signature(delivery.body, wrong_secret)
     if signature == delivery.signature:
         raise ValueError("Invalid wrong_secret: it is the secret the delivery was signed with")
     return replace(delivery, headers=_headers(signature))

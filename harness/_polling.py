@@ -2,9 +2,14 @@
 
 Strategies are small frozen values made by lowercase factories (`fixed`, `fixed_jittered`,
 `exponential`) that check their arguments at once; each yields the delays between polls of a
-healthy run from an injected `random.Random`. `backoff` spaces retries of transient failures
-(no answer, 5xx, 429) and never waits less than a `Retry-After`. `next_action` decides what a
-polling loop does after each answer, so the loops in the clients own no policy.
+healthy run from an injected `random.Random`. `STRATEGIES` names them and `strategy_from` builds
+one from a name and numbers, with the one set of defaults every command uses (`load`,
+`size-polling` and the Locust users): `fixed_jittered` spreads first polls over one interval
+unless told otherwise, and `exponential` grows to `DEFAULT_CAP_S` without jitter.
+
+`backoff` spaces retries of transient failures (no answer, 5xx, 429) and never waits less than a
+`Retry-After`. `next_action` decides what a polling loop does after each answer, so the loops in
+the clients own no policy.
 """
 
 from __future__ import annotations
@@ -14,13 +19,15 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
 from ._exceptions import UsageError
 from ._models import Envelope
 from ._protocol import Outcome, Verdict
 
 __all__ = [
+    "DEFAULT_CAP_S",
+    "STRATEGIES",
     "Action",
     "Done",
     "ExponentialStrategy",
@@ -33,13 +40,20 @@ __all__ = [
     "PollStrategy",
     "RetryPolicy",
     "backoff",
+    "default_jitter",
     "exponential",
     "fixed",
     "fixed_jittered",
     "next_action",
     "retry_delay",
     "start_retry_delay",
+    "strategy_from",
 ]
+
+STRATEGIES: Final = ("fixed", "fixed_jittered", "exponential")
+"""The strategy names `strategy_from` knows (`--poll-strategy`, `--intervals name:seconds`)."""
+DEFAULT_CAP_S: Final = 60.0
+"""exponential: the longest delay when no cap is given."""
 
 
 def _positive(factory: str, name: str, value: float) -> float:
@@ -144,6 +158,42 @@ def exponential(
     if _non_negative(name, "jitter", jitter) > 1.0:
         raise UsageError(f"{name}: jitter must be between 0 and 1, got {jitter!r}")
     return ExponentialStrategy(initial, float(factor), float(cap_s), float(jitter))
+
+
+def default_jitter(name: str, interval_s: float) -> float:
+    """The jitter a strategy takes when none is given.
+
+    `fixed_jittered` spreads the first polls of runs started together over one interval (its
+    jitter is seconds); `fixed` has none and `exponential` none (its jitter is a fraction).
+
+    Args:
+        name: one of `STRATEGIES`.
+        interval_s: the strategy's interval (exponential: first delay), seconds.
+    """
+    return float(interval_s) if name == "fixed_jittered" else 0.0
+
+
+def strategy_from(
+    name: str, interval_s: float, *, jitter: float | None = None, cap_s: float | None = None
+) -> PollStrategy:
+    """The polling strategy a name and its numbers describe.
+
+    Args:
+        name: `fixed`, `fixed_jittered` or `exponential`.
+        interval_s: the interval (exponential: the first delay), seconds.
+        jitter: fixed_jittered: first-poll jitter in seconds; exponential: a fraction 0-1;
+            None: `default_jitter(name, interval_s)`.
+        cap_s: exponential: the longest delay (never below `interval_s`); None: `DEFAULT_CAP_S`.
+    """
+    if name not in STRATEGIES:
+        raise UsageError(f"unknown poll strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    spread = default_jitter(name, interval_s) if jitter is None else jitter
+    if name == "fixed":
+        return fixed(interval_s)
+    if name == "fixed_jittered":
+        return fixed_jittered(interval_s, first_poll_jitter_s=spread)
+    cap = DEFAULT_CAP_S if cap_s is None else cap_s
+    return exponential(interval_s, cap_s=max(cap, interval_s), jitter=spread)
 
 
 @dataclass(frozen=True, slots=True)

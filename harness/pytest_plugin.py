@@ -143,18 +143,16 @@ def async_trigger_client(trigger_session: Session) -> Iterator[AsyncTriggerClien
     import httpx  # noqa: PLC0415 - cheap plugin import
 
     from harness._async_client import AsyncTriggerClient  # noqa: PLC0415 - likewise
+    from harness._embedded import (  # noqa: PLC0415 - likewise
+        in_process_async_client,
+        scaled_async_sleep,
+    )
 
     if trigger_session.app is not None:
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=trigger_session.app),
-            base_url=trigger_session.base_url,
-        )
+        http = in_process_async_client(trigger_session.app, base_url=trigger_session.base_url)
     else:
         http = httpx.AsyncClient(timeout=trigger_session.target.timeout_s)
-    scale = trigger_session.time_scale
-
-    async def sleep(seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0.0) / scale)
+    sleep = scaled_async_sleep(trigger_session.time_scale)
 
     yield AsyncTriggerClient(
         trigger_session.target, http=http, clock=trigger_session.clock, sleep=sleep

@@ -1,8 +1,50 @@
-"""Stateful mock of Phinite's workspace trigger API."""
+"""Stateful mock of Phinite's workspace trigger API.
+
+The public surface: build the app (`create_app`) from a config (`load_config`, `parse_config`,
+`demo_config`) on a virtual clock (`VirtualClock`) and a store (`TriggerStore`), and serve it
+(`serve_in_thread`, or `bind_socket` + `make_server` + `base_url` in the foreground).
+"""
 
 from __future__ import annotations
 
-from ._serve import serve_in_thread
-from .app import create_app
+from ._clock import VirtualClock
+from ._config import (
+    ApiKey,
+    ConfigError,
+    CronSpec,
+    Duration,
+    MockConfig,
+    MockSettings,
+    OutcomeRates,
+    TriggerConfig,
+    WorkspaceConfig,
+    demo_config,
+    load_config,
+    parse_config,
+)
+from ._serve import base_url, bind_socket, make_server, serve_in_thread
+from .app import MockApp, create_app
+from .store import TriggerStore
 
-__all__ = ["create_app", "serve_in_thread"]
+__all__ = [
+    "ApiKey",
+    "ConfigError",
+    "CronSpec",
+    "Duration",
+    "MockApp",
+    "MockConfig",
+    "MockSettings",
+    "OutcomeRates",
+    "TriggerConfig",
+    "TriggerStore",
+    "VirtualClock",
+    "WorkspaceConfig",
+    "base_url",
+    "bind_socket",
+    "create_app",
+    "demo_config",
+    "load_config",
+    "make_server",
+    "parse_config",
+    "serve_in_thread",
+]

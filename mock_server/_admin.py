@@ -23,8 +23,8 @@ from ._clock import format_iso
 from ._config import CronSpec
 from ._errors import ApiHTTPError, JSONResponse, auth_failed, detail_error
 from ._fault_rules import ENDPOINTS, parse_fault_rule
-from ._store import Source, StoreError
 from ._validate import ConfigError, Where, choice, required, string, table
+from .store import Source, StoreError
 
 __all__ = ["admin_routes"]
 
@@ -41,7 +41,7 @@ def _admin_endpoint(handler: AdminHandler) -> Callable[[Request], Awaitable[Resp
 
     async def endpoint(request: Request) -> Response:
         request.scope["mock.endpoint"] = "admin"
-        state: MockState = request.app.state.mock
+        state: MockState = request.app.state
         try:
             _check_admin_token(state, request)
             state.store.catch_up()
@@ -197,7 +197,7 @@ def _pause_handler(paused: bool) -> AdminHandler:
     async def handler(state: MockState, request: Request) -> Response:
         workspace_id = request.path_params["workspace_id"]
         trigger_id = request.path_params["trigger_id"]
-        state.store.set_paused(workspace_id, trigger_id, paused)
+        state.store.triggers.set_paused(workspace_id, trigger_id, paused)
         return JSONResponse(
             {"workspace_id": workspace_id, "trigger_id": trigger_id, "paused": paused}
         )
@@ -226,7 +226,7 @@ def _parse_cron_body(payload: dict[str, Any]) -> CronSpec:
 
 
 def _cron_body(state: MockState, workspace_id: str, trigger_id: str) -> dict[str, Any]:
-    status = state.store.cron_status(workspace_id, trigger_id)
+    status = state.store.triggers.cron_status(workspace_id, trigger_id)
     spec = status.cron
     return {
         "workspace_id": workspace_id,
@@ -250,14 +250,14 @@ async def _cron(state: MockState, request: Request) -> Response:
     workspace_id = request.path_params["workspace_id"]
     trigger_id = request.path_params["trigger_id"]
     if request.method == "PUT":
-        state.store.cron_status(workspace_id, trigger_id)  # an unknown trigger is 404 first
+        state.store.triggers.get(workspace_id, trigger_id)  # an unknown trigger: 404 first
         payload = await _json_object(request)
         try:
-            state.store.add_cron(workspace_id, trigger_id, _parse_cron_body(payload))
+            state.store.triggers.set_cron(workspace_id, trigger_id, _parse_cron_body(payload))
         except ConfigError as exc:
             raise detail_error(422, str(exc)) from None
     elif request.method == "DELETE":
-        state.store.remove_cron(workspace_id, trigger_id)
+        state.store.triggers.remove_cron(workspace_id, trigger_id)
     return JSONResponse(_cron_body(state, workspace_id, trigger_id))
 
 

@@ -1,4 +1,4 @@
-"""The trigger API's handlers (E1-E4), the shared per-app state and the E3 raw-ASGI fast path.
+"""The trigger API's handlers (E1, E2, E4), the shared per-app state and request classification.
 
 Request handling order on E1/E2: bearer auth (401), environment (422), key limited to other
 environments (401), body (413, 422), store errors (404, 409), then the answer. E4 checks the
@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from ._capacity import Capacity
 from ._clock import VirtualClock
@@ -31,13 +30,11 @@ from ._errors import (
     detail_error,
     echo_input,
     issue,
-    render_json,
-    send_json,
     validation_failed,
 )
 from ._faults import FaultSet, RequestInfo
 from ._journal import RequestJournal
-from ._store import KeyScope, RunRecord, Source, StoreError, TriggerStore
+from .store import KeyScope, Run, Source, StoreError, TriggerStore
 
 __all__ = [
     "API_PREFIXES",
@@ -45,22 +42,16 @@ __all__ = [
     "MockState",
     "bearer_token",
     "classify_request",
-    "handle_status_fast",
     "jira_start",
-    "parse_status_path",
     "run_start",
     "run_sync",
-    "status_route",
+    "too_many_requests",
 ]
 
 API_PREFIXES: tuple[str, ...] = ("", "/api/v1/ai")
-_STATUS_PREFIXES = tuple(f"{prefix}/trigger/status/" for prefix in API_PREFIXES)
 _ENUM_MSG = "Input should be 'DEV', 'UAT' or 'PROD'"
 _ENUM_CTX = {"expected": "'DEV', 'UAT' or 'PROD'"}
 _NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
-_WORKFLOW_NOT_FOUND = orjson.dumps({"detail": "Workflow not found"})
-_AUTH_FAILED_BODY = orjson.dumps({"detail": "Invalid authentication credentials"})
-_WWW_AUTHENTICATE = ((b"www-authenticate", b"Bearer"),)
 
 
 class ClockWaiters:
@@ -109,7 +100,10 @@ class MockState:
     request_counts: Counter[tuple[str, int]] = field(default_factory=Counter)
 
     async def wait_until(self, when: float) -> None:
-        """Wait (without polling) until the virtual clock reaches `when`."""
+        """Wait (without polling) until the virtual clock reaches `when` (virtual POSIX seconds).
+
+        Wakes at the real delay the clock predicts, or earlier when the clock is moved.
+        """
         while self.clock.now() < when:
             delay = self.clock.real_delay_until(when)
             await self.waiters.wait(None if delay is None else max(delay, 0.001))
@@ -306,7 +300,7 @@ def api_endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[R
 
     async def endpoint(request: Request) -> Response:
         request.scope["mock.endpoint"] = name
-        state: MockState = request.app.state.mock
+        state: MockState = request.app.state
         state.store.catch_up()
         try:
             return await handler(state, request)
@@ -324,7 +318,7 @@ def _answer(request: Request, envelope: dict[str, Any]) -> JSONResponse:
     return JSONResponse(envelope)
 
 
-async def _start_from_request(state: MockState, request: Request, *, sync: bool) -> RunRecord:
+async def _start_from_request(state: MockState, request: Request, *, sync: bool) -> Run:
     workspace_id = request.path_params["workspace_id"]
     trigger_id = request.path_params["trigger_id"]
     environment = request.path_params["environment"]
@@ -335,7 +329,7 @@ async def _start_from_request(state: MockState, request: Request, *, sync: bool)
     body = await _read_body(request, state.config.mock.max_body_bytes)
     message, user_variables = _parse_run_body(body, request.headers.get("content-type"))
     if not sync:
-        state.store.check_trigger(workspace_id, trigger_id, environment)
+        state.store.triggers.check(workspace_id, trigger_id, environment)
         _admit_start(state, workspace_id)
     return state.store.start_run(
         workspace_id=workspace_id,
@@ -356,11 +350,12 @@ async def _run_start(state: MockState, request: Request) -> Response:
 async def _run_sync(state: MockState, request: Request) -> Response:
     run = await _start_from_request(state, request, sync=True)
     request.scope["mock.workflow_id"] = run.workflow_id
-    answer_at = state.store.sync_answer_time(run)
+    limit = state.store.sync_limit
+    answer_at = limit.answer_time(run)
     await state.wait_until(answer_at)
     state.store.catch_up()
-    if state.store.sync_timed_out(run, answer_at) and run.error_text is None:
-        raise detail_error(504, state.store.sync_limit_error())
+    if limit.timed_out(run, answer_at) and run.error_text is None:
+        raise detail_error(504, limit.error())
     return _answer(request, state.store.envelope(run))
 
 
@@ -379,7 +374,7 @@ async def _jira_start(state: MockState, request: Request) -> Response:
         raise validation_failed(
             [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]
         )
-    state.store.check_trigger(workspace_id, trigger_id, environment)
+    state.store.triggers.check(workspace_id, trigger_id, environment)
     _admit_start(state, workspace_id)
     run = state.store.start_run(
         workspace_id=workspace_id,
@@ -395,62 +390,6 @@ async def _jira_start(state: MockState, request: Request) -> Response:
 run_sync = api_endpoint("E1", _run_sync)
 run_start = api_endpoint("E2", _run_start)
 jira_start = api_endpoint("E4", _jira_start)
-
-
-def parse_status_path(path: str) -> tuple[str, str] | None:
-    """`(workspace_id, workflow_id)` when `path` is an E3 path under either prefix."""
-    for prefix in _STATUS_PREFIXES:
-        if path.startswith(prefix):
-            workspace_id, sep, workflow_id = path[len(prefix) :].partition("/")
-            if sep and workspace_id and workflow_id and "/" not in workflow_id:
-                return workspace_id, workflow_id
-            return None
-    return None
-
-
-async def handle_status_fast(
-    state: MockState, scope: Scope, send: Send, workspace_id: str, workflow_id: str
-) -> int:
-    """Serve E3 straight from the ASGI scope (the hot path); returns the status code sent."""
-    store = state.store
-    store.catch_up()
-    key_scope = store.key_scope(workspace_id, bearer_token(scope["headers"]))
-    if key_scope is None:
-        await send_json(send, 401, _AUTH_FAILED_BODY, _WWW_AUTHENTICATE)
-        return 401
-    refused = state.capacity.admit_status(workspace_id) if state.capacity.limits_status else None
-    if refused is not None:
-        await too_many_requests(refused, "status requests").response()(scope, _no_receive, send)
-        return 429
-    envelope = store.status_envelope(workspace_id, workflow_id, key_scope.environments)
-    if envelope is None:
-        await send_json(send, 404, _WORKFLOW_NOT_FOUND)
-        return 404
-    scope["mock.run_status"] = envelope["status"]
-    await send_json(send, 200, render_json(envelope))
-    return 200
-
-
-class _StatusRoute:
-    """E3 reached through routing (a HEAD; GETs take the fast path before routing).
-
-    A raw ASGI endpoint, so the routed and the fast path answer E3 with the same code.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = scope["path_params"]
-        workspace_id, workflow_id = params["workspace_id"], params["workflow_id"]
-        scope["mock.endpoint"] = "E3"
-        scope["mock.workspace_id"], scope["mock.workflow_id"] = workspace_id, workflow_id
-        state: MockState = scope["app"].state.mock
-        await handle_status_fast(state, scope, send, workspace_id, workflow_id)
-
-
-status_route = _StatusRoute()
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
 
 
 def classify_request(method: str, path: str) -> RequestInfo | None:

@@ -63,6 +63,9 @@ class VirtualClock:
             start: virtual POSIX seconds (UTC) the clock reads at creation and after `reset()`.
             time_scale: virtual seconds per real second, > 0.
             real_time: the real monotonic time source, in seconds.
+
+        Raises:
+            ValueError: `time_scale` is not a finite number > 0.
         """
         self._start = float(start)
         self._initial_scale = _check_scale(time_scale)
@@ -85,15 +88,15 @@ class VirtualClock:
 
         Args:
             settings: the `[mock]` table.
-            wall_time: real UTC POSIX time, read once when `settings.start` is None.
-            real_time: the real monotonic time source.
+            wall_time: real UTC POSIX seconds, read once when `settings.start` is None.
+            real_time: the real monotonic time source, in seconds.
         """
         start = settings.start.timestamp() if settings.start is not None else wall_time()
         return cls(start=start, time_scale=settings.time_scale, real_time=real_time)
 
     @property
     def start(self) -> float:
-        """The virtual time the clock started at (and returns to on `reset()`)."""
+        """Virtual POSIX seconds the clock started at (and returns to on `reset()`)."""
         return self._start
 
     @property
@@ -120,7 +123,10 @@ class VirtualClock:
         """Jump forward by `seconds` (>= 0) of virtual time.
 
         Args:
-            seconds: how far to jump; a negative or non-finite value raises ValueError.
+            seconds: how far to jump, in virtual seconds.
+
+        Raises:
+            ValueError: `seconds` is negative or not finite.
         """
         if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"advance_s must be a finite number >= 0, got {seconds!r}")
@@ -131,6 +137,9 @@ class VirtualClock:
 
         Args:
             when: virtual POSIX seconds (UTC), finite.
+
+        Raises:
+            ValueError: `when` is not a finite number.
         """
         if not (isinstance(when, int | float) and math.isfinite(when)):
             raise ValueError(f"now must be a finite timestamp, got {when!r}")
@@ -141,6 +150,9 @@ class VirtualClock:
 
         Args:
             scale: virtual seconds per real second, > 0.
+
+        Raises:
+            ValueError: `scale` is not a finite number > 0.
         """
         self._move(self.now(), _check_scale(scale), self._frozen)
 

@@ -4,7 +4,7 @@ The field names are the TOML keys of interfaces.md. Every value is checked when 
 a bad one raises `ConfigError` naming the key (as a dotted path) and the value.
 
 INTERFACE (fixed, other modules code against it): `MockConfig`, `MockSettings`,
-`WorkspaceConfig`, `ApiKey`, `TriggerConfig`, `Duration`, `Outcome`, `CronSpec`,
+`WorkspaceConfig`, `ApiKey`, `TriggerConfig`, `Duration`, `OutcomeRates`, `CronSpec`,
 `ConfigError`, `load_config(path)`, `parse_config(mapping, source=...)`, `demo_config()`,
 `check_cron(cron, environments)` (also used when a schedule is added at run time).
 
@@ -61,7 +61,7 @@ __all__ = [
     "Duration",
     "MockConfig",
     "MockSettings",
-    "Outcome",
+    "OutcomeRates",
     "TriggerConfig",
     "WorkspaceConfig",
     "check_cron",
@@ -93,8 +93,9 @@ class Duration:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    """Chances of a run ending `failed` or pausing in `waiting_for_input`; the rest complete."""
+class OutcomeRates:
+    """A trigger's outcome rates (TOML `outcome`): chances, each in [0, 1], of a run ending
+    `failed` or pausing in `waiting_for_input`; the rest complete."""
 
     failed: float = 0.0
     waiting_for_input: float = 0.0
@@ -119,7 +120,7 @@ class TriggerConfig:
     id: str
     environments: tuple[str, ...] = ENVIRONMENTS
     duration: Duration = Duration(dist="fixed", s=5.0)
-    outcome: Outcome = Outcome()
+    outcome: OutcomeRates = OutcomeRates()
     paused: bool = False
     cron: CronSpec | None = None
     jira_secret: str | None = None
@@ -293,7 +294,7 @@ def _parse_duration(value: object, where: _Where) -> Duration:
     return Duration(dist=dist, **params)  # type: ignore[arg-type]
 
 
-def _parse_outcome(value: object, where: _Where) -> Outcome:
+def _parse_outcome(value: object, where: _Where) -> OutcomeRates:
     table = _table(value, where, ("failed", "waiting_for_input"))
     probs = {
         key: _number(item, where / key, minimum=0, inclusive=True) for key, item in table.items()
@@ -304,7 +305,7 @@ def _parse_outcome(value: object, where: _Where) -> Outcome:
     total = sum(probs.values())
     if total > 1 + 1e-9:
         raise where.fail("failed + waiting_for_input must be <= 1", total)
-    return Outcome(**probs)
+    return OutcomeRates(**probs)
 
 
 def check_cron(cron: CronSpec, environments: tuple[str, ...], *, where: str = "cron") -> None:
@@ -496,12 +497,12 @@ def demo_config(*, seed: int = 7) -> MockConfig:
         TriggerConfig(
             id="flaky-enrichment",
             duration=Duration(dist="uniform", min_s=10, max_s=40),
-            outcome=Outcome(failed=0.2),
+            outcome=OutcomeRates(failed=0.2),
         ),
         TriggerConfig(
             id="approval-flow",
             duration=Duration(dist="fixed", s=10),
-            outcome=Outcome(waiting_for_input=1.0),
+            outcome=OutcomeRates(waiting_for_input=1.0),
         ),
         TriggerConfig(id="slow-sync", duration=Duration(dist="fixed", s=200)),
         TriggerConfig(id="long-batch", duration=Duration(dist="fixed", s=3000)),

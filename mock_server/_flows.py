@@ -17,7 +17,7 @@ from enum import IntEnum, StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
 
-from ._config import Duration, Outcome
+from ._config import Duration, OutcomeRates
 
 __all__ = [
     "MIN_DURATION_S",
@@ -61,7 +61,7 @@ _OUTPUTS = (
 
 
 class Fate(StrEnum):
-    """How a run's first phase ends, as drawn from its trigger's `Outcome`."""
+    """How a run's first phase ends, as drawn from its trigger's `OutcomeRates`."""
 
     COMPLETED = "completed"
     FAILED = "failed"
@@ -111,7 +111,7 @@ def draw_duration(duration: Duration, rng: random.Random) -> float:
     return max(value, MIN_DURATION_S)
 
 
-def draw_outcome(outcome: Outcome, rng: random.Random) -> Fate:
+def draw_outcome(outcome: OutcomeRates, rng: random.Random) -> Fate:
     """Draw how a run's first phase ends (one draw from `rng`).
 
     Args:
@@ -126,7 +126,7 @@ def draw_outcome(outcome: Outcome, rng: random.Random) -> Fate:
     return Fate.COMPLETED
 
 
-def resume_plan(seed: int, duration: Duration, outcome: Outcome) -> tuple[float, bool]:
+def resume_plan(seed: int, duration: Duration, outcome: OutcomeRates) -> tuple[float, bool]:
     """Duration and failure of the phase after input, a pure function of the run's seed.
 
     A resumed run never waits again: it fails with probability `outcome.failed`, else completes.
@@ -147,7 +147,8 @@ def error_message(seed: int, ending: int, background_limit_s: float) -> str:
     Args:
         seed: the run's seed.
         ending: an `Ending` value other than COMPLETED.
-        background_limit_s: the A2 limit, named by the error of a run that hit it.
+        background_limit_s: the A2 limit in virtual seconds, named by the error of a run that
+            hit it.
     """
     if ending == Ending.LIMIT:
         return f"Run exceeded the background task limit of {background_limit_s:g} s"
@@ -182,9 +183,9 @@ def logs_at(
 
     Args:
         run: the run.
-        now: virtual time of the read.
+        now: virtual POSIX seconds of the read.
         window: how many entries to return at most (A11).
-        background_limit_s: the A2 limit, for the error of a run that hit it.
+        background_limit_s: the A2 limit in virtual seconds, for the error of a run that hit it.
     """
     events: list[tuple[float, str, str, str, str]] = []
     seed = run.seed

@@ -89,7 +89,22 @@ class RequestJournal:
         retry_after: str | None = None,
         fault: str | None = None,
     ) -> None:
-        """Append one request; the oldest entry falls off when the journal is full."""
+        """Append one request; the oldest entry falls off when the journal is full.
+
+        Args:
+            virtual_time: virtual POSIX seconds the request arrived at.
+            real_time: real monotonic seconds it arrived at.
+            method: the HTTP method.
+            path: the URL path.
+            status_code: the code answered; None when no answer was sent (a connection fault).
+            workflow_id: the run it concerns, if any.
+            workspace_id: the workspace of its path, if any.
+            latency_s: real seconds from arrival to the end of the answer.
+            endpoint: `E1`-`E4`, or None for other paths.
+            run_status: the run status the answer showed (E1-E3).
+            retry_after: the `Retry-After` header of a refusal.
+            fault: the fault injected, as `rule-id:kind`.
+        """
         self._virtual.append(virtual_time)
         self._real.append(real_time)
         self._method.append(method)

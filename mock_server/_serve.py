@@ -21,7 +21,15 @@ _START_TIMEOUT_S = 10.0
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on `host:port` (port 0: a free port)."""
+    """A listening TCP socket on `host:port`, inheritable by a child process.
+
+    Args:
+        host: the address to bind (IPv6 when it holds a `:`).
+        port: the port; 0 picks a free one.
+
+    Raises:
+        OSError: the address cannot be bound (in use, not local, no permission).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -36,13 +44,23 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def base_url(sock: socket.socket) -> str:
-    """`http://host:port` of a bound socket."""
+    """`http://host:port` (`http://[host]:port` for IPv6) of a bound socket.
+
+    Args:
+        sock: a bound socket (`bind_socket`).
+    """
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def make_server(app: ASGIApp) -> uvicorn.Server:
-    """A quiet uvicorn server for `app` (no access log, warnings only)."""
+    """A quiet uvicorn server for `app` (no access log, warnings only, lifespan on).
+
+    Run it on a bound socket: `make_server(app).run(sockets=[sock])` blocks until it exits.
+
+    Args:
+        app: the ASGI app to serve.
+    """
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     return uvicorn.Server(config)
 
@@ -54,6 +72,10 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
     Args:
         app: the ASGI app to serve.
         host: the address to bind (loopback by default).
+
+    Raises:
+        OSError: `host` cannot be bound.
+        RuntimeError: the server did not start within 10 real seconds.
     """
     sock = bind_socket(host, 0)
     server = make_server(app)

@@ -47,7 +47,12 @@ def show_value(value: object) -> str:
 
 
 class Where:
-    """A dotted key path inside one config source, for error messages."""
+    """A dotted key path inside one config source, for error messages (`where / "key"`).
+
+    Args:
+        source: the config source (a file name, `<config>`, `rule`).
+        path: the dotted path inside it (`workspaces[0].api_keys`); `""` for the whole source.
+    """
 
     __slots__ = ("path", "source")
 
@@ -62,9 +67,17 @@ class Where:
 
     @property
     def secret(self) -> bool:
+        """True when the path passes through a secret key, whose values are never shown."""
         return any(part in SECRET_KEYS for part in re.split(r"[.\[]", self.path))
 
     def fail(self, problem: str, value: object = None, *, show: bool = True) -> ConfigError:
+        """The `ConfigError` (returned, not raised) naming this path, the problem and the value.
+
+        Args:
+            problem: what is wrong (`must be a table`).
+            value: the bad value, shown unless `show` is False or the path is secret.
+            show: whether the value may be shown at all.
+        """
         where = f"{self.source}: {self.path}" if self.path else self.source
         if show and not self.secret:
             return ConfigError(f"{where}: {problem}, got {show_value(value)}")
@@ -72,6 +85,11 @@ class Where:
 
 
 def table(value: object, where: Where, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """`value` as a table whose keys are all in `allowed`.
+
+    Raises:
+        ConfigError: not a table, or an unknown key (named, its value not shown).
+    """
     if not isinstance(value, dict):
         raise where.fail("must be a table", value)
     for key in value:
@@ -81,12 +99,22 @@ def table(value: object, where: Where, allowed: tuple[str, ...]) -> dict[str, An
 
 
 def required(table: dict[str, Any], key: str, where: Where) -> Any:
+    """The value of `key` in `table`.
+
+    Raises:
+        ConfigError: the key is missing.
+    """
     if key not in table:
         raise (where / key).fail("is required", show=False)
     return table[key]
 
 
 def number(value: object, where: Where, *, minimum: float, inclusive: bool = False) -> float:
+    """`value` as a finite float above `minimum` (or equal to it when `inclusive`).
+
+    Raises:
+        ConfigError: not a finite number (booleans are not numbers), or too small.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise where.fail("must be a finite number", value)
     if value < minimum or (value == minimum and not inclusive):
@@ -95,6 +123,11 @@ def number(value: object, where: Where, *, minimum: float, inclusive: bool = Fal
 
 
 def integer(value: object, where: Where, *, minimum: int | None = None) -> int:
+    """`value` as an int, at least `minimum` when one is given.
+
+    Raises:
+        ConfigError: not an integer (booleans are not), or below `minimum`.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise where.fail("must be an integer", value)
     if minimum is not None and value < minimum:
@@ -103,6 +136,11 @@ def integer(value: object, where: Where, *, minimum: int | None = None) -> int:
 
 
 def string(value: object, where: Where, *, nonempty: bool = True) -> str:
+    """`value` as a string, non-empty unless `nonempty` is False.
+
+    Raises:
+        ConfigError: not a string, or empty when it must not be.
+    """
     if not isinstance(value, str):
         raise where.fail("must be a string", value)
     if nonempty and not value:
@@ -111,6 +149,11 @@ def string(value: object, where: Where, *, nonempty: bool = True) -> str:
 
 
 def choice(value: object, where: Where, choices: tuple[str, ...]) -> str:
+    """`value` as one of `choices`.
+
+    Raises:
+        ConfigError: any other value (the choices are listed).
+    """
     if not isinstance(value, str) or value not in choices:
         raise where.fail(f"must be one of {', '.join(choices)}", value)
     return value

@@ -1,9 +1,12 @@
 """The mock's ASGI app: `create_app()` wires the store, clock, journal, routes and fast path.
 
-Layers, outermost first: `MockApp` (request journal and metrics, last-resort 500 guard), then
-`FaultInjector` (latency, 5xx and connection faults of the rules in force), then the E3 fast
-path or a Starlette app (routing with JSON 404/405, the API under both prefixes, the admin API
-and `/openapi.json`). No module globals: all state lives in one `MockState`.
+Layers, outermost first: `MockApp`, the single entry (tags E3, request journal and metrics,
+the one 500 guard); then either the E3 fast path (`serve_status`, raw ASGI) or `FaultInjector`
+(latency, 5xx and connection faults of the rules in force) over Starlette's `ExceptionMiddleware`
+(`HTTPException` as JSON) and `Router` (JSON 404/405, the API under both prefixes, the admin
+API and `/openapi.json`). Starlette's application class is not used: its server-error layer
+would answer a second 500 inside the guard. No module globals: all state lives in one
+`MockState`.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import time
 from collections.abc import Callable
 
 import httpx
-from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._admin import admin_routes
@@ -26,12 +29,9 @@ from ._api import (
     ClockWaiters,
     MockState,
     classify_request,
-    handle_status_fast,
     jira_start,
-    parse_status_path,
     run_start,
     run_sync,
-    status_route,
 )
 from ._capacity import Capacity
 from ._clock import VirtualClock
@@ -41,7 +41,8 @@ from ._fault_rules import preset
 from ._faults import FaultInjector, FaultSet
 from ._journal import RequestJournal
 from ._openapi import openapi_document
-from ._store import TriggerStore
+from ._status import parse_status_path, serve_status, status_route
+from .store import TriggerStore
 
 __all__ = ["MockApp", "create_app"]
 
@@ -85,21 +86,52 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return _internal_error(exc)
-
-
 def _internal_error(exc: BaseException) -> JSONResponse:
     return JSONResponse({"detail": f"Process query failed: {type(exc).__name__}"}, 500)
 
 
+_STATUS_METHODS = ("GET", "HEAD")
+
+
+class _AnswerTracker:
+    """A send wrapper noting the status code and `Retry-After` of the answer it passes on."""
+
+    __slots__ = ("retry_after", "send", "started", "status_code")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+        self.status_code = 500  # what the journal shows when no answer started
+        self.retry_after: str | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status_code = message["status"]
+            if self.status_code != 200:
+                self.retry_after = _header(message, b"retry-after")
+        await self.send(message)
+
+
 class MockApp:
-    """The outermost ASGI layer: journal and counters, and the 500 guard, around the faults."""
+    """The single entry of every request: tags it (E3 or not), guards it (500), journals it.
+
+    The hot path, a GET on E3 with no fault rule and no status limit in force, is served
+    straight by `serve_status`, which returns the code it sent (no send wrapper, no routing).
+    Every other request, HEAD on E3 included, goes through `FaultInjector` and the routes,
+    with a send wrapper noting the code. Either way an unexpected exception is logged and
+    answered 500 `Process query failed: <type>` (unless an answer had started), and the request
+    is journalled once (admin calls are only counted).
+
+    Args:
+        state: the app's state.
+        inner: the routes (JSON 404/405, the API, admin API and OpenAPI) and the lifespan.
+    """
 
     def __init__(self, state: MockState, inner: ASGIApp) -> None:
         self.state = state
         self.inner = inner
-        self.handler = FaultInjector(self._dispatch, state.faults, state.clock.now)
+        self.routed = FaultInjector(inner, state.faults, state.clock.now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,112 +140,82 @@ class MockApp:
         state = self.state
         started_real = state.real_time()
         started_virtual = state.clock.now()
-        path: str = scope["path"]
-        ids = parse_status_path(path) if scope["method"] == "GET" else None
-        if ids is not None and not state.faults.active and not state.capacity.limits_status:
-            await self._status_fast(scope, send, ids, started_real, started_virtual)
-            return
-        status_code = 500
-        retry_after: str | None = None
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal status_code, response_started, retry_after
-            if message["type"] == "http.response.start":
-                status_code = message["status"]
-                response_started = True
-                if status_code != 200:
-                    retry_after = _header(message, b"retry-after")
-            await send(message)
-
+        method: str = scope["method"]
+        ids = parse_status_path(scope["path"]) if method in _STATUS_METHODS else None
         if ids is not None:
             scope["mock.endpoint"] = "E3"
             scope["mock.workspace_id"], scope["mock.workflow_id"] = ids
+        tracker: _AnswerTracker | None = None
+        status_code = 500
         try:
-            if state.faults.active:
-                scope["mock.request"] = classify_request(scope["method"], path)
-                scope["mock.raw_send"] = send
-                await self.handler(scope, receive, tracking_send)
-            elif ids is not None:
-                await handle_status_fast(state, scope, tracking_send, *ids)
+            if (
+                ids is None
+                or method != "GET"
+                or state.faults.active
+                or state.capacity.limits_status
+            ):
+                tracker = _AnswerTracker(send)
+                await self._route(scope, receive, send, tracker)
             else:
-                await self.inner(scope, receive, tracking_send)
+                status_code = await serve_status(state, scope, send, *ids)
         except httpx.TransportError:
             raise  # an injected connection fault, in process: the client's transport error
         except Exception as exc:
-            logger.exception("unexpected error answering %s %s", scope["method"], path)
-            if not response_started:
-                await _internal_error(exc)(scope, receive, tracking_send)
+            logger.exception("unexpected error answering %s %s", method, scope["path"])
+            if tracker is None or not tracker.started:
+                await _internal_error(exc)(scope, receive, tracker or send)
         finally:
-            dropped = scope.get("mock.dropped", False)
-            self._record(
-                scope, None if dropped else status_code, retry_after, started_real, started_virtual
-            )
+            self._record(scope, status_code, tracker, started_real, started_virtual)
 
-    async def _status_fast(
-        self,
-        scope: Scope,
-        send: Send,
-        ids: tuple[str, str],
-        started_real: float,
-        started_virtual: float,
+    async def _route(
+        self, scope: Scope, receive: Receive, raw_send: Send, tracker: _AnswerTracker
     ) -> None:
-        """E3 with no fault rule and no status limit in force: the hot path, no send wrapper.
+        """Through the fault layer (when a rule is in force) and the routes.
 
-        The handler returns the code it sent, so no `send` wrapper is needed to learn it; an
-        unexpected error still becomes the 500 guard's answer unless a response had started.
+        The scope's `app` is this app: endpoints read `request.app.state`, and routing raises
+        its 404/405 as `HTTPException`s that become the JSON answers.
         """
-        scope["mock.endpoint"] = "E3"
-        scope["mock.workspace_id"], scope["mock.workflow_id"] = ids
-        status_code = 500
-        try:
-            status_code = await handle_status_fast(self.state, scope, send, *ids)
-        except Exception as exc:
-            logger.exception("unexpected error answering GET %s", scope["path"])
-            await _internal_error(exc)(scope, _no_body, send)
-        finally:
-            self._record(scope, status_code, None, started_real, started_virtual)
-
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("mock.endpoint") == "E3":
-            workspace_id, workflow_id = scope["mock.workspace_id"], scope["mock.workflow_id"]
-            await handle_status_fast(self.state, scope, send, workspace_id, workflow_id)
-        else:
-            await self.inner(scope, receive, send)
+        scope["app"] = self
+        if self.state.faults.active:
+            scope["mock.request"] = classify_request(scope["method"], scope["path"])
+            scope["mock.raw_send"] = raw_send
+        await self.routed(scope, receive, tracker)
 
     def _record(
         self,
         scope: Scope,
-        status_code: int | None,
-        retry_after: str | None,
+        status_code: int,
+        tracker: _AnswerTracker | None,
         started_real: float,
         started_virtual: float,
     ) -> None:
+        """Count the request, and journal it unless it is an admin call."""
         state = self.state
+        retry_after = None
+        if tracker is not None:
+            status_code, retry_after = tracker.status_code, tracker.retry_after
+        code = None if scope.get("mock.dropped", False) else status_code
         endpoint = scope.get("mock.endpoint", "other")
-        state.request_counts[(endpoint, status_code or 0)] += 1
+        state.request_counts[(endpoint, code or 0)] += 1
         path: str = scope["path"]
         if endpoint == "admin" or path.startswith(_ADMIN_PREFIX):
             return
-        path_params = scope.get("path_params", {})
         state.journal.record(
             virtual_time=started_virtual,
             real_time=started_real,
             method=scope["method"],
             path=path,
-            status_code=status_code,
+            status_code=code,
             workflow_id=scope.get("mock.workflow_id"),
-            workspace_id=scope.get("mock.workspace_id", path_params.get("workspace_id")),
+            workspace_id=scope.get(
+                "mock.workspace_id", scope.get("path_params", {}).get("workspace_id")
+            ),
             latency_s=state.real_time() - started_real,
             endpoint=None if endpoint == "other" else endpoint,
             run_status=scope.get("mock.run_status"),
             retry_after=retry_after,
             fault=scope.get("mock.fault"),
         )
-
-
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _header(message: Message, name: bytes) -> str | None:
@@ -264,13 +266,16 @@ def create_app(
         capacity=Capacity(config.mock, real_time),
         admin_token=admin_token if admin_token is not None else config.mock.admin_token,
     )
-    inner = Starlette(
+    return MockApp(state, _routes())
+
+
+def _routes() -> ASGIApp:
+    """Every route (API under both prefixes, admin, OpenAPI); `HTTPException`s become JSON."""
+    router = Router(
         routes=[*_api_routes(), *admin_routes(), Route("/openapi.json", _openapi)],
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        redirect_slashes=False,
     )
-    inner.router.redirect_slashes = False
-    inner.state.mock = state
-    return MockApp(state, inner)
+    return ExceptionMiddleware(router, handlers={HTTPException: _http_error})
 
 
 def _fault_set(config: MockConfig, store: TriggerStore) -> FaultSet:

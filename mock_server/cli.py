@@ -39,10 +39,13 @@ def build_config(
 
     Args:
         config_path: a TOML config file, or None for the built-in demo world.
-        time_scale: overrides `[mock] time_scale`.
+        time_scale: overrides `[mock] time_scale` (virtual seconds per real second).
         seed: overrides `[mock] seed`.
         admin_token: overrides `[mock] admin_token`.
         scenario: overrides `[mock] scenario`.
+
+    Raises:
+        ConfigError: the file cannot be read or holds a bad key or value (named).
     """
     config = load_config(config_path) if config_path is not None else demo_config()
     overrides: dict[str, Any] = {

@@ -6,9 +6,9 @@ invariant is a Locust failure whose error is `contract violation: <check title>`
 at a fixed rate per user (open arrivals: each task only launches a flow, which polls in its own
 greenlet), bounded by `--max-flows-per-user` in flight and by each run's deadline.
 
-Target settings come from custom arguments (each with an environment variable); the API key is
-read from the variable `--api-key-env` names and never appears on a command line. Without it,
-against workspace `demo`, the demo key is used, so
+The options are `harness.load.FLOW_OPTIONS`, the table the harness writes its command line
+from; they are read back into one `FlowSettings` (the API key from the variable `--api-key-env`
+names, never a command line). Without it, against workspace `demo`, the demo key is used, so
 
     trigger-mock serve --port 8080 &
     locust -f scenarios/background.py --host http://127.0.0.1:8080 --mock-admin
@@ -25,7 +25,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -36,18 +36,36 @@ import httpx
 from locust import User, events
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness._admin_client import MockAdmin
-from harness._client import TriggerClient, workflow_id_of
-from harness._exceptions import HarnessError, UsageError
-from harness._jira import JiraIssue, issue_created, sign, signed_delivery
-from harness._models import Endpoint, Exchange, Observation, RunHistory
-from harness._polling import PollStrategy
-from harness._protocol import join_url
-from harness._targets import Secret, Target
-from harness.checks._registry import CheckContext, run_checks, run_history_checks
-from harness.load._locust import FLOW_CSV_ENV, VIOLATION_PREFIX, strategy_from
-from harness.load._sizing import log_end_time, parse_iso
-from scenarios._metrics import ClockMap, EndTimes, FlowCsv, fire_flow_events, flow_record
+from harness import (
+    CheckContext,
+    Endpoint,
+    Exchange,
+    HarnessError,
+    JiraIssue,
+    MockAdmin,
+    Observation,
+    PollStrategy,
+    RunHistory,
+    Target,
+    TriggerClient,
+    issue_created,
+    jira_signature,
+    join_url,
+    run_checks,
+    run_history_checks,
+    signed_delivery,
+    workflow_id_of,
+)
+from harness.load import FLOW_OPTIONS, VIOLATION_PREFIX, FlowSettings, log_end_time
+from scenarios._metrics import (
+    ClockMap,
+    EndTimes,
+    FlowCsv,
+    fire_flow_events,
+    flow_record,
+    mock_clock,
+    real_clock,
+)
 
 __all__ = ["FlowChecks", "HarnessUser", "LoadFailure", "Settings", "request_name"]
 
@@ -55,9 +73,6 @@ _log = logging.getLogger(__name__)
 # One INFO line per request would drown Locust's own output.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-DEMO_WORKSPACE: Final = "demo"
-DEMO_KEY: Final = "demo-key"
-DEMO_JIRA_SECRET: Final = "demo-jira-secret"
 _ENDPOINT_NAMES: Final = {
     Endpoint.SYNC: "E1 run sync",
     Endpoint.START: "E2 start",
@@ -77,95 +92,17 @@ class LoadFailure(Exception):
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("trigger-harness", "Target and flow settings")
-    add = group.add_argument
-    add(
-        "--workspace",
-        default=DEMO_WORKSPACE,
-        env_var="TRIGGER_HARNESS_WORKSPACE",
-        help="Workspace id (default: demo)",
-    )
-    add(
-        "--environment",
-        default="DEV",
-        env_var="TRIGGER_HARNESS_ENVIRONMENT",
-        help="DEV, UAT or PROD",
-    )
-    add("--sync-trigger", default="quick-answer", help="Trigger for E1 flows")
-    add("--background-trigger", default="nightly-report", help="Trigger for E2 flows")
-    add("--jira-trigger", default="jira-triage", help="Trigger for E4 flows")
-    add(
-        "--api-key-env",
-        default="TRIGGER_HARNESS_API_KEY",
-        help="Name of the environment variable holding the API key",
-    )
-    add(
-        "--jira-secret-env",
-        default="TRIGGER_HARNESS_JIRA_SECRET",
-        help="Name of the environment variable holding the Jira secret",
-    )
-    add(
-        "--poll-strategy",
-        default="fixed",
-        choices=["fixed", "fixed_jittered", "exponential"],
-        help="How flows poll E3",
-    )
-    add(
-        "--poll-interval",
-        type=float,
-        default=5.0,
-        help="Poll interval (target seconds); exponential: the first delay",
-    )
-    add(
-        "--poll-jitter",
-        type=float,
-        default=0.0,
-        help="fixed_jittered: first-poll jitter (s); exponential: jitter fraction 0-1",
-    )
-    add("--poll-cap", type=float, default=60.0, help="exponential: longest delay (target s)")
-    add("--max-run-s", type=float, default=2700.0, help="A flow's deadline (target seconds)")
-    add(
-        "--pacing",
-        type=float,
-        default=1.0,
-        help="Real seconds between flow arrivals per user (fixed rate)",
-    )
-    add("--max-flows-per-user", type=int, default=50, help="Flows in flight per user, at most")
-    add("--burst-size", type=int, default=10, help="jira-burst: deliveries per arrival")
-    add(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="Target seconds per real second (ignored with --mock-admin)",
-    )
-    add(
-        "--mock-admin",
-        action="store_true",
-        default=False,
-        env_var="TRIGGER_HARNESS_MOCK_ADMIN",
-        help="The host is a trigger-mock: read its clock and run ends from /__admin",
-    )
-    add(
-        "--admin-token-env",
-        default="TRIGGER_MOCK_ADMIN_TOKEN",
-        help="Name of the environment variable holding the mock's admin token",
-    )
-    add(
-        "--flow-csv",
-        default="",
-        env_var=FLOW_CSV_ENV,
-        help="Raw per-flow metrics CSV (default: <--csv prefix>_flows.csv)",
-    )
+    for option in FLOW_OPTIONS:
+        option.add_to(group)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """Everything a user needs, built once per process from the arguments and environment."""
+    """Everything a user needs, built once per process from the flow settings."""
 
+    flow: FlowSettings
     target: Target
     strategy: PollStrategy
-    pacing_s: float
-    max_flows: int
-    burst_size: int
     clock: Callable[[], float]
     clock_map: ClockMap
     end_times: EndTimes | None
@@ -191,99 +128,37 @@ class Settings:
         )
 
 
-def _secret(environ: dict[str, str], variable: str, demo_value: str, workspace: str) -> Secret:
-    value = environ.get(variable, "")
-    if value.strip():
-        return Secret(value)
-    if workspace == DEMO_WORKSPACE:
-        return Secret(demo_value)
-    raise UsageError(f"environment variable {variable} is not set (workspace {workspace!r})")
-
-
-def _positive(name: str, value: float) -> float:
-    if not value > 0:
-        raise UsageError(f"--{name} must be > 0, got {value!r}")
-    return value
-
-
-def build_settings(environment: Any, environ: dict[str, str]) -> Settings:
+def build_settings(environment: Any, environ: Mapping[str, str]) -> Settings:
     """Settings from the parsed options, the host and the environment variables."""
-    options = environment.parsed_options
-    host = environment.host or ""
-    if not host:
-        raise UsageError("--host is required (the target's base URL)")
-    target = Target(
-        name="locust",
-        base_url=host.rstrip("/"),
-        workspace_id=options.workspace,
-        environment=options.environment,
-        api_key=_secret(environ, options.api_key_env, DEMO_KEY, options.workspace),
-        sync_trigger=options.sync_trigger,
-        background_trigger=options.background_trigger,
-        jira_trigger=options.jira_trigger,
-        jira_secret=_secret(environ, options.jira_secret_env, DEMO_JIRA_SECRET, options.workspace),
-        max_run_s=_positive("max-run-s", options.max_run_s),
-        poll_interval_s=min(_positive("poll-interval", options.poll_interval), options.max_run_s),
+    flow = FlowSettings.from_options(
+        environment.parsed_options, host=environment.host, environ=environ
     )
-    strategy = strategy_from(
-        options.poll_strategy,
-        options.poll_interval,
-        jitter=options.poll_jitter,
-        cap_s=options.poll_cap,
-    )
-    end_times, clock, clock_map = None, None, None
-    if options.mock_admin:
-        admin = MockAdmin(
-            httpx.Client(timeout=30.0),
-            base_url=target.base_url,
-            token=environ.get(options.admin_token_env) or None,
-        )
-        clock, clock_map = _mock_clock(admin)
+    target = flow.target()
+    end_times = None
+    if flow.mock_admin:
+        token = flow.admin_token.reveal() if flow.admin_token is not None else None
+        admin = MockAdmin(httpx.Client(timeout=30.0), base_url=target.base_url, token=token)
+        clock, clock_map = mock_clock(admin)
         end_times = EndTimes(
             lambda: admin.runs(workspace_id=target.workspace_id), sleep=gevent.sleep
         )
     else:
-        clock, clock_map = _real_clock(_positive("time-scale", options.time_scale))
+        clock, clock_map = real_clock(flow.time_scale)
     return Settings(
+        flow=flow,
         target=target,
-        strategy=strategy,
-        pacing_s=_positive("pacing", options.pacing),
-        max_flows=int(_positive("max-flows-per-user", options.max_flows_per_user)),
-        burst_size=int(_positive("burst-size", options.burst_size)),
+        strategy=flow.strategy(),
         clock=clock,
         clock_map=clock_map,
         end_times=end_times,
-        flow_csv=_flow_csv(environment, options),
-        log_window=_MOCK_LOG_WINDOW if options.mock_admin else None,
+        flow_csv=_flow_csv(environment, flow),
+        log_window=_MOCK_LOG_WINDOW if flow.mock_admin else None,
     )
 
 
-def _mock_clock(admin: MockAdmin) -> tuple[Callable[[], float], ClockMap]:
-    """A client clock reading the mock's virtual epoch time (sampled once, then extrapolated)."""
-    before = time.monotonic()
-    reading = admin.clock()
-    anchor = (before + time.monotonic()) / 2
-    virtual = parse_iso(reading["now"])
-    scale = 0.0 if reading.get("frozen") else float(reading["time_scale"])
-    scale = scale or 1.0
-
-    def clock() -> float:
-        return virtual + (time.monotonic() - anchor) * scale
-
-    return clock, ClockMap(client_at=virtual, target_epoch=virtual, scale=scale)
-
-
-def _real_clock(scale: float) -> tuple[Callable[[], float], ClockMap]:
-    anchor, wall = time.monotonic(), time.time()
-
-    def clock() -> float:
-        return wall + (time.monotonic() - anchor) * scale
-
-    return clock, ClockMap(client_at=wall, target_epoch=wall, scale=scale)
-
-
-def _flow_csv(environment: Any, options: Any) -> FlowCsv | None:
-    path = options.flow_csv or (f"{options.csv_prefix}_flows.csv" if options.csv_prefix else "")
+def _flow_csv(environment: Any, flow: FlowSettings) -> FlowCsv | None:
+    prefix = environment.parsed_options.csv_prefix
+    path = flow.flow_csv or (f"{prefix}_flows.csv" if prefix else "")
     if not path:
         return None
     worker = isinstance(environment.runner, WorkerRunner)
@@ -370,12 +245,12 @@ class HarnessUser(User):
         self.settings = settings_for(self.environment)
         self.rng = random.Random()
         self._next_arrival: float | None = None
-        limit = self.settings.max_flows + 1
+        limit = self.settings.flow.max_flows_per_user + 1
         self.http = httpx.Client(
             timeout=self.settings.target.timeout_s,
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
         )
-        self.flows = gevent.pool.Pool(self.settings.max_flows)
+        self.flows = gevent.pool.Pool(self.settings.flow.max_flows_per_user)
 
     def on_stop(self) -> None:
         """Stop the flows still in flight (not counted) and close the client."""
@@ -385,7 +260,7 @@ class HarnessUser(User):
     def wait_time(self) -> float:
         """Fixed-rate arrivals: the next flow starts `pacing` after the previous one started."""
         now = time.monotonic()
-        self._next_arrival = (self._next_arrival or now) + self.settings.pacing_s
+        self._next_arrival = (self._next_arrival or now) + self.settings.flow.pacing
         return max(0.0, self._next_arrival - now)
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -393,7 +268,8 @@ class HarnessUser(User):
     def launch(self, flow: Callable[[], None], name: str) -> None:
         """Run `flow` in its own greenlet, or count a failure when too many are in flight."""
         if self.flows.full():
-            self._flow_failure(name, f"not started: {self.settings.max_flows} flows in flight")
+            limit = self.settings.flow.max_flows_per_user
+            self._flow_failure(name, f"not started: {limit} flows in flight")
             return
         self.flows.spawn(self._guarded, flow, name)
 
@@ -525,7 +401,7 @@ class HarnessUser(User):
         kind = self.rng.randrange(4)
         if kind == 3:
             body = b'{"webhookEvent": "jira:issue_created"}'
-            signature = self.rng.choice([None, sign(body, "not-the-secret"), "sha256=zz"])
+            signature = self.rng.choice([None, jira_signature(body, "not-the-secret"), "sha256=zz"])
             client.send_jira(body, signature=signature)
             return
         auth = self.rng.choice(

@@ -12,6 +12,8 @@ showed the final status. The run's end comes from the mock's admin API (`ended_a
 `/__admin/runs`, exact) or, on a real target, from the time of the final envelope's last log
 entry (whole seconds, read as UTC).
 
+`mock_clock` / `real_clock` give the flows their client clock and its `ClockMap`.
+
 This module imports neither locust nor gevent: the Locust environment is passed in.
 """
 
@@ -26,8 +28,8 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from harness._models import RunHistory
-from harness.load._sizing import first_final_at, parse_iso
+from harness import MockAdmin, RunHistory
+from harness.load import first_final_at, parse_iso
 
 __all__ = [
     "FLOW_REQUEST_TYPE",
@@ -38,6 +40,8 @@ __all__ = [
     "detection_delay",
     "fire_flow_events",
     "flow_record",
+    "mock_clock",
+    "real_clock",
 ]
 
 FLOW_REQUEST_TYPE: Final = "FLOW"
@@ -59,6 +63,31 @@ class ClockMap:
     def epoch(self, client_time: float) -> float:
         """The target's epoch time at a client clock reading."""
         return self.target_epoch + (client_time - self.client_at)
+
+
+def mock_clock(admin: MockAdmin) -> tuple[Callable[[], float], ClockMap]:
+    """A client clock reading the mock's virtual epoch time (sampled once, then extrapolated)."""
+    before = time.monotonic()
+    reading = admin.clock()
+    anchor = (before + time.monotonic()) / 2
+    virtual = parse_iso(reading["now"])
+    scale = 0.0 if reading.get("frozen") else float(reading["time_scale"])
+    scale = scale or 1.0
+
+    def clock() -> float:
+        return virtual + (time.monotonic() - anchor) * scale
+
+    return clock, ClockMap(client_at=virtual, target_epoch=virtual, scale=scale)
+
+
+def real_clock(scale: float) -> tuple[Callable[[], float], ClockMap]:
+    """A client clock on the wall's epoch time, running `scale` target seconds per real second."""
+    anchor, wall = time.monotonic(), time.time()
+
+    def clock() -> float:
+        return wall + (time.monotonic() - anchor) * scale
+
+    return clock, ClockMap(client_at=wall, target_epoch=wall, scale=scale)
 
 
 def detection_delay(

@@ -19,11 +19,16 @@ import uuid
 from pathlib import Path
 from typing import Final
 
-from mock_server import create_app
-from mock_server._clock import VirtualClock
-from mock_server._config import MockConfig, demo_config
-from mock_server._serve import base_url, bind_socket, make_server
-from mock_server._store import TriggerStore
+from mock_server import (
+    MockConfig,
+    TriggerStore,
+    VirtualClock,
+    base_url,
+    bind_socket,
+    create_app,
+    demo_config,
+    make_server,
+)
 
 __all__ = [
     "FINISHED_TRIGGER",

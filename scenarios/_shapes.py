@@ -1,8 +1,9 @@
 """Load shapes chosen by `--shape`: constant (the default), ramp, step, spike, soak.
 
-One `HarnessShape` reads `--shape`, `-u`, `-r` and `-t` (`use_common_options`) and asks
-`harness.load._locust.shape_at` how many users to run at each moment; the shape ends the test when
-`-t` has passed (60 s without `-t`). In distributed mode the master runs it.
+One `HarnessShape` reads `--shape` (declared from `harness.load.SHAPE_OPTION`, the option the
+harness passes), `-u`, `-r` and `-t` (`use_common_options`) and asks `harness.load.shape_at` how
+many users to run at each moment; the shape ends the test when `-t` has passed (60 s without
+`-t`). In distributed mode the master runs it.
 """
 
 from __future__ import annotations
@@ -11,19 +12,14 @@ from typing import Any
 
 from locust import LoadTestShape, events
 
-from harness.load._locust import DEFAULT_SHAPE, SHAPES, shape_at
+from harness.load import SHAPE_OPTION, shape_at
 
 __all__ = ["HarnessShape"]
 
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
-    parser.add_argument(
-        "--shape",
-        default=DEFAULT_SHAPE,
-        choices=list(SHAPES),
-        help="Load shape over -t: constant, ramp, step, spike or soak (peak users: -u)",
-    )
+    SHAPE_OPTION.add_to(parser)
 
 
 class HarnessShape(LoadTestShape):

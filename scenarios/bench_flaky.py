@@ -20,10 +20,8 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from harness import OutcomeUnknown, TriggerClient, backoff, fixed, mock_target
-from harness._admin_client import MockAdmin
-from mock_server import create_app
-from mock_server._config import demo_config
+from harness import MockAdmin, OutcomeUnknown, TriggerClient, backoff, fixed, mock_target
+from mock_server import create_app, demo_config
 
 with warnings.catch_warnings():
     # starlette 1.x prefers httpx2 for its TestClient; the harness is built on httpx.

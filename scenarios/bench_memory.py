@@ -25,9 +25,7 @@ import tracemalloc
 from dataclasses import dataclass
 from typing import Any, Final
 
-from mock_server import create_app
-from mock_server._clock import VirtualClock
-from mock_server._store import TriggerStore
+from mock_server import TriggerStore, VirtualClock, create_app
 from scenarios._mock_process import FINISHED_TRIGGER, SETTLE_S, mock_config, populate, read_rss_mib
 
 __all__ = ["MemoryFigures", "e3_requests_per_s", "main", "measure"]

@@ -24,11 +24,8 @@ from typing import Any, Final
 
 import httpx
 
-from harness import AsyncTriggerClient, fixed, mock_target
-from harness._models import Exchange, RunHistory
-from mock_server import create_app, serve_in_thread
-from mock_server._clock import VirtualClock
-from mock_server._store import TriggerStore
+from harness import AsyncTriggerClient, Exchange, RunHistory, fixed, mock_target
+from mock_server import TriggerStore, VirtualClock, create_app, serve_in_thread
 from scenarios._mock_process import mock_config
 
 __all__ = ["PollerFigures", "main", "poll_many"]

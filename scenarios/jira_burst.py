@@ -21,5 +21,5 @@ class JiraBurstUser(HarnessUser):
     @task
     def burst(self) -> None:
         """Launch a burst of E4 + E3 flows."""
-        for _ in range(self.settings.burst_size):
+        for _ in range(self.settings.flow.burst_size):
             self.launch(self.jira_flow, "jira")

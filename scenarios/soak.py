@@ -35,11 +35,8 @@ import httpx
 from locust import events
 from locust.runners import WorkerRunner
 
-from harness._admin_client import MockAdmin
-from harness._client import TriggerClient, workflow_id_of
-from harness._models import Observation, RunHistory
-from harness.load._locust import VIOLATION_PREFIX
-from harness.load._sizing import parse_iso
+from harness import MockAdmin, Observation, RunHistory, TriggerClient, workflow_id_of
+from harness.load import SOAK_OPTIONS, VIOLATION_PREFIX, SoakSettings, parse_iso
 from scenarios._harness_user import FlowChecks, settings_for
 from scenarios._mock_process import read_rss_mib
 from scenarios.mixed import HarnessShape, MixedUser
@@ -74,12 +71,8 @@ LEDGER = SoakLedger()
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("soak", "The soak's own mock and checks")
-    group.add_argument("--soak-time-scale", type=float, default=300.0, help="own mock's scale")
-    group.add_argument(
-        "--soak-retention-s", type=float, default=3600.0, help="own mock's retention (virtual s)"
-    )
-    group.add_argument("--mock-pid", type=int, default=0, help="pid of the mock at --host")
-    group.add_argument("--soak-report", default="", help="write the verdict as JSON here")
+    for option in SOAK_OPTIONS:
+        option.add_to(group)
 
 
 @events.init.add_listener
@@ -87,12 +80,13 @@ def _start_mock(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     options = environment.parsed_options
-    LEDGER.mock_pid = options.mock_pid
+    soak = SoakSettings.from_options(options)
+    LEDGER.mock_pid = soak.mock_pid
     if not environment.host:
         command = [
             sys.executable, "-m", "scenarios._mock_process", "--scenario", "flaky",
-            "--time-scale", f"{options.soak_time_scale:g}",
-            "--retention-s", f"{options.soak_retention_s:g}",
+            "--time-scale", f"{soak.soak_time_scale:g}",
+            "--retention-s", f"{soak.soak_retention_s:g}",
         ]  # fmt: skip
         LEDGER.mock = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert LEDGER.mock.stdout is not None
@@ -208,9 +202,10 @@ def _report(environment: Any, **_: Any) -> None:
         return
     LEDGER.mock_pid, pid = 0, LEDGER.mock_pid  # stops the sampler
     settings = settings_for(environment)
+    soak = SoakSettings.from_options(environment.parsed_options)
     with httpx.Client(timeout=30.0) as http:
         admin = MockAdmin(http, base_url=settings.target.base_url)
-        retention_s = float(environment.parsed_options.soak_retention_s)
+        retention_s = soak.soak_retention_s
         statuses = _mock_runs(admin, settings.target.workspace_id, settings.scale)
         lost = _lost_runs(statuses, parse_iso(admin.clock()["now"]), retention_s)
         unexpected, injected = _unexpected_5xx(admin.metrics())
@@ -230,7 +225,7 @@ def _report(environment: Any, **_: Any) -> None:
     _log.info(line)
     ok = bool(lost == 0 and unexpected == 0 and rss.flat and violations == 0 and LEDGER.started)
     environment.process_exit_code = 0 if ok else 1
-    report = environment.parsed_options.soak_report
+    report = soak.soak_report
     if report:
         figures = {
             "passed": ok, "line": line, "lost_runs": lost, "unexpected_5xx": unexpected,

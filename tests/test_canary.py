@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server import create_app, serve_in_thread
-from mock_server._config import load_config
+from mock_server import create_app, load_config, serve_in_thread
 
 pytestmark = [pytest.mark.socket, pytest.mark.load]
 

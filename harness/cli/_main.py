@@ -14,10 +14,11 @@ import click
 from .._exceptions import HarnessError
 from ._contract import contract_cli
 from ._fuzz import fuzz_cli
-from ._load import load_command, size_polling_command
+from ._load import load_cli
 from ._options import current_edge
 from ._probe import probe_cli
 from ._run import run_cli
+from ._size_polling import size_polling_cli
 
 __all__ = ["main"]
 
@@ -42,5 +43,5 @@ def main(ctx: click.Context) -> None:
     ctx.obj = current_edge(ctx)
 
 
-for _command in (contract_cli, probe_cli, fuzz_cli, load_command, size_polling_command, run_cli):
+for _command in (contract_cli, probe_cli, fuzz_cli, load_cli, size_polling_cli, run_cli):
     main.add_command(_command)

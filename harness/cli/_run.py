@@ -20,11 +20,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from .._targets import Target, mock_target
 from ..fuzz import FuzzBudget
-from ..load import SizingPlan, Thresholds, parse_candidates
+from ..load import LoadSettings, SizingPlan, Thresholds, load_stage, parse_candidates, sizing_stage
 from ._contract import contract_stage
 from ._edge import Edge, ReportedRun, report_run
 from ._fuzz import describe_fuzz, fuzz_stage, hypothesis_home
-from ._load import LoadSettings, load_stage, sizing_stage
 from ._options import current_edge, report_dir_option
 from ._probe import probe_stage
 

@@ -18,13 +18,15 @@ from ._context import (
     run_test,
     seeded,
 )
-from ._repro import (
-    DEFAULT_KEY_VAR,
-    DEFAULT_SECRET_VAR,
-    MOCK_REPRO_BASE_URL,
-    FuzzRequest,
-    curl_command,
-    reveals,
+from ._machine import (
+    MACHINE_CASE_ID,
+    MachinePlan,
+    ModelRun,
+    TriggerMachine,
+    TriggerModel,
+    build_machine,
+    dump_payload,
+    run_machine,
 )
 from ._properties import (
     ADDRESS_CHECKS,
@@ -38,15 +40,13 @@ from ._properties import (
     status_request,
     without_secrets,
 )
-from ._machine import (
-    MACHINE_CASE_ID,
-    MachinePlan,
-    ModelRun,
-    TriggerMachine,
-    TriggerModel,
-    build_machine,
-    dump_payload,
-    run_machine,
+from ._repro import (
+    DEFAULT_KEY_VAR,
+    DEFAULT_SECRET_VAR,
+    MOCK_REPRO_BASE_URL,
+    FuzzRequest,
+    curl_command,
+    reveals,
 )
 
 __all__ = [

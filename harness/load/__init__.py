@@ -1,69 +1,83 @@
-"""Load: Locust runs in a subprocess, their thresholds, and polling-interval sizing."""
+"""Load: Locust runs in a subprocess, their settings and thresholds, and polling-interval sizing.
+
+`FlowSettings` is the one contract between the harness and the locustfiles; `load_stage` and
+`sizing_stage` are what the `load`, `size-polling` and `run` commands call.
+"""
 
 from __future__ import annotations
 
-from ._locust import (
+from ._experiment import SizingPlan, SteppedTime, measure_candidate, run_on_mock, run_on_target
+from ._locust import LoadPlan, LoadResult, build_commands, merge_flow_csvs, redact_outputs, run_load
+from ._options import Option
+from ._scenarios import (
     DEFAULT_SHAPE,
-    FLOW_CSV_ENV,
     SCENARIOS,
+    SHAPE_OPTION,
     SHAPES,
-    STRATEGIES,
-    VIOLATION_PREFIX,
-    FailureRow,
-    LoadPlan,
-    LoadResult,
-    Thresholds,
-    build_commands,
-    count_violations,
-    crossed_thresholds,
-    merge_flow_csvs,
-    parse_failures,
-    parse_history,
-    parse_stats,
+    SOAK,
     parse_timespan,
-    redact_outputs,
-    run_load,
     scenario_file,
     shape_at,
-    strategy_from,
 )
+from ._settings import FLOW_CSV_ENV, FLOW_OPTIONS, FlowSettings
 from ._sizing import (
     DELAY_STATS,
     Candidate,
     FlowSample,
     Measurement,
-    SizingPlan,
-    SteppedTime,
     expected_fixed,
-    first_final_at,
-    log_end_time,
     measure,
-    measure_candidate,
     parse_candidates,
     parse_duration_dist,
-    parse_iso,
     recommend,
-    run_on_mock,
-    run_on_target,
     sample_of,
     sizing_results,
 )
+from ._soak import SOAK_OPTIONS, SOAK_REPORT, SoakSettings, soak_verdict
+from ._stage import (
+    PROJECT_ROOT,
+    LoadSettings,
+    OpenReport,
+    load_stage,
+    require_triggers,
+    sizing_stage,
+)
+from ._stats import (
+    VIOLATION_PREFIX,
+    FailureRow,
+    count_violations,
+    parse_failures,
+    parse_history,
+    parse_stats,
+)
+from ._thresholds import Thresholds, crossed_thresholds
+from ._times import first_final_at, log_end_time, parse_iso
 
 __all__ = [
     "DEFAULT_SHAPE",
     "DELAY_STATS",
     "FLOW_CSV_ENV",
+    "FLOW_OPTIONS",
+    "PROJECT_ROOT",
     "SCENARIOS",
     "SHAPES",
-    "STRATEGIES",
+    "SHAPE_OPTION",
+    "SOAK",
+    "SOAK_OPTIONS",
+    "SOAK_REPORT",
     "VIOLATION_PREFIX",
     "Candidate",
     "FailureRow",
     "FlowSample",
+    "FlowSettings",
     "LoadPlan",
     "LoadResult",
+    "LoadSettings",
     "Measurement",
+    "OpenReport",
+    "Option",
     "SizingPlan",
+    "SoakSettings",
     "SteppedTime",
     "Thresholds",
     "build_commands",
@@ -71,6 +85,7 @@ __all__ = [
     "crossed_thresholds",
     "expected_fixed",
     "first_final_at",
+    "load_stage",
     "log_end_time",
     "measure",
     "measure_candidate",
@@ -84,6 +99,7 @@ __all__ = [
     "parse_timespan",
     "recommend",
     "redact_outputs",
+    "require_triggers",
     "run_load",
     "run_on_mock",
     "run_on_target",
@@ -91,5 +107,6 @@ __all__ = [
     "scenario_file",
     "shape_at",
     "sizing_results",
-    "strategy_from",
+    "sizing_stage",
+    "soak_verdict",
 ]

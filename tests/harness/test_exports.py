@@ -8,6 +8,13 @@ import sys
 import harness
 
 PUBLIC_NAMES = {
+    "JiraDelivery",
+    "JiraIssue",
+    "issue_created",
+    "jira_signature",
+    "join_url",
+    "signed_delivery",
+    "workflow_id_of",
     "FINAL_STATUSES",
     "ApiError",
     "AsyncTriggerClient",

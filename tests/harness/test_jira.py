@@ -18,7 +18,7 @@ from harness._jira import (
     comment_created,
     issue_created,
     issue_updated,
-    sign,
+    jira_signature,
     signed_delivery,
     verify_signature,
     with_malformed_signature,
@@ -50,10 +50,10 @@ def independent_signature(body: bytes, secret: str) -> str:
 
 
 def test_sign_matches_an_independent_hmac() -> None:
-    """sign() returns sha256=<hex> of HMAC-SHA256 over the raw body."""
+    """jira_signature() returns sha256=<hex> of HMAC-SHA256 over the raw body."""
     body = b'{"webhookEvent":"jira:issue_created"}'
-    assert sign(body, SECRET) == independent_signature(body, SECRET)
-    assert sign(body, SECRET) != independent_signature(body, SECRET + "x")
+    assert jira_signature(body, SECRET) == independent_signature(body, SECRET)
+    assert jira_signature(body, SECRET) != independent_signature(body, SECRET + "x")
 
 
 def test_signed_delivery_carries_body_headers_and_payload() -> None:
@@ -202,5 +202,5 @@ def test_secret_never_appears_in_any_repr() -> None:
 
 def test_hashlib_digest_length_is_what_the_header_carries() -> None:
     """The header's hex digest is the 64 characters of a SHA-256 digest."""
-    signature = sign(b"x", SECRET)
+    signature = jira_signature(b"x", SECRET)
     assert len(signature.removeprefix("sha256=")) == hashlib.sha256().digest_size * 2

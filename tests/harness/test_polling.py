@@ -10,7 +10,21 @@ from typing import Any
 import pytest
 
 from harness import UsageError, backoff, exponential, fixed, fixed_jittered
-from harness._polling import Done, GiveUp, Poll, PollPlan, next_action, retry_delay
+from harness._polling import (
+    DEFAULT_CAP_S,
+    STRATEGIES,
+    Done,
+    ExponentialStrategy,
+    FixedJitteredStrategy,
+    FixedStrategy,
+    GiveUp,
+    Poll,
+    PollPlan,
+    default_jitter,
+    next_action,
+    retry_delay,
+    strategy_from,
+)
 from harness._protocol import Outcome, build_status, interpret, make_exchange
 from harness._redact import Redactor
 from harness._targets import mock_target
@@ -188,3 +202,20 @@ def test_plan_validates_deadline() -> None:
     """A non-positive deadline is refused, naming deadline_s."""
     with pytest.raises(UsageError, match="deadline_s"):
         plan(deadline_s=0)
+
+
+def test_strategy_from_builds_each_strategy() -> None:
+    """Each --poll-strategy name builds its strategy; an unknown one is a usage error."""
+    assert strategy_from("fixed", 5, jitter=0, cap_s=60) == FixedStrategy(5.0)
+    assert isinstance(strategy_from("fixed_jittered", 5, jitter=2, cap_s=60), FixedJitteredStrategy)
+    assert isinstance(strategy_from("exponential", 2, jitter=0.1, cap_s=1), ExponentialStrategy)
+    with pytest.raises(UsageError, match="unknown poll strategy 'random'"):
+        strategy_from("random", 5, jitter=0, cap_s=60)
+
+
+def test_strategy_defaults_spread_fixed_jittered_over_one_interval() -> None:
+    """Without numbers, fixed_jittered jitters by its interval and exponential caps at 60 s."""
+    assert [default_jitter(name, 5) for name in STRATEGIES] == [0.0, 5.0, 0.0]
+    assert strategy_from("fixed_jittered", 5) == FixedJitteredStrategy(5.0, 5.0)
+    assert strategy_from("exponential", 2) == ExponentialStrategy(2.0, 2.0, DEFAULT_CAP_S, 0.0)
+    assert strategy_from("exponential", 90, cap_s=10) == ExponentialStrategy(90.0, 2.0, 90.0, 0.0)

@@ -34,8 +34,7 @@ from harness._admin_client import MockAdmin
 from harness._polling import Poll, PollPlan, next_action
 from harness._protocol import interpret
 from harness.checks._timing import no_polls_closer_than, retry_after_respected, timeline_rows
-from mock_server import create_app, serve_in_thread
-from mock_server._config import MockConfig
+from mock_server import MockConfig, create_app, serve_in_thread
 from scenarios.bench_flaky import SimulatedTime, run_flaky
 from tests.fixtures.mock import TestClient, with_settings
 

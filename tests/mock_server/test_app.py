@@ -9,8 +9,8 @@ from starlette.testclient import TestClient
 
 from mock_server._clock import VirtualClock
 from mock_server._config import MockConfig
-from mock_server._store import TriggerStore
 from mock_server.app import create_app
+from mock_server.store import TriggerStore
 from tests.fixtures.mock import AUTH, START, FakeRealTime
 
 

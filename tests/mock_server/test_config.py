@@ -15,7 +15,7 @@ from mock_server._config import (
     CronSpec,
     Duration,
     MockConfig,
-    Outcome,
+    OutcomeRates,
     check_cron,
     demo_config,
     load_config,
@@ -109,7 +109,7 @@ def test_full_file_loads_every_key(tmp_path: Path) -> None:
     trigger = workspace.triggers[0]
     assert trigger.environments == ("DEV", "UAT")
     assert trigger.duration == Duration(dist="lognormal", median_s=20, sigma=0.6, max_s=600)
-    assert trigger.outcome == Outcome(failed=0.1, waiting_for_input=0.2)
+    assert trigger.outcome == OutcomeRates(failed=0.1, waiting_for_input=0.2)
     assert trigger.cron == CronSpec(
         schedule="0 9 * * 1-5",
         timezone="Europe/Berlin",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from mock_server._config import ConfigError, MockConfig, parse_config
 from mock_server._fault_rules import FaultRule, parse_fault_rule
 from mock_server._faults import FaultSet, RequestInfo
 from mock_server._validate import Where
-from mock_server.app import create_app
+from mock_server.app import MockApp, create_app
 from tests.fixtures.mock import AUTH, TestClient
 
 STATUS_PATH = "/trigger/status/demo/{}"
@@ -129,12 +132,68 @@ def test_hang_times_out_in_process(mock_client: TestClient) -> None:
         mock_client.post(START_PATH, headers=AUTH, json={})
 
 
-def test_dribble_delivers_the_whole_body(mock_client: TestClient) -> None:
-    """A dribbled answer arrives complete and parses as the normal envelope."""
-    add_rule(mock_client, {"kind": "dribble", "params": {"chunk_bytes": 7, "interval_s": 0}})
+def test_dribble_delivers_the_whole_body_and_is_journalled(mock_client: TestClient) -> None:
+    """A dribbled answer arrives complete as the normal envelope; its journal row names the rule."""
+    rule = add_rule(mock_client, {"kind": "dribble", "params": {"chunk_bytes": 7, "interval_s": 0}})
     response = mock_client.post(START_PATH, headers=AUTH, json={})
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
+    workflow_id = response.json()["workflow_id"]
+    rows = mock_client.get("/__admin/requests", params={"workflow_id": workflow_id}).json()
+    assert [(row["endpoint"], row["status_code"], row["fault"]) for row in rows["requests"]] == [
+        ("E2", 200, f"{rule['id']}:dribble")
+    ]
+
+
+def test_dribble_sends_the_body_in_chunks_of_the_rule_size(mock_app: MockApp) -> None:
+    """Behind any client, a dribbled answer leaves the app as `chunk_bytes`-sized body parts."""
+    rule = {"kind": "dribble", "params": {"chunk_bytes": 7, "interval_s": 0}}
+    mock_app.state.faults.add(parse_fault_rule(rule, Where("rule")))
+    sent: list[Message] = []
+    asyncio.run(mock_app(_post_scope(START_PATH), _json_body(b"{}"), _collect(sent)))
+    assert [message["type"] for message in sent[:1]] == ["http.response.start"]
+    parts = [message for message in sent if message["type"] == "http.response.body"]
+    assert len(parts) > 2
+    assert {len(part["body"]) for part in parts[:-1]} == {7}
+    assert 0 < len(parts[-1]["body"]) <= 7
+    assert [part["more_body"] for part in parts] == [True] * (len(parts) - 1) + [False]
+    assert json.loads(b"".join(part["body"] for part in parts))["status"] == "pending"
+
+
+def _post_scope(path: str) -> Scope:
+    """An HTTP scope for a JSON POST with the demo key, as a server would build it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"authorization", b"Bearer demo-key"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+def _json_body(body: bytes) -> Receive:
+    """An ASGI receive handing over `body` once."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _collect(sent: list[Message]) -> Send:
+    """An ASGI send appending every message to `sent`."""
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    return send
 
 
 def test_latency_delays_the_answer_in_real_seconds(mock_config: MockConfig) -> None:

@@ -8,7 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server._config import Duration, Outcome
+from mock_server._config import Duration, OutcomeRates
 from mock_server._flows import (
     MIN_DURATION_S,
     Ending,
@@ -83,7 +83,9 @@ def test_durations_are_never_zero() -> None:
 def test_outcome_frequencies() -> None:
     """Outcome draws fail and wait with the configured probabilities (within 3 points)."""
     rng = random.Random(2)
-    fates = [draw_outcome(Outcome(failed=0.2, waiting_for_input=0.3), rng) for _ in range(4000)]
+    fates = [
+        draw_outcome(OutcomeRates(failed=0.2, waiting_for_input=0.3), rng) for _ in range(4000)
+    ]
     assert abs(fates.count(Fate.FAILED) / 4000 - 0.2) < 0.03
     assert abs(fates.count(Fate.WAITING) / 4000 - 0.3) < 0.03
     assert abs(fates.count(Fate.COMPLETED) / 4000 - 0.5) < 0.03
@@ -94,14 +96,14 @@ def test_same_seed_same_draws() -> None:
     duration = Duration(dist="lognormal", median_s=5, sigma=1)
     first = [draw_duration(duration, random.Random(9)) for _ in range(3)]
     assert first == [draw_duration(duration, random.Random(9)) for _ in range(3)]
-    assert resume_plan(77, duration, Outcome(failed=0.5)) == resume_plan(
-        77, duration, Outcome(failed=0.5)
+    assert resume_plan(77, duration, OutcomeRates(failed=0.5)) == resume_plan(
+        77, duration, OutcomeRates(failed=0.5)
     )
 
 
 def test_resume_plan_never_waits_and_fails_at_the_rate() -> None:
     """After input a run fails with probability `failed`, else completes."""
-    outcome = Outcome(failed=0.25, waiting_for_input=0.75)
+    outcome = OutcomeRates(failed=0.25, waiting_for_input=0.75)
     fails = [resume_plan(seed, Duration(dist="fixed", s=3), outcome)[1] for seed in range(2000)]
     assert abs(sum(fails) / 2000 - 0.25) < 0.04
 

@@ -16,6 +16,7 @@ from scenarios._metrics import (
     FlowCsv,
     fire_flow_events,
     flow_record,
+    mock_clock,
 )
 from tests.harness.factories import history, poll
 
@@ -126,3 +127,24 @@ def test_end_times_share_one_listing_and_refresh_for_unknown_runs() -> None:
     assert slept == [1.0]
     assert ends.lookup("never") is None
     assert len(calls) == 5
+
+
+class FakeAdmin:
+    """Answers `clock()` like the mock's admin API."""
+
+    def __init__(self, reading: dict[str, Any]) -> None:
+        self.reading = reading
+
+    def clock(self) -> dict[str, Any]:
+        return self.reading
+
+
+def test_mock_clock_starts_at_the_mock_s_virtual_time_and_speed() -> None:
+    """The client clock reads the mock's virtual now and runs at its scale (1 when frozen)."""
+    reading = {"now": "2026-06-10T00:10:05Z", "time_scale": 50.0, "frozen": False}
+    clock, clock_map = mock_clock(FakeAdmin(reading))  # type: ignore[arg-type]
+    assert clock_map.target_epoch == clock_map.client_at == 1781050205.0
+    assert clock_map.scale == 50.0
+    assert 1781050205.0 <= clock() < 1781050205.0 + 50.0
+    _, frozen = mock_clock(FakeAdmin({**reading, "frozen": True}))  # type: ignore[arg-type]
+    assert frozen.scale == 1.0

@@ -24,9 +24,11 @@ from harness._redact import Redactor
 from harness._targets import mock_target
 from harness.checks._registry import CheckContext, run_checks
 from harness.cli._edge import Edge
-from harness.cli._load import PROJECT_ROOT, flow_arguments, load_command, subprocess_environ
-from harness.load._locust import (
+from harness.cli._load import load_cli
+from harness.load import (
+    PROJECT_ROOT,
     SCENARIOS,
+    FlowSettings,
     LoadPlan,
     LoadResult,
     Thresholds,
@@ -63,27 +65,22 @@ def mock_url() -> Iterator[str]:
         yield url
 
 
-def _run(scenario: str, host: str, out_dir: Path, *extra: str, workers: int = 0) -> LoadResult:
-    target = mock_target()
-    env, key_env, jira_env = subprocess_environ(os.environ, target)
+def _run(scenario: str, host: str, out_dir: Path, *, workers: int = 0) -> LoadResult:
+    flow = FlowSettings.for_target(
+        mock_target(), host=host, poll_strategy="fixed", pacing=0.25, mock_admin=True,
+        burst_size=3,
+    )  # fmt: skip
     plan = LoadPlan(
         scenario=scenario,
         locustfile=scenario_file(scenario, PROJECT_ROOT),
-        host=host,
+        flow=flow,
         users=2,
         spawn_rate=10,
         duration_s=3,
         workers=workers,
-        flow_args=(
-            *flow_arguments(
-                target, key_env=key_env, jira_env=jira_env, poll_strategy="fixed",
-                poll_interval=None, pacing=0.25, mock_admin=True,
-            ),
-            "--burst-size", "3",
-        ),
-    )  # fmt: skip
+    )
     return run_load(
-        plan, Thresholds(), out_dir=out_dir, environ=env, redactor=Redactor(list(SECRETS))
+        plan, Thresholds(), out_dir=out_dir, environ=os.environ, redactor=Redactor(list(SECRETS))
     )
 
 
@@ -179,7 +176,7 @@ def test_two_workers_run_distributed_and_a_crossed_threshold_exits_1(tmp_path: P
     def main(ctx: click.Context) -> None:
         ctx.obj = Edge(environ=dict(os.environ), cwd=tmp_path, echo=click.echo)
 
-    main.add_command(load_command)
+    main.add_command(load_cli)
     result = CliRunner().invoke(
         main,
         ["load", "--target", "mock", "--scenario", "background", "--users", "2",

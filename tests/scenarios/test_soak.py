@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli._edge import Edge
-from harness.cli._load import load_command
+from harness.cli._load import load_cli
 
 pytestmark = pytest.mark.load
 
@@ -57,7 +57,7 @@ def test_the_harness_runs_the_soak_and_reports_its_verdict(tmp_path: Path) -> No
     """`load --target mock --scenario soak` exits 0, writes soak.json and the case's figures."""
     edge = Edge(environ=dict(os.environ), cwd=tmp_path, echo=click.echo)
     result = CliRunner().invoke(
-        load_command,
+        load_cli,
         ["--target", "mock", "--scenario", "soak", "--duration", "8s", "--users", "4",
          "--spawn-rate", "4", "--pacing", "0.2", "--time-scale", "300",
          "--report-dir", str(tmp_path)],

@@ -25,7 +25,7 @@ from harness._jira import (
     comment_created,
     issue_created,
     issue_updated,
-    sign,
+    jira_signature,
     signed_delivery,
     with_malformed_signature,
     with_tampered_body,
@@ -98,7 +98,7 @@ class JiraMutant:
 
 def _resigned(scope: Scope, body: bytes) -> Scope:
     kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-hub-signature"]
-    return dict(scope, headers=[*kept, (b"x-hub-signature", sign(body, SECRET).encode())])
+    return dict(scope, headers=[*kept, (b"x-hub-signature", jira_signature(body, SECRET).encode())])
 
 
 async def _runs_despite_refusal(app: ASGIApp, scope: Scope, body: bytes, answer: Answer) -> Answer:
@@ -281,7 +281,7 @@ def test_tampered_deliveries_from_the_builder_are_refused(
 def test_each_jira_event_reaches_the_run_whole(mock: TestClient, payload: dict[str, Any]) -> None:
     """A signed delivery of each event starts one run whose user_variables are the payload."""
     delivery = signed_delivery(payload, SECRET)
-    assert delivery.headers[SIGNATURE_HEADER] == sign(delivery.body, SECRET)
+    assert delivery.headers[SIGNATURE_HEADER] == jira_signature(delivery.body, SECRET)
     assert post(mock, delivery) == 200
     (run,) = jira_runs(mock)
     assert run["user_variables"] == payload

@@ -22,8 +22,7 @@ from harness._embedded import embedded_app, open_session
 from harness._targets import load_targets, mock_target, select_target
 from harness.report import Event, Outcome
 from harness.suite import SuiteOutcome, run_suite, suite_context
-from mock_server import create_app
-from mock_server._config import demo_config
+from mock_server import create_app, demo_config
 
 SCALE = 400.0
 """Virtual seconds per real second of every mutant (the suite's default is 100): faster runs."""

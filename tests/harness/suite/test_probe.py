@@ -11,8 +11,7 @@ from starlette.testclient import TestClient
 
 from harness import TriggerClient, mock_target
 from harness.suite._probe import ProbeAnswer, probe_target
-from mock_server import create_app
-from mock_server._config import MockConfig, demo_config
+from mock_server import MockConfig, create_app, demo_config
 
 
 def _config(**mock_changes: object) -> MockConfig:

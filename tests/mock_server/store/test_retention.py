@@ -1,4 +1,4 @@
-"""Memory structure of the store: slotted run records, and a retention purge that frees them.
+"""Retention (A9): final runs expire `retention_s` after their end and the purge frees them.
 
 The figures (bytes per run, RSS with a million runs) are benchmarks in
 `scenarios/bench_memory.py`; these tests assert only the structure those figures rely on.
@@ -10,9 +10,13 @@ import gc
 import itertools
 import tracemalloc
 
+import pytest
+
 from mock_server._clock import VirtualClock
-from mock_server._config import demo_config
-from mock_server._store import RunRecord, TriggerStore
+from mock_server._config import Duration, TriggerConfig, demo_config
+from mock_server.store import Run, TriggerStore, WorkflowNotFound
+from mock_server.store._retention import Retention
+from tests.mock_server.store._support import make_store, start, world
 
 START = 1_780_000_000.0
 RETENTION_S = 86_400.0
@@ -41,19 +45,26 @@ def _start_runs(store: TriggerStore, count: int) -> set[str]:
 
 def _live_records(ids: set[str]) -> int:
     gc.collect()
-    return sum(
-        1 for obj in gc.get_objects() if isinstance(obj, RunRecord) and obj.workflow_id in ids
-    )
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, Run) and obj.workflow_id in ids)
 
 
-def test_run_records_are_slotted_without_an_instance_dict() -> None:
-    """A stored run is a `__slots__` record: it has no per-instance `__dict__`."""
-    store, _ = _store()
-    (workflow_id,) = _start_runs(store, 1)
-    run = store.run_record(workflow_id)
-    assert run is not None
-    assert "workflow_id" in RunRecord.__slots__
-    assert not hasattr(run, "__dict__")
+def test_retention_expires_final_runs() -> None:
+    """A final run is visible until retention_s after its end, then gone, and purged (A9)."""
+    store = make_store(world(TriggerConfig(id="slow", duration=Duration(dist="fixed", s=200))))
+    run = start(store, "slow", workspace_id="w")
+    store.clock.advance(200 + 86_400 - 1)
+    store.catch_up()
+    assert store.status_envelope("w", run.workflow_id) is not None
+    store.clock.advance(1)
+    assert store.status_envelope("w", run.workflow_id) is None
+    assert store.run_record(run.workflow_id) is None
+    assert store.list_runs() == []
+    store.catch_up()
+    assert store.run_record(run.workflow_id) is None
+    assert store.metrics()["runs_stored"] == 0
+    assert store.metrics()["runs_purged_total"] == 1
+    with pytest.raises(WorkflowNotFound):
+        store.provide_input(run.workflow_id, "late")
 
 
 def test_the_retention_purge_empties_the_store_and_frees_every_record() -> None:
@@ -98,3 +109,33 @@ def test_a_large_purge_gives_back_the_memory_the_runs_took() -> None:
         tracemalloc.stop()
     assert filled - before > 6000 * 200
     assert after - before < (filled - before) / 10
+
+
+def test_a_large_purge_compacts_the_shared_run_map_in_place() -> None:
+    """Purging thousands keeps the map's identity (the store shares it) and forgets each run."""
+    store = make_store()
+    runs: dict[str, Run] = {}
+    forgotten: list[str] = []
+    retention = Retention(100.0, runs, lambda run: forgotten.append(run.workflow_id))
+    for _ in range(5000):
+        run = start(store, "quick-answer")
+        runs[run.workflow_id] = run
+        retention.track(run)
+    keep = start(store, "long-batch")
+    runs[keep.workflow_id] = keep
+    retention.track(keep)
+    retention.purge_due(store.clock.now() + 200)
+    assert list(runs) == [keep.workflow_id]
+    assert len(forgotten) == retention.purged == 5000
+    assert retention.heap == [(keep.end_at + 100.0, keep.workflow_id)]
+
+
+def test_a_run_expired_at_birth_is_counted_but_not_kept() -> None:
+    """`admit` refuses a run already past its retention (a long-missed cron tick)."""
+    store = make_store()
+    retention = Retention(10.0, {}, lambda run: None)
+    run = start(store, "quick-answer")
+    assert not retention.admit(run, run.end_at + 10)
+    assert (retention.purged, retention.heap) == (1, [])
+    assert retention.admit(run, run.end_at + 9.9)
+    assert retention.heap == [(run.end_at + 10.0, run.workflow_id)]

@@ -15,12 +15,12 @@ from mock_server._config import (
     Duration,
     MockConfig,
     MockSettings,
-    Outcome,
+    OutcomeRates,
     TriggerConfig,
     WorkspaceConfig,
     demo_config,
 )
-from mock_server._store import Source, TriggerNotFound, TriggerStore
+from mock_server.store import Source, TriggerNotFound, TriggerStore
 
 T0 = 1_781_050_200.0  # 2026-06-10T00:10:00Z
 HOUR = 3600.0
@@ -122,11 +122,11 @@ def test_first_tick_is_strictly_after_start() -> None:
 def test_paused_trigger_fires_nothing_and_missed_ticks_are_not_replayed() -> None:
     """Ticks while paused are skipped, and unpausing does not fire them later."""
     store = make_store(demo_config())
-    store.set_paused("demo", "hourly-health", True)
+    store.triggers.set_paused("demo", "hourly-health", True)
     store.clock.advance(5 * HOUR)
     store.catch_up()
     assert cron_runs(store) == []
-    store.set_paused("demo", "hourly-health", False)
+    store.triggers.set_paused("demo", "hourly-health", False)
     store.catch_up()
     assert cron_runs(store) == []
     store.clock.advance(HOUR)
@@ -138,7 +138,7 @@ def test_ticks_before_a_pause_still_fire() -> None:
     """Pausing after a jump still fires the ticks that came due before the pause."""
     store = make_store(demo_config())
     store.clock.advance(2 * HOUR)
-    store.set_paused("demo", "hourly-health", True)
+    store.triggers.set_paused("demo", "hourly-health", True)
     assert len(cron_runs(store)) == 2
 
 
@@ -203,23 +203,23 @@ def test_cron_runs_use_source_cron_and_reach_final_status() -> None:
 
 
 def test_add_and_remove_cron() -> None:
-    """add_cron schedules from now; remove_cron stops further ticks; bad specs are refused."""
+    """set_cron schedules from now; remove_cron stops further ticks; bad specs are refused."""
     store = make_store(world(TriggerConfig(id="t")))
     store.clock.advance(30 * 60)
-    store.add_cron("w", "t", CronSpec(schedule="0 * * * *"))
+    store.triggers.set_cron("w", "t", CronSpec(schedule="0 * * * *"))
     store.clock.advance(HOUR)
     store.catch_up()
     assert [run["started_at"] for run in cron_runs(store)] == ["2026-06-10T01:00:00.000Z"]
-    store.remove_cron("w", "t")
+    store.triggers.remove_cron("w", "t")
     store.clock.advance(5 * HOUR)
     store.catch_up()
     assert len(cron_runs(store)) == 1
     with pytest.raises(ConfigError, match="schedule"):
-        store.add_cron("w", "t", CronSpec(schedule="every hour"))
+        store.triggers.set_cron("w", "t", CronSpec(schedule="every hour"))
     with pytest.raises(ConfigError, match="environment"):
-        store.add_cron("w", "t", CronSpec(schedule="* * * * *", environment="XX"))
+        store.triggers.set_cron("w", "t", CronSpec(schedule="* * * * *", environment="XX"))
     with pytest.raises(TriggerNotFound):
-        store.add_cron("w", "nope", CronSpec(schedule="* * * * *"))
+        store.triggers.set_cron("w", "nope", CronSpec(schedule="* * * * *"))
 
 
 def test_old_cron_runs_past_retention_are_not_kept() -> None:
@@ -251,7 +251,7 @@ def test_overlap_skip_counts_a_waiting_run_as_running() -> None:
     trigger = TriggerConfig(
         id="approve",
         duration=Duration(dist="fixed", s=60),
-        outcome=Outcome(waiting_for_input=1.0),
+        outcome=OutcomeRates(waiting_for_input=1.0),
         cron=CronSpec(schedule="0 * * * *", overlap="skip"),
     )
     store = make_store(world(trigger))
@@ -265,3 +265,16 @@ def test_overlap_skip_counts_a_waiting_run_as_running() -> None:
     store.clock.advance(HOUR)
     store.catch_up()
     assert len(cron_runs(store)) == 2
+
+
+def test_a_new_schedule_replaces_the_old_ticks() -> None:
+    """Setting a schedule again drops the old one's pending ticks: only the new one fires."""
+    store = make_store(world(TriggerConfig(id="t")))
+    store.triggers.set_cron("w", "t", CronSpec(schedule="0 * * * *"))
+    store.triggers.set_cron("w", "t", CronSpec(schedule="30 * * * *"))
+    store.clock.advance(2 * HOUR)
+    store.catch_up()
+    assert [run["started_at"] for run in cron_runs(store)] == [
+        "2026-06-10T00:30:00.000Z",
+        "2026-06-10T01:30:00.000Z",
+    ]

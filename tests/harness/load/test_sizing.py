@@ -1,31 +1,22 @@
-"""Polling sizing: candidates, measurement maths, the recommendation and the mock experiment."""
+"""Polling sizing: candidates, measurement maths and the recommendation."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 
 from harness._exceptions import UsageError
-from harness._targets import Secret, Target
-from harness.load._sizing import (
+from harness._polling import FixedJitteredStrategy
+from harness.load import (
     Candidate,
     FlowSample,
-    SizingPlan,
-    SteppedTime,
     expected_fixed,
-    log_end_time,
     measure,
     parse_candidates,
     parse_duration_dist,
     recommend,
-    run_on_mock,
-    run_on_target,
     sample_of,
     sizing_results,
 )
-from mock_server import create_app, serve_in_thread
-from mock_server._config import parse_config
 from tests.harness.factories import history, poll
 
 FIXED_5 = Candidate(strategy="fixed", interval_s=5)
@@ -37,6 +28,8 @@ def test_parse_candidates_reads_bare_and_named_intervals() -> None:
     candidates = parse_candidates("5, exponential:2,fixed_jittered:10", default_strategy="fixed")
     assert [c.label for c in candidates] == ["fixed 5s", "exponential 2s", "fixed_jittered 10s"]
     assert candidates[2].jitter == 10
+
+    assert candidates[2].build() == FixedJitteredStrategy(10.0, 10.0)
 
 
 @pytest.mark.parametrize("text", ["", "0", "abc", "wobbly:5", "fixed:-1"])
@@ -130,99 +123,6 @@ def test_sample_of_measures_to_the_first_final_answer() -> None:
     assert sample_of(history(poll(5.0)), ended_at=1.0) is None
 
 
-def test_log_end_time_reads_the_last_log_entry_as_utc() -> None:
-    """On a real target the run's end is its final log entry's time, read as UTC."""
-    assert log_end_time(history(poll(1.0, "completed"))) == 1781050205.0
-    assert log_end_time(history(poll(1.0))) is None
-
-
-def test_stepped_time_wakes_sleepers_in_order_without_real_waiting() -> None:
-    """Stepped time jumps to each wake-up in turn and moves the mock clock with it."""
-    moves: list[float] = []
-    stepped = SteppedTime(moves.append, start=100.0)
-    order: list[tuple[str, float]] = []
-
-    async def sleeper(name: str, delays: list[float]) -> str:
-        for delay in delays:
-            await stepped.sleep(delay)
-            order.append((name, stepped.clock()))
-        return name
-
-    async def main() -> list[str]:
-        return await stepped.run([sleeper("a", [30, 30]), sleeper("b", [45])])
-
-    assert asyncio.run(main()) == ["a", "b"]
-    assert order == [("a", 130.0), ("b", 145.0), ("a", 160.0)]
-    assert moves == [130.0, 145.0, 160.0]
-
-
-def test_mock_measurements_match_the_fixed_interval_analysis() -> None:
-    """Against the mock, fixed T gives about N/T status requests/s and a mean delay near T/2."""
-    plan = SizingPlan(
-        candidates=(FIXED_5, FIXED_10),
-        flows=40,
-        duration={"dist": "uniform", "min_s": 20, "max_s": 120},
-    )
-    for measured in run_on_mock(plan):
-        interval = measured.candidate.interval_s
-        mean_delay, rate = expected_fixed(interval, plan.flows)
-        assert measured.lost == 0
-        assert measured.status_rps == pytest.approx(rate, rel=0.02)
-        assert measured.mean_delay_s == pytest.approx(mean_delay, abs=0.25 * interval)
-        assert 0 <= measured.p95_delay_s <= interval
-
-
-def test_mock_sizing_rejects_a_bad_duration_table() -> None:
-    """A distribution the mock refuses is a usage error naming --duration-dist."""
-    plan = SizingPlan(candidates=(FIXED_5,), flows=1, duration={"dist": "uniform", "min_s": 9,
-                                                                 "max_s": 1})  # fmt: skip
-    with pytest.raises(UsageError, match="--duration-dist"):
-        run_on_mock(plan)
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "flag"),
-    [("flows", 0, "--flows"), ("max_delay_s", 0, "--max-delay-s"),
-     ("delay_stat", "p50", "--delay-stat"), ("time_scale", -1.0, "--time-scale")],
-)  # fmt: skip
-def test_sizing_plan_rejects_bad_values(field: str, value: object, flag: str) -> None:
-    """A bad sizing option names its flag."""
-    with pytest.raises(UsageError, match=flag):
-        SizingPlan(candidates=(FIXED_5,), **{field: value})  # type: ignore[arg-type]
-
-
 def test_expected_fixed_is_half_the_interval_and_n_over_t() -> None:
     """The analytic expectation of a fixed interval: mean delay T/2 and N/T requests/s."""
     assert expected_fixed(8.0, 40) == (4.0, 5.0)
-
-
-@pytest.mark.socket
-def test_real_target_sizing_reads_run_ends_from_the_logs() -> None:
-    """Against a target without admin access, delays come from the final log entry's time."""
-    world = {
-        "mock": {"seed": 3},
-        "workspaces": [
-            {
-                "id": "ws",
-                "api_keys": ["real-key-1"],
-                "triggers": [{"id": "quick", "duration": {"dist": "fixed", "s": 1}}],
-            }
-        ],
-    }
-    with serve_in_thread(create_app(parse_config(world))) as url:
-        target = Target(
-            name="real",
-            base_url=url,
-            workspace_id="ws",
-            environment="DEV",
-            api_key=Secret("real-key-1"),
-            background_trigger="quick",
-            poll_interval_s=0.25,
-            max_run_s=20,
-        )
-        plan = SizingPlan(candidates=(Candidate(strategy="fixed", interval_s=0.25),), flows=3)
-        [measured] = run_on_target(plan, target)
-    assert measured.lost == 0
-    assert measured.status_rps == pytest.approx(3 / 0.25, rel=0.3)
-    # Log times have whole-second resolution: the delay lies within a poll plus a second.
-    assert 0 <= measured.mean_delay_s <= 0.25 + 1.0 + 0.2

@@ -1,0 +1,129 @@
+"""`trigger-harness size-polling`: a plain click command and its printing.
+
+The command resolves the target (production guard on: it starts runs), opens one report and
+runs `harness.load.sizing_stage`: on the `mock` target in process on stepped virtual time, on a
+real target in real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._polling import STRATEGIES
+from ..load import (
+    DELAY_STATS,
+    Measurement,
+    SizingPlan,
+    parse_candidates,
+    parse_duration_dist,
+    sizing_stage,
+)
+from ._edge import Edge, report_run, resolve_target
+from ._options import current_edge, target_options
+
+__all__ = ["size_polling_cli", "size_polling_command"]
+
+
+def size_polling_command(
+    edge: Edge,
+    *,
+    target_name: str,
+    targets_file: Path | None,
+    report_dir: Path,
+    allow_production: bool,
+    intervals: str,
+    strategy: str,
+    flows: int,
+    duration_dist: str | None,
+    max_delay_s: float,
+    delay_stat: str,
+    time_scale: float | None,
+    seed: int,
+) -> int:
+    """`trigger-harness size-polling`: measure each candidate schedule and recommend one; return
+    the exit code."""
+    target = resolve_target(
+        edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
+    )
+    plan = SizingPlan(
+        candidates=parse_candidates(intervals, default_strategy=strategy),
+        flows=flows,
+        max_delay_s=max_delay_s,
+        delay_stat=delay_stat,
+        deadline_s=target.max_run_s,
+        time_scale=time_scale,
+        duration=parse_duration_dist(duration_dist) if duration_dist else None,
+        seed=seed,
+    )
+    options = {
+        "intervals": intervals, "flows": flows, "duration_dist": duration_dist,
+        "max_delay_s": max_delay_s, "delay_stat": delay_stat, "time_scale": time_scale,
+        "seed": seed,
+    }  # fmt: skip
+    with report_run(
+        edge, command="size-polling", target=target, report_dir=report_dir, options=options
+    ) as run:
+        measurements, _, text = sizing_stage(run, target, plan)
+        _print_sizing(edge, measurements, text)
+    return run.exit_code
+
+
+@click.command("size-polling")
+@target_options
+@click.option(
+    "--intervals",
+    default="2,5,10,15,30",
+    show_default=True,
+    help="Candidates: seconds, or strategy:seconds (fixed, fixed_jittered, exponential).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="fixed",
+    show_default=True,
+    help="Strategy of a bare number in --intervals.",
+)
+@click.option("--flows", type=int, default=50, show_default=True, help="Flows in flight.")
+@click.option(
+    "--duration-dist",
+    default=None,
+    help="mock only: run durations, e.g. lognormal:median_s=180,sigma=0.5,max_s=900 "
+    "(default), uniform:min_s=20,max_s=60, fixed:30, exponential:mean_s=60.",
+)
+@click.option(
+    "--max-delay-s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Detection delay budget (target seconds).",
+)
+@click.option("--delay-stat", type=click.Choice(DELAY_STATS), default="p95", show_default=True)
+@click.option(
+    "--time-scale",
+    type=float,
+    default=None,
+    help="mock only: run the mock's clock this many times fast instead of stepping it.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.pass_context
+def size_polling_cli(ctx: click.Context, /, **options: Any) -> None:
+    """Measure status requests/s and detection delay per polling interval; recommend one."""
+    ctx.exit(size_polling_command(current_edge(ctx), **options))
+
+
+def _print_sizing(edge: Edge, measurements: Sequence[Measurement], text: str) -> None:
+    edge.echo(
+        f"{'schedule':<22} {'flows':>6} {'status req/s':>13} {'mean delay s':>13} "
+        f"{'p95 delay s':>12} {'polls/flow':>11} {'lost':>5}"
+    )
+    for m in measurements:
+        edge.echo(
+            f"{m.candidate.label:<22} {m.flows:>6} {m.status_rps:>13.2f} {m.mean_delay_s:>13.2f} "
+            f"{m.p95_delay_s:>12.2f} {m.polls_per_flow:>11.1f} {m.lost:>5}"
+        )
+    edge.echo("(times in target seconds: virtual on the mock, real on a real target)")
+    edge.echo(f"recommendation: {text}")

@@ -1,0 +1,315 @@
+"""The sizing experiment: start flows together, follow them with a candidate schedule, measure.
+
+Against the embedded mock the flows run in process (`_embedded.embedded_mock`) and the client
+reads the mock's own virtual clock, so delays are exact in virtual (target) seconds; the run's
+end comes from `/__admin/runs`. By default virtual time is stepped from one wake-up to the next
+(`SteppedTime`: exact and CPU-independent). Against a real target the end is the final log
+entry's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import heapq
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import httpx
+
+from .._async_client import AsyncTriggerClient
+from .._client import workflow_id_of
+from .._embedded import embedded_mock, in_process_async_client, scaled_async_sleep
+from .._exceptions import UsageError
+from .._models import RunHistory
+from .._polling import PollStrategy
+from .._targets import Secret, Target, mock_target
+from ._sizing import DELAY_STATS, Candidate, Measurement, measure, sample_of
+from ._times import log_end_time, parse_iso
+
+__all__ = [
+    "SizingPlan",
+    "SteppedTime",
+    "measure_candidate",
+    "run_on_mock",
+    "run_on_target",
+]
+
+T = TypeVar("T")
+
+EndTimes = Callable[[Iterable[str]], Awaitable[Mapping[str, float]]]
+"""Looks up the end (target epoch seconds) of the given runs."""
+
+RunAll = Callable[[list[Coroutine[Any, Any, RunHistory]]], Awaitable[list[RunHistory]]]
+"""Runs coroutines together and returns their results in order."""
+
+
+class SteppedTime:
+    """Virtual time that jumps to the earliest wake-up once every flow is asleep.
+
+    Flows sleep through `sleep`; `run` drives them. While any flow is busy (sending a request
+    to the in-process mock, which needs no real time) the clock stands still; when all are
+    asleep it moves to the earliest wake-up, tells the mock (`set_now`) and wakes that flow.
+    Requests really go to the mock and are counted; only the waiting is skipped.
+
+    Args:
+        set_now: moves the mock's (frozen) virtual clock.
+        start: the virtual time now (epoch seconds).
+    """
+
+    def __init__(self, set_now: Callable[[float], None], *, start: float) -> None:
+        self._set_now = set_now
+        self.now = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sequence = 0
+
+    def clock(self) -> float:
+        """The virtual time now."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds` of virtual time."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sequence += 1
+        heapq.heappush(self._sleepers, (self.now + max(seconds, 0.0), self._sequence, future))
+        await future
+
+    async def run(self, coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+        """Run the coroutines to the end, stepping time whenever all of them sleep."""
+        tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+        try:
+            while not all(task.done() for task in tasks):
+                busy = sum(not task.done() for task in tasks)
+                if self._sleepers and len(self._sleepers) >= busy:
+                    self._wake_next()
+                await asyncio.sleep(0)
+            return [task.result() for task in tasks]
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _wake_next(self) -> None:
+        when = self._sleepers[0][0]
+        if when > self.now:
+            self.now = when
+            self._set_now(when)
+        while self._sleepers and self._sleepers[0][0] <= self.now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+
+async def measure_candidate(
+    client: AsyncTriggerClient,
+    candidate: Candidate,
+    *,
+    flows: int,
+    end_times: EndTimes | None,
+    deadline_s: float,
+    trigger_id: str | None = None,
+    seed: int = 0,
+    run_all: RunAll | None = None,
+) -> Measurement:
+    """Start `flows` runs together, follow each with the candidate's schedule, measure.
+
+    Args:
+        client: the async client (its clock in target epoch seconds).
+        candidate: the schedule to try.
+        flows: runs started (and the in-flight count the rate is given for).
+        end_times: the mock's run ends; None to read each final log entry instead.
+        deadline_s: give up on a run after this long (target seconds).
+        trigger_id: the background trigger (default: the target's).
+        seed: seeds the jitter of the candidate's strategy.
+        run_all: runs the flows' coroutines together (default `asyncio.gather`).
+    """
+    strategy = candidate.build()
+    rng = random.Random(seed)
+
+    async def one(index: int) -> RunHistory:
+        started = await client.start(
+            trigger_id, user_variables={"sizing": candidate.label, "flow": index}
+        )
+        return await client.wait(
+            workflow_id_of(started),
+            strategy=_Seeded(strategy, rng.random()),
+            deadline_s=deadline_s,
+            start=started,
+        )
+
+    flows_to_run = [one(index) for index in range(flows)]
+    if run_all is None:
+        histories = await asyncio.gather(*flows_to_run)
+    else:
+        histories = await run_all(flows_to_run)
+    finished = list(histories)
+    ended: Mapping[str, float] = {}
+    if end_times is not None:
+        ended = await end_times(history.workflow_id for history in finished)
+    samples = [
+        sample_of(
+            history,
+            ended.get(history.workflow_id) if end_times is not None else log_end_time(history),
+        )
+        for history in finished
+    ]
+    return measure(candidate, samples, flows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seeded:
+    """A strategy whose jitter comes from its own seed, whatever rng the client passes."""
+
+    strategy: PollStrategy
+    seed: float
+
+    def delays(self, rng: random.Random) -> Any:
+        """The wrapped strategy's delays from a generator seeded with `seed`."""
+        return self.strategy.delays(random.Random(self.seed))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingPlan:
+    """A sizing experiment: the candidates, how many flows, the budget and (mock) the world.
+
+    `duration` is the mock trigger's `duration` table (see `parse_duration_dist`); on a real
+    target it must be None (the target's own flows decide). On the mock, `time_scale` None
+    steps virtual time from one wake-up to the next (`SteppedTime`: exact and CPU-independent);
+    a number runs the mock's clock that many times faster than real time instead.
+    """
+
+    candidates: tuple[Candidate, ...]
+    flows: int = 50
+    max_delay_s: float = 10.0
+    delay_stat: str = "p95"
+    deadline_s: float = 2700.0
+    time_scale: float | None = None
+    duration: Mapping[str, Any] | None = None
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if not self.candidates:
+            raise UsageError("--intervals: give at least one interval")
+        if self.flows < 1:
+            raise UsageError(f"--flows: must be >= 1, got {self.flows!r}")
+        if not self.max_delay_s > 0:
+            raise UsageError(f"--max-delay-s: must be > 0, got {self.max_delay_s!r}")
+        if self.delay_stat not in DELAY_STATS:
+            raise UsageError(f"--delay-stat: must be p95 or mean, got {self.delay_stat!r}")
+        if self.time_scale is not None and not self.time_scale > 0:
+            raise UsageError(f"--time-scale: must be > 0, got {self.time_scale!r}")
+        if not self.deadline_s > 0:
+            raise UsageError(f"deadline_s: must be > 0, got {self.deadline_s!r}")
+
+
+_MOCK_WORKSPACE: Final = "sizing"
+_MOCK_TRIGGER: Final = "sizing"
+_MOCK_KEY: Final = "sizing-key"
+_DEFAULT_DURATION: Final = {"dist": "lognormal", "median_s": 180.0, "sigma": 0.5, "max_s": 900.0}
+
+
+def run_on_mock(plan: SizingPlan) -> list[Measurement]:
+    """Measure every candidate against an in-process mock whose trigger has `plan.duration`.
+
+    The client reads the mock's virtual clock, so delays are exact in virtual seconds.
+
+    Args:
+        plan: the experiment.
+    """
+    return asyncio.run(_on_mock(plan))
+
+
+def _mock_world(plan: SizingPlan) -> dict[str, Any]:
+    """The mock config of the experiment: one workspace, one trigger of `plan.duration`."""
+    trigger = {"id": _MOCK_TRIGGER, "duration": dict(plan.duration or _DEFAULT_DURATION)}
+    return {
+        "mock": {"seed": plan.seed},
+        "workspaces": [{"id": _MOCK_WORKSPACE, "api_keys": [_MOCK_KEY], "triggers": [trigger]}],
+    }
+
+
+def _mock_target(plan: SizingPlan) -> Target:
+    """The built-in mock target, aimed at the experiment's workspace and trigger."""
+    return dataclasses.replace(
+        mock_target(),
+        workspace_id=_MOCK_WORKSPACE,
+        api_key=Secret(_MOCK_KEY),
+        sync_trigger=None,
+        background_trigger=_MOCK_TRIGGER,
+        jira_trigger=None,
+        jira_secret=None,
+        max_run_s=plan.deadline_s,
+        poll_interval_s=min(5.0, plan.deadline_s),
+    )
+
+
+async def _on_mock(plan: SizingPlan) -> list[Measurement]:
+    stepping = plan.time_scale is None
+    mock = embedded_mock(
+        _mock_world(plan),
+        time_scale=plan.time_scale or 1.0,
+        frozen=stepping,
+        source="--duration-dist",
+    )
+    stepped = SteppedTime(mock.set_now, start=mock.clock()) if stepping else None
+    target = _mock_target(plan)
+    async with in_process_async_client(mock.app, base_url=target.base_url) as http:
+
+        async def end_times(ids: Iterable[str]) -> Mapping[str, float]:
+            wanted = set(ids)
+            answer = await http.get("/__admin/runs", params={"workspace_id": _MOCK_WORKSPACE})
+            answer.raise_for_status()
+            return {
+                row["workflow_id"]: parse_iso(row["ended_at"])
+                for row in answer.json()["runs"]
+                if row["workflow_id"] in wanted and row.get("ended_at")
+            }
+
+        client = AsyncTriggerClient(
+            target,
+            http=http,
+            clock=mock.clock,
+            sleep=stepped.sleep if stepped else scaled_async_sleep(mock.time_scale),
+        )
+        return [
+            await measure_candidate(
+                client,
+                candidate,
+                flows=plan.flows,
+                end_times=end_times,
+                deadline_s=plan.deadline_s,
+                seed=plan.seed + index,
+                run_all=stepped.run if stepped else None,
+            )
+            for index, candidate in enumerate(plan.candidates)
+        ]
+
+
+def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
+    """Measure every candidate against a real target (real time; run ends from the logs).
+
+    Args:
+        plan: the experiment; `duration` must be None.
+        target: a selected target (secrets read) with a background trigger.
+    """
+    if plan.duration is not None:
+        raise UsageError("--duration-dist: only the mock target can be given a distribution")
+
+    async def all_candidates() -> list[Measurement]:
+        async with httpx.AsyncClient(timeout=target.timeout_s) as http:
+            client = AsyncTriggerClient(target, http=http, clock=time.time)
+            return [
+                await measure_candidate(
+                    client,
+                    candidate,
+                    flows=plan.flows,
+                    end_times=None,
+                    deadline_s=plan.deadline_s,
+                    seed=plan.seed + index,
+                )
+                for index, candidate in enumerate(plan.candidates)
+            ]
+
+    return asyncio.run(all_candidates())

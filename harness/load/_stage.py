@@ -1,0 +1,272 @@
+"""The load and sizing stages: one Locust run or one sizing experiment, reported into a run.
+
+`trigger-harness load`, `size-polling` and `run` call these with their open report. For the
+`mock` target the load stage serves the embedded mock on a 127.0.0.1 port at a high time scale
+for the Locust subprocess (except the soak, whose locustfile starts its own `flaky` mock process
+and judges the run itself); the sizing stage runs the mock in process on stepped virtual time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+from .._embedded import open_session
+from .._exceptions import UsageError
+from .._redact import Redactor
+from .._targets import Target
+from ..report import CaseFinished, EventBus, Outcome, ReportFolder, Suite, SuiteStarted
+from ._experiment import SizingPlan, run_on_mock, run_on_target
+from ._locust import LoadPlan, LoadResult, run_load
+from ._options import check_number
+from ._scenarios import DEFAULT_SHAPE, SCENARIO_TRIGGERS, SCENARIOS, SOAK, scenario_file
+from ._settings import FlowSettings
+from ._sizing import Measurement, recommend, sizing_results
+from ._soak import SoakSettings, soak_verdict
+from ._thresholds import Thresholds
+
+__all__ = [
+    "PROJECT_ROOT",
+    "LoadSettings",
+    "OpenReport",
+    "load_stage",
+    "require_triggers",
+    "sizing_stage",
+]
+
+PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
+"""The project directory holding `scenarios/`."""
+_NEEDS_JIRA_SECRET: Final = ("mixed", "jira-burst", SOAK)
+
+
+class OpenReport(Protocol):
+    """What a stage needs of an open report (the CLI's `ReportedRun`)."""
+
+    exit_code: int
+
+    @property
+    def folder(self) -> ReportFolder:
+        """The run's report folder."""
+        ...
+
+    @property
+    def bus(self) -> EventBus:
+        """Where the stage's events go."""
+        ...
+
+    @property
+    def redactor(self) -> Redactor:
+        """Removes the run's secrets from what it writes."""
+        ...
+
+
+class Surroundings(Protocol):
+    """What a load stage reads from outside (the CLI's `Edge`): the environment."""
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment the Locust subprocess starts from."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadSettings:
+    """What one load run does: scenario, users, duration, shape, polling, pacing, mock speed.
+
+    `poll_interval` None takes the target's; `poll_jitter` / `poll_cap` None take the
+    strategy's defaults (`strategy_from`).
+    """
+
+    scenario: str
+    users: int = 5
+    spawn_rate: float = 5.0
+    duration_s: float = 60.0
+    workers: int = 0
+    shape: str = DEFAULT_SHAPE
+    poll_strategy: str = "fixed"
+    poll_interval: float | None = None
+    poll_jitter: float | None = None
+    poll_cap: float | None = None
+    pacing: float = 1.0
+    time_scale: float = 50.0
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            known = ", ".join(SCENARIOS)
+            raise UsageError(f"--scenario: unknown scenario {self.scenario!r}; known: {known}")
+        check_number("time_scale", self.time_scale, above_zero=True)
+
+    def flow_for(self, target: Target, *, host: str | None, mock_admin: bool) -> FlowSettings:
+        """The flows' settings for a run on `target` through `host` (validated).
+
+        Args:
+            target: the resolved target.
+            host: the base URL Locust aims at; None for the soak's own mock.
+            mock_admin: whether the host is a mock with an admin API.
+        """
+        interval = {} if self.poll_interval is None else {"poll_interval": self.poll_interval}
+        return FlowSettings.for_target(
+            target,
+            host=host,
+            poll_strategy=self.poll_strategy,
+            poll_jitter=self.poll_jitter,
+            poll_cap=self.poll_cap,
+            pacing=self.pacing,
+            mock_admin=mock_admin,
+            **interval,
+        )
+
+
+def require_triggers(target: Target, scenario: str) -> None:
+    """Refuse a scenario `target` cannot run: a trigger or the Jira secret it needs is unset,
+    or the soak off the embedded mock."""
+    if scenario == SOAK and not target.embedded:
+        raise UsageError(
+            f"--scenario soak: runs only on the embedded mock (--target mock), not on "
+            f"{target.name!r}: it starts its own `flaky` mock process, because its verdict needs "
+            "the mock's admin API (/__admin/runs, /__admin/metrics), injected faults and the "
+            "mock's RSS"
+        )
+    for name in SCENARIO_TRIGGERS[scenario]:
+        if getattr(target, name) is None:
+            raise UsageError(
+                f"--scenario {scenario}: target {target.name!r} sets no {name} in its targets file"
+            )
+    if scenario in _NEEDS_JIRA_SECRET and target.jira_secret is None:
+        raise UsageError(f"--scenario {scenario}: target {target.name!r} sets no jira_secret_env")
+
+
+@contextmanager
+def _host(target: Target, time_scale: float, scenario: str) -> Iterator[tuple[str | None, bool]]:
+    """The base URL Locust aims at (None: the soak's own mock), and whether it is a mock with an
+    admin API."""
+    if scenario == SOAK:
+        yield None, True
+        return
+    if not target.embedded:
+        yield target.base_url, False
+        return
+    with open_session(target, in_process=False, time_scale=time_scale) as session:
+        yield session.base_url, True
+
+
+def load_stage(
+    run: OpenReport,
+    edge: Surroundings,
+    target: Target,
+    settings: LoadSettings,
+    thresholds: Thresholds,
+) -> LoadResult:
+    """Run one Locust scenario on `target` and report it into `run` (exit 1 past a threshold).
+
+    The soak runs on its own `flaky` mock (embedded target only); its verdict, read from the
+    `soak.json` it writes, replaces the fail-ratio and violation thresholds (its injected 5xx
+    are Locust failures by design), and a failed soak makes the exit code 1.
+
+    Args:
+        run: the open report.
+        edge: where the subprocess environment comes from.
+        target: the resolved target (the embedded mock is served on 127.0.0.1 for the run).
+        settings: the scenario and its load.
+        thresholds: what fails the run.
+    """
+    require_triggers(target, settings.scenario)
+    flow = settings.flow_for(target, host=target.base_url, mock_admin=target.embedded)
+    extra: tuple[str, ...] = ()
+    if settings.scenario == SOAK:
+        soak = SoakSettings.for_run(
+            duration_s=settings.duration_s, time_scale=settings.time_scale, out_dir=run.folder.path
+        )
+        extra = soak.to_arguments()
+        thresholds = dataclasses.replace(thresholds, max_fail_ratio=None, max_violations=None)
+    with _host(target, settings.time_scale, settings.scenario) as (host, is_mock):
+        plan = LoadPlan(
+            scenario=settings.scenario,
+            locustfile=scenario_file(settings.scenario, PROJECT_ROOT),
+            flow=dataclasses.replace(flow, host=host, mock_admin=is_mock),
+            users=settings.users,
+            spawn_rate=settings.spawn_rate,
+            duration_s=settings.duration_s,
+            workers=settings.workers,
+            shape=settings.shape,
+            extra_args=extra,
+        )
+        result = run_load(
+            plan, thresholds, out_dir=run.folder.path, environ=edge.environ, redactor=run.redactor
+        )
+    if _report_load(run, result, settings.duration_s):
+        run.exit_code = max(run.exit_code, 1)
+    return result
+
+
+def _report_load(run: OpenReport, result: LoadResult, seconds: float) -> bool:
+    """Emit the load case and summary; True when the run failed."""
+    run.bus.emit(SuiteStarted(suite=Suite.LOAD))
+    scenario = result.summary.scenario
+    lines = list(result.summary.thresholds_crossed)
+    failed = bool(lines)
+    title = f"Load scenario {scenario} within thresholds"
+    if scenario == SOAK:
+        held, text = soak_verdict(result)
+        failed = failed or not held
+        lines.insert(0, text)
+        title = "Soak: no lost run, no unexpected 5xx, RSS flat"
+    run.bus.emit(
+        CaseFinished(
+            suite=Suite.LOAD,
+            case_id=f"load.{scenario}",
+            title=title,
+            outcome=Outcome.FAILED if failed else Outcome.PASSED,
+            duration_s=seconds,
+            message="\n".join(lines),
+        )
+    )
+    run.bus.emit(result.summary)
+    return failed
+
+
+def sizing_stage(
+    run: OpenReport, target: Target, plan: SizingPlan
+) -> tuple[list[Measurement], Measurement | None, str]:
+    """Measure every candidate schedule on `target`, report them and the recommendation.
+
+    The run's exit code becomes 1 when no candidate meets the delay budget.
+
+    Args:
+        run: the open report.
+        target: the resolved target (the embedded mock runs in process on stepped time).
+        plan: the candidates, flows and delay budget.
+    """
+    measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
+    best, text = recommend(measurements, max_delay_s=plan.max_delay_s, stat=plan.delay_stat)
+    _report_sizing(run, measurements, best, text, plan)
+    if best is None:
+        run.exit_code = max(run.exit_code, 1)
+    return measurements, best, text
+
+
+def _report_sizing(
+    run: OpenReport,
+    measurements: Sequence[Measurement],
+    best: Measurement | None,
+    text: str,
+    plan: SizingPlan,
+) -> None:
+    run.bus.emit(SuiteStarted(suite=Suite.SIZING))
+    run.bus.emit(
+        CaseFinished(
+            suite=Suite.SIZING,
+            case_id="sizing.delay_budget",
+            title="A polling schedule meets the detection delay budget",
+            outcome=Outcome.PASSED if best is not None else Outcome.FAILED,
+            message=text,
+        )
+    )
+    for result in sizing_results(
+        measurements, text, best=best, max_delay_s=plan.max_delay_s, delay_stat=plan.delay_stat
+    ):
+        run.bus.emit(result)

@@ -1,0 +1,95 @@
+"""Retention (A9): a final run disappears `retention_s` (virtual seconds) after it ended.
+
+Reads check the expiry themselves (`now >= end_at + retention_s`); `purge_due` drops expired
+runs from a heap keyed by expiry, so nothing is scanned and an idle check is one compare.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+from ._runs import INF, Run
+
+__all__ = ["Retention"]
+
+_COMPACT_AFTER = 4096
+"""Purging more runs than this at once (and than are left) compacts the run map."""
+
+
+class Retention:
+    """The expiry heap over a run map it shares with the store, and the purged count.
+
+    `heap` is a list of `(expires_at, workflow_id)`; it is never replaced, so its holder may
+    read the head directly. Purging keeps the run map's identity (it is compacted in place).
+
+    Args:
+        retention_s: how long a final run stays readable, in virtual seconds.
+        runs: the store's runs by workflow id; purged runs are deleted from it.
+        forget: called with each purged run, to drop it from the store's other indexes.
+    """
+
+    __slots__ = ("_forget", "_runs", "heap", "purged", "retention_s")
+
+    def __init__(
+        self, retention_s: float, runs: dict[str, Run], forget: Callable[[Run], None]
+    ) -> None:
+        self.retention_s = retention_s
+        self._runs = runs
+        self._forget = forget
+        self.heap: list[tuple[float, str]] = []
+        self.purged = 0
+
+    def reset(self) -> None:
+        """Forget every expiry and zero the purged count (the caller clears the run map)."""
+        self.heap.clear()
+        self.purged = 0
+
+    def expired(self, run: Run, now: float) -> bool:
+        """True when `run` is past its retention at `now` (virtual POSIX seconds)."""
+        return now >= run.end_at + self.retention_s
+
+    def admit(self, run: Run, now: float) -> bool:
+        """Track a new run's expiry; False, counted as purged, when it is expired already.
+
+        A run started in the past (a cron tick a clock jump passed) may be expired at birth.
+
+        Args:
+            run: the new run.
+            now: virtual POSIX seconds.
+        """
+        if self.expired(run, now):
+            self.purged += 1
+            return False
+        self.track(run)
+        return True
+
+    def track(self, run: Run) -> None:
+        """Schedule `run`'s purge at its (new) end plus the retention; no-op while it has none.
+
+        An earlier entry for the same run stays in the heap and is ignored when it comes due.
+        """
+        if run.end_at != INF:
+            heapq.heappush(self.heap, (run.end_at + self.retention_s, run.workflow_id))
+
+    def purge_due(self, now: float) -> None:
+        """Delete every run past its retention at `now` (virtual POSIX seconds)."""
+        heap, runs = self.heap, self._runs
+        purged = 0
+        while heap and heap[0][0] <= now:
+            _, workflow_id = heapq.heappop(heap)
+            run = runs.get(workflow_id)
+            if run is not None and self.expired(run, now):
+                del runs[workflow_id]
+                self._forget(run)
+                purged += 1
+        self.purged += purged
+        if purged > _COMPACT_AFTER and len(runs) < purged:
+            _compact(runs)
+
+
+def _compact(runs: dict[str, Run]) -> None:
+    """Shrink `runs`'s table in place: a dict never shrinks on deletion, only when rebuilt."""
+    kept = dict(runs)
+    runs.clear()
+    runs.update(kept)

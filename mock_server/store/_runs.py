@@ -1,0 +1,294 @@
+"""A run: the `Run` record, how it is drawn, and its status and envelope derived at read time.
+
+A run is a small `__slots__` record holding its timeline in virtual POSIX seconds
+(`started_at`, `pause_at`, `resumed_at`, `end_at`; `inf` = not yet). Its status is derived
+from the clock when read, so no task or timer exists per run: `pending` until `end_at` (final:
+`completed` or `failed`) or `pause_at` (`waiting_for_input` until input is given, then `pending`
+again for a fresh duration, then final). A run whose running time would pass the background
+limit is `failed` at that limit (A2); waiting time does not count.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .._clock import format_iso
+from .._config import ENVIRONMENTS, TriggerConfig
+from .._flows import (
+    Ending,
+    Fate,
+    completed_response,
+    draw_duration,
+    draw_outcome,
+    error_message,
+    logs_at,
+)
+
+__all__ = [
+    "COMPLETED",
+    "FAILED",
+    "INF",
+    "PENDING",
+    "STATUSES",
+    "WAITING",
+    "Run",
+    "RunFilter",
+    "Source",
+    "count_by_status",
+    "draw_run",
+    "envelope_at",
+    "run_summary",
+]
+
+INF = float("inf")
+"""A timeline instant that has not come (and may never)."""
+PENDING = "pending"
+WAITING = "waiting_for_input"
+COMPLETED = "completed"
+FAILED = "failed"
+STATUSES = (PENDING, WAITING, COMPLETED, FAILED)
+"""Every status a run can show, in lifecycle order."""
+_ENVIRONMENTS = {env: env for env in ENVIRONMENTS}  # shared strings keep records small
+
+
+class Source(StrEnum):
+    """What started a run."""
+
+    API = "api"
+    CRON = "cron"
+    JIRA = "jira"
+    MANUAL = "manual"
+
+
+class Run:
+    """One run: identity, request and timeline (virtual POSIX seconds; `inf` = not yet).
+
+    Args:
+        workflow_id: the run's id (a UUID 4 string).
+        workspace_id: its workspace.
+        trigger_id: its trigger.
+        environment: `DEV`, `UAT` or `PROD`.
+        source: what started it.
+        started_at: when it started.
+        message: the first message of its session.
+        user_variables: its session variables (kept as given, never copied).
+        seed: the seed its logs, result and error derive from.
+        pause_at: when it pauses for input (`inf`: never).
+        end_at: when it becomes final (`inf`: while it waits for input).
+        ending: an `Ending` value: how it ends at `end_at`.
+    """
+
+    __slots__ = (
+        "end_at",
+        "ending",
+        "environment",
+        "error_text",
+        "input_message",
+        "message",
+        "pause_at",
+        "resumed_at",
+        "seed",
+        "source",
+        "started_at",
+        "trigger_id",
+        "user_variables",
+        "workflow_id",
+        "workspace_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        workflow_id: str,
+        workspace_id: str,
+        trigger_id: str,
+        environment: str,
+        source: Source,
+        started_at: float,
+        message: str,
+        user_variables: dict[str, Any],
+        seed: int,
+        pause_at: float,
+        end_at: float,
+        ending: int,
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.workspace_id = workspace_id
+        self.trigger_id = trigger_id
+        self.environment = environment
+        self.source = source
+        self.started_at = started_at
+        self.message = message
+        self.user_variables = user_variables
+        self.seed = seed
+        self.pause_at = pause_at
+        self.resumed_at = INF
+        self.end_at = end_at
+        self.ending = ending
+        self.input_message: str | None = None
+        self.error_text: str | None = None  # an error set by the store (E1's sync limit)
+
+    def status_at(self, now: float) -> str:
+        """The run's status (one of `STATUSES`) at virtual time `now` (POSIX seconds)."""
+        if now >= self.end_at:
+            return FAILED if self.ending else COMPLETED
+        if self.pause_at <= now < self.resumed_at:
+            return WAITING
+        return PENDING
+
+    def __repr__(self) -> str:
+        return f"Run({self.workflow_id!r}, {self.workspace_id}/{self.trigger_id})"
+
+
+def draw_run(
+    trigger: TriggerConfig,
+    rng: random.Random,
+    *,
+    workspace_id: str,
+    environment: str,
+    source: Source,
+    started_at: float,
+    message: str,
+    user_variables: dict[str, Any],
+    background_limit_s: float,
+) -> Run:
+    """A new run of `trigger`: id, seed, duration and outcome drawn from `rng`, in that order.
+
+    Args:
+        trigger: the trigger's config (duration distribution and outcome rates).
+        rng: the store's seeded random source; five draws are taken from it.
+        workspace_id: the run's workspace.
+        environment: the run's environment.
+        source: what starts it.
+        started_at: virtual POSIX seconds it starts at.
+        message: the first message of its session.
+        user_variables: its session variables.
+        background_limit_s: the A2 limit in virtual seconds; a longer draw fails there.
+    """
+    workflow_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    seed = rng.getrandbits(63)
+    pause_at, end_at, ending = _draw_timeline(trigger, rng, started_at, background_limit_s)
+    return Run(
+        workflow_id=workflow_id,
+        workspace_id=workspace_id,
+        trigger_id=trigger.id,
+        environment=_ENVIRONMENTS.get(environment, environment),
+        source=source,
+        started_at=started_at,
+        message=message,
+        user_variables=user_variables,
+        seed=seed,
+        pause_at=pause_at,
+        end_at=end_at,
+        ending=ending,
+    )
+
+
+def _draw_timeline(
+    trigger: TriggerConfig, rng: random.Random, started_at: float, background_limit_s: float
+) -> tuple[float, float, Ending]:
+    """`(pause_at, end_at, ending)` of a new run: its duration, then its fate, from `rng`."""
+    length = draw_duration(trigger.duration, rng)
+    fate = draw_outcome(trigger.outcome, rng)
+    if length > background_limit_s:
+        return INF, started_at + background_limit_s, Ending.LIMIT
+    if fate is Fate.WAITING:
+        return started_at + length, INF, Ending.COMPLETED
+    if fate is Fate.FAILED:
+        return INF, started_at + length, Ending.FAILED
+    return INF, started_at + length, Ending.COMPLETED
+
+
+def envelope_at(run: Run, now: float, window: int, background_limit_s: float) -> dict[str, Any]:
+    """The six-field answer of E1-E3 for `run` at virtual time `now`.
+
+    Args:
+        run: the run.
+        now: virtual POSIX seconds of the read.
+        window: how many of the latest log entries to show (A11).
+        background_limit_s: the A2 limit, named by the error of a run that hit it.
+
+    Returns:
+        `{"workflow_id", "response", "status", "logs", "requires_input", "error"}`.
+    """
+    status = run.status_at(now)
+    error = None
+    if status == COMPLETED:
+        response = completed_response(run)
+    else:
+        response = {}
+        if status == FAILED:
+            error = run.error_text or error_message(run.seed, run.ending, background_limit_s)
+    logs = logs_at(run, now, window=window, background_limit_s=background_limit_s)
+    if status == FAILED and run.error_text is not None and logs:
+        logs[-1]["message"] = run.error_text
+    return {
+        "workflow_id": run.workflow_id,
+        "response": response,
+        "status": status,
+        "logs": logs,
+        "requires_input": status == WAITING,
+        "error": error,
+    }
+
+
+def run_summary(run: Run, status: str, now: float) -> dict[str, Any]:
+    """The admin API's row for `run` (times as ISO 8601 strings; `ended_at` None until final).
+
+    Args:
+        run: the run.
+        status: its status at `now`.
+        now: virtual POSIX seconds of the read.
+    """
+    return {
+        "workflow_id": run.workflow_id,
+        "workspace_id": run.workspace_id,
+        "trigger_id": run.trigger_id,
+        "environment": run.environment,
+        "source": str(run.source),
+        "status": status,
+        "started_at": format_iso(run.started_at),
+        "ended_at": format_iso(run.end_at) if now >= run.end_at else None,
+        "message": run.message,
+        "user_variables": run.user_variables,
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFilter:
+    """Which runs an admin listing keeps; None ignores a field."""
+
+    workspace_id: str | None = None
+    trigger_id: str | None = None
+    status: str | None = None
+    source: str | None = None
+
+    def select(self, runs: Iterable[Run], now: float) -> Iterator[tuple[Run, str]]:
+        """The matching runs in start order, each with its status at `now` (virtual seconds)."""
+        for run in sorted(runs, key=_started_at):
+            status = run.status_at(now)
+            if (
+                (self.workspace_id is not None and run.workspace_id != self.workspace_id)
+                or (self.trigger_id is not None and run.trigger_id != self.trigger_id)
+                or (self.status is not None and status != self.status)
+                or (self.source is not None and run.source != self.source)
+            ):
+                continue
+            yield run, status
+
+
+def count_by_status(runs: Iterable[Run], now: float) -> dict[str, int]:
+    """How many of `runs` show each of `STATUSES` at `now` (virtual POSIX seconds)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for run in runs:
+        counts[run.status_at(now)] += 1
+    return counts
+
+
+def _started_at(run: Run) -> float:
+    return run.started_at

@@ -1,0 +1,158 @@
+"""Locust runs without Locust: the command lines, the plan's checks, and the run's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness._exceptions import HarnessError, UsageError
+from harness._redact import Redactor
+from harness._targets import Secret
+from harness.load import (
+    PROJECT_ROOT,
+    FlowSettings,
+    LoadPlan,
+    Thresholds,
+    build_commands,
+    merge_flow_csvs,
+    redact_outputs,
+    run_load,
+)
+
+
+def _plan(**overrides: object) -> LoadPlan:
+    values: dict[str, object] = {
+        "scenario": "background",
+        "locustfile": PROJECT_ROOT / "scenarios" / "background.py",
+        "flow": FlowSettings(host="http://127.0.0.1:9", api_key_env="MY_KEY"),
+    }
+    values.update(overrides)
+    return LoadPlan(**values)  # type: ignore[arg-type]
+
+
+def test_local_command_is_headless_bounded_and_writes_csv_and_html(tmp_path: Path) -> None:
+    """Without workers one headless command runs with -t, --csv, --html and the host."""
+    [command] = build_commands(_plan(duration_s=7.4), out_dir=tmp_path, python="py")
+    assert command[:3] == ["py", "-m", "locust"]
+    for flag, value in [
+        ("--host", "http://127.0.0.1:9"),
+        ("--run-time", "7s"),
+        ("--csv", str(tmp_path / "locust")),
+        ("--html", str(tmp_path / "locust.html")),
+        ("--flow-csv", str(tmp_path / "flows.csv")),
+        ("--api-key-env", "MY_KEY"),
+        ("--shape", "constant"),
+    ]:
+        assert command[command.index(flag) + 1] == value
+    assert "--headless" in command
+    assert "--master" not in command
+
+
+def test_a_plan_without_host_passes_no_host_flag(tmp_path: Path) -> None:
+    """A flow without host (the soak's own mock) leaves `--host` off the command line."""
+    plan = _plan(
+        scenario="soak",
+        locustfile=PROJECT_ROOT / "scenarios" / "soak.py",
+        flow=FlowSettings(host=None),
+        extra_args=("--soak-time-scale", "300"),
+    )
+    [command] = build_commands(plan, out_dir=tmp_path, python="py")
+    assert "--host" not in command
+    assert "--headless" in command
+    assert command[-2:] == ["--soak-time-scale", "300"]
+
+
+def test_distributed_commands_are_a_master_and_n_workers_on_loopback(tmp_path: Path) -> None:
+    """With --workers N: a master bound to 127.0.0.1 expecting N workers, then N workers."""
+    commands = build_commands(_plan(workers=2), out_dir=tmp_path, master_port=5599, python="py")
+    master, *workers = commands
+    assert len(workers) == 2
+    assert master[master.index("--master-bind-host") + 1] == "127.0.0.1"
+    assert master[master.index("--expect-workers") + 1] == "2"
+    for worker in workers:
+        assert "--worker" in worker
+        assert "--headless" not in worker
+        assert worker[worker.index("--master-host") + 1] == "127.0.0.1"
+        assert worker[worker.index("--master-port") + 1] == "5599"
+        assert worker[worker.index("--api-key-env") + 1] == "MY_KEY"
+        assert worker[worker.index("--flow-csv") + 1] == str(tmp_path / "flows.csv")
+    with pytest.raises(UsageError, match="master port"):
+        build_commands(_plan(workers=1), out_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "flag"),
+    [("users", 0, "--users"), ("spawn_rate", 0, "--spawn-rate"), ("workers", -1, "--workers"),
+     ("shape", "zigzag", "--shape"), ("duration_s", 0, "--duration")],
+)  # fmt: skip
+def test_load_plan_rejects_bad_values(field: str, value: object, flag: str) -> None:
+    """A bad load option names its flag."""
+    with pytest.raises(UsageError, match=flag):
+        _plan(**{field: value})
+
+
+def test_merge_flow_csvs_joins_worker_files_under_one_header(tmp_path: Path) -> None:
+    """Each worker's flows file is merged into flows.csv with a single header."""
+    (tmp_path / "flows-worker-1.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "flows-worker-2.csv").write_text("a,b\n3,4\n5,6\n")
+    merged = merge_flow_csvs(tmp_path)
+    assert merged is not None
+    assert merged.read_text().splitlines() == ["a,b", "1,2", "3,4", "5,6"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv"]
+
+
+def test_redact_outputs_removes_secrets_from_locust_files(tmp_path: Path) -> None:
+    """Locust's files are rewritten without the run's secrets; other files are left alone."""
+    (tmp_path / "locust.html").write_text("<td>Bearer s3cret-key</td>")
+    (tmp_path / "notes.txt").write_text("s3cret-key")
+    redact_outputs(tmp_path, Redactor(["s3cret-key"]))
+    assert "s3cret-key" not in (tmp_path / "locust.html").read_text()
+    assert (tmp_path / "notes.txt").read_text() == "s3cret-key"
+
+
+def _fake_locust(tmp_path: Path, script: str) -> str:
+    """An executable standing in for `python -m locust`, running `script` (sh)."""
+    path = tmp_path / "fake-python"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_locustfile_usage_error_becomes_a_usage_error(tmp_path: Path) -> None:
+    """Locust exiting 2 with the locustfile's message is a usage error carrying that message."""
+    python = _fake_locust(
+        tmp_path, 'echo "[x] ERROR/h: trigger-harness: --pacing must be > 0, got 0"; exit 2'
+    )
+    with pytest.raises(UsageError, match=r"^--pacing must be > 0, got 0$"):
+        run_load(_plan(), Thresholds(), out_dir=tmp_path / "out", environ={},
+                 redactor=Redactor(), python=python)  # fmt: skip
+
+
+def test_locust_writing_no_statistics_is_an_error(tmp_path: Path) -> None:
+    """A Locust run that ends without writing statistics raises with its log's tail."""
+    python = _fake_locust(tmp_path, 'echo "Traceback: boom"; exit 1')
+    with pytest.raises(HarnessError, match="wrote no statistics:\nTraceback: boom"):
+        run_load(_plan(), Thresholds(), out_dir=tmp_path / "out", environ={},
+                 redactor=Redactor(), python=python)  # fmt: skip
+
+
+def test_the_flows_secrets_reach_locust_only_through_its_environment(tmp_path: Path) -> None:
+    """Locust finds the key under the variable its arguments name; the value is not an argument."""
+    python = _fake_locust(tmp_path, 'printenv MY_KEY > seen-key; echo "$@" > seen-args; exit 1')
+    flow = FlowSettings(host="http://127.0.0.1:9", api_key_env="MY_KEY", api_key=Secret("k-42"))
+    with pytest.raises(HarnessError, match="wrote no statistics"):
+        run_load(_plan(flow=flow), Thresholds(), out_dir=tmp_path / "out", environ={"A": "b"},
+                 redactor=Redactor(), python=python)  # fmt: skip
+    assert (tmp_path / "out" / "seen-key").read_text().strip() == "k-42"
+    arguments = (tmp_path / "out" / "seen-args").read_text()
+    assert "--api-key-env MY_KEY" in arguments
+    assert "k-42" not in arguments
+
+
+def test_a_run_that_outlives_its_bound_is_stopped(tmp_path: Path) -> None:
+    """Locust still running after the duration plus grace is killed and reported."""
+    python = _fake_locust(tmp_path, "exec sleep 30")
+    with pytest.raises(HarnessError, match="did not finish within"):
+        run_load(_plan(duration_s=0.01), Thresholds(), out_dir=tmp_path / "out", environ={},
+                 redactor=Redactor(), python=python, grace_s=0.2)  # fmt: skip
