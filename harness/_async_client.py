@@ -28,7 +28,7 @@ from ._polling import (
     start_retry_delay,
 )
 from ._protocol import (
-    Outcome,
+    Interpretation,
     RequestSpec,
     build_jira,
     build_raw,
@@ -72,7 +72,7 @@ class AsyncTriggerClient(_ClientCore):
         self._http = http
         self._sleep = sleep
 
-    async def _send(self, spec: RequestSpec) -> Outcome:
+    async def _send(self, spec: RequestSpec) -> Interpretation:
         redacted = spec.redacted(self._redactor)
         for hook in self._request_hooks:
             await _call(hook, redacted)

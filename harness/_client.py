@@ -32,7 +32,7 @@ from ._polling import (
     start_retry_delay,
 )
 from ._protocol import (
-    Outcome,
+    Interpretation,
     RequestSpec,
     build_jira,
     build_raw,
@@ -107,7 +107,7 @@ class _ClientCore:
 
     def _answered(
         self, spec: RequestSpec, request: httpx.Request, response: httpx.Response, started: float
-    ) -> Outcome:
+    ) -> Interpretation:
         exchange = make_exchange(
             spec,
             self._redactor,
@@ -120,7 +120,9 @@ class _ClientCore:
         )
         return interpret(exchange, now_epoch=self._wall_clock())
 
-    def _unanswered(self, spec: RequestSpec, error: TransportError, started: float) -> Outcome:
+    def _unanswered(
+        self, spec: RequestSpec, error: TransportError, started: float
+    ) -> Interpretation:
         exchange = make_exchange(
             spec,
             self._redactor,
@@ -131,7 +133,7 @@ class _ClientCore:
         error.exchange = exchange
         return interpret(exchange, now_epoch=self._wall_clock(), transport_error=error)
 
-    def _start_outcome(self, start: Observation | None) -> Outcome | None:
+    def _start_outcome(self, start: Observation | None) -> Interpretation | None:
         if start is None:
             return None
         return interpret(start.exchange, now_epoch=self._wall_clock())
@@ -143,7 +145,7 @@ class _ClientCore:
         start: Observation | None,
         polls: Sequence[Observation],
         action: Action,
-        last: Outcome | None,
+        last: Interpretation | None,
         state: PollState,
     ) -> _Followed:
         first, rest = (start, tuple(polls)) if start is not None else (polls[0], tuple(polls[1:]))
@@ -185,12 +187,12 @@ class _Followed:
 
     history: RunHistory
     action: Action
-    last: Outcome | None
+    last: Interpretation | None
     attempts: int
     elapsed_s: float
 
 
-def _result(outcome: Outcome) -> Observation:
+def _result(outcome: Interpretation) -> Observation:
     if outcome.error is not None:
         raise outcome.error
     return outcome.observation
@@ -235,7 +237,7 @@ class TriggerClient(_ClientCore):
         self._http = http
         self._sleep = sleep
 
-    def _send(self, spec: RequestSpec) -> Outcome:
+    def _send(self, spec: RequestSpec) -> Interpretation:
         redacted = spec.redacted(self._redactor)
         for hook in self._request_hooks:
             hook(redacted)

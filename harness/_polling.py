@@ -23,7 +23,7 @@ from typing import Final, Protocol, TypeAlias
 
 from ._exceptions import UsageError
 from ._models import Envelope
-from ._protocol import Outcome, Verdict
+from ._protocol import Interpretation, Verdict
 
 __all__ = [
     "DEFAULT_CAP_S",
@@ -233,14 +233,14 @@ def backoff(
     return RetryPolicy(initial, float(factor), float(cap_s), max_attempts)
 
 
-def retry_delay(policy: RetryPolicy, attempt: int, outcome: Outcome) -> float | None:
+def retry_delay(policy: RetryPolicy, attempt: int, outcome: Interpretation) -> float | None:
     """Delay before retrying a single call after its `attempt`-th try; None: stop here."""
     if outcome.verdict is not Verdict.RETRYABLE or attempt >= policy.max_attempts:
         return None
     return policy.delay(attempt, outcome.retry_after_s)
 
 
-def start_retry_delay(policy: RetryPolicy, attempt: int, outcome: Outcome) -> float | None:
+def start_retry_delay(policy: RetryPolicy, attempt: int, outcome: Interpretation) -> float | None:
     """Delay before re-sending a start (E1/E2/E4) after its `attempt`-th try; None: stop.
 
     Only a 429 is retried: the server refused before doing anything, so no run started. A lost
@@ -309,7 +309,7 @@ class PollState:
         return self.started_at + self.plan.deadline_s
 
 
-def next_action(state: PollState, outcome: Outcome | None, now: float) -> Action:
+def next_action(state: PollState, outcome: Interpretation | None, now: float) -> Action:
     """What to do after `outcome` (None: nothing seen yet) at client time `now`.
 
     A healthy non-final answer takes the strategy's next delay; a transient failure takes the

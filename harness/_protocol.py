@@ -36,7 +36,7 @@ from ._types import HeaderMap
 __all__ = [
     "SYNC_SLACK_S",
     "EnvelopeError",
-    "Outcome",
+    "Interpretation",
     "RequestSpec",
     "Verdict",
     "build_jira",
@@ -392,7 +392,7 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
+class Interpretation:
     """An exchange interpreted: its observation, verdict, Retry-After and the error it means."""
 
     observation: Observation
@@ -408,7 +408,7 @@ def _excerpt(body: bytes) -> str:
 
 def interpret(
     exchange: Exchange, *, now_epoch: float, transport_error: TransportError | None = None
-) -> Outcome:
+) -> Interpretation:
     """Classify an exchange: success, retryable (no answer, 5xx, 429), 401, malformed, other.
 
     Args:
@@ -419,7 +419,7 @@ def interpret(
     code = exchange.status_code
     if transport_error is not None or code is None:
         lost = transport_error or TransportError(exchange.error or "no answer", exchange=exchange)
-        return Outcome(
+        return Interpretation(
             observation=Observation(exchange=exchange, envelope=None),
             verdict=Verdict.RETRYABLE,
             error=lost,
@@ -435,20 +435,22 @@ def interpret(
                 exchange=exchange,
             )
             observation = Observation(exchange=exchange, envelope=None)
-            return Outcome(observation=observation, verdict=Verdict.MALFORMED, error=malformed)
-        return Outcome(
+            return Interpretation(
+                observation=observation, verdict=Verdict.MALFORMED, error=malformed
+            )
+        return Interpretation(
             observation=Observation(exchange=exchange, envelope=envelope), verdict=Verdict.SUCCESS
         )
     return _error_outcome(exchange, code, where, now_epoch)
 
 
-def _error_outcome(exchange: Exchange, code: int, where: str, now_epoch: float) -> Outcome:
+def _error_outcome(exchange: Exchange, code: int, where: str, now_epoch: float) -> Interpretation:
     observation = Observation(exchange=exchange, envelope=None)
     message = f"{where} answered {code}: {_excerpt(exchange.response_body)}"
     headers = {k.lower(): v for k, v in exchange.response_headers.items()}
     retry_after = parse_retry_after(headers.get("retry-after"), now_epoch=now_epoch)
     if code == 401:
-        return Outcome(
+        return Interpretation(
             observation=observation,
             verdict=Verdict.AUTH_REJECTED,
             error=AuthRejected(f"{where} refused the key (401)", exchange=exchange),
@@ -457,7 +459,7 @@ def _error_outcome(exchange: Exchange, code: int, where: str, now_epoch: float) 
         error: ApiError = RateLimited(
             message, status_code=code, exchange=exchange, retry_after_s=retry_after
         )
-        return Outcome(
+        return Interpretation(
             observation=observation,
             verdict=Verdict.RETRYABLE,
             retry_after_s=retry_after,
@@ -465,11 +467,11 @@ def _error_outcome(exchange: Exchange, code: int, where: str, now_epoch: float) 
         )
     if code >= 500:
         error = ServerError(message, status_code=code, exchange=exchange)
-        return Outcome(
+        return Interpretation(
             observation=observation,
             verdict=Verdict.RETRYABLE,
             retry_after_s=retry_after,
             error=error,
         )
     error = ApiError(message, status_code=code, exchange=exchange)
-    return Outcome(observation=observation, verdict=Verdict.CLIENT_ERROR, error=error)
+    return Interpretation(observation=observation, verdict=Verdict.CLIENT_ERROR, error=error)

@@ -25,7 +25,7 @@ from harness._polling import (
     retry_delay,
     strategy_from,
 )
-from harness._protocol import Outcome, build_status, interpret, make_exchange
+from harness._protocol import Interpretation, build_status, interpret, make_exchange
 from harness._redact import Redactor
 from harness._targets import mock_target
 
@@ -34,7 +34,9 @@ def take(strategy: Any, n: int, seed: int = 1) -> list[float]:
     return list(itertools.islice(strategy.delays(random.Random(seed)), n))
 
 
-def answer(status: int | None, *, run: str = "pending", retry_after: str | None = None) -> Outcome:
+def answer(
+    status: int | None, *, run: str = "pending", retry_after: str | None = None
+) -> Interpretation:
     body = {
         "workflow_id": "wf",
         "response": {},
