@@ -47,6 +47,9 @@ _log = logging.getLogger(__name__)
 _FINAL: Final = frozenset({"completed", "failed"})
 _LONGEST_RUN_S: Final = 2700.0
 _DRAIN_BOUND_S: Final = 30.0
+_LOST_SHOWN: Final = 10
+_CLOCK_SLACK_REAL_S: Final = 1.0
+"""Real seconds the client's extrapolated virtual clock may be off from the mock's."""
 _RSS_TOLERANCE: Final = (0.10, 5.0)
 _SERVER_ERROR: Final = f"{VIOLATION_PREFIX}Server error"  # the 5xx check: compared to injected
 _REQUESTS = re.compile(r'mock_requests_total\{endpoint="[^"]*",code="(\d+)"\} (\d+)')
@@ -122,13 +125,13 @@ class SoakUser(MixedUser):
     def _follow(
         self, flow: str, client: TriggerClient, checks: FlowChecks, started: Observation
     ) -> None:
-        LEDGER.started[workflow_id_of(started)] = self.settings.clock()
+        LEDGER.started[workflow_id_of(started)] = started.at
         super()._follow(flow, client, checks, started)
 
     def _finish(self, flow: str, history: RunHistory, checks: FlowChecks) -> None:
         if history.workflow_id:
             if flow == "sync" and history.final is not None:
-                LEDGER.started.setdefault(history.workflow_id, self.settings.clock())
+                LEDGER.started.setdefault(history.workflow_id, history.start.at)
             if history.final is not None:
                 LEDGER.finals[history.workflow_id] = history.final.status
         super()._finish(flow, history, checks)
@@ -147,15 +150,26 @@ def _mock_runs(admin: MockAdmin, workspace_id: str, scale: float) -> dict[str, s
         gevent.sleep(0.5)
 
 
-def _lost_runs(statuses: dict[str, str], now: float, retention_s: float) -> int:
-    lost = 0
-    for workflow_id, started_at in LEDGER.started.items():
+def _lost_runs(
+    statuses: dict[str, str], now: float, retention_s: float, slack_s: float
+) -> dict[str, str]:
+    """Each lost run's workflow id and why it counts as lost.
+
+    A run missing from the mock is lost only when it cannot have expired yet: its start
+    request was sent (client clock, virtual seconds) less than `retention_s - slack_s` before
+    `now`, since it ended no earlier than that; `slack_s` covers the client clock's error.
+    """
+    lost: dict[str, str] = {}
+    for workflow_id, sent_at in LEDGER.started.items():
         status = statuses.get(workflow_id)
         seen = LEDGER.finals.get(workflow_id)
         if status is None:
-            lost += now < started_at + retention_s
-        elif status not in _FINAL or (seen is not None and seen != status):
-            lost += 1
+            if now + slack_s < sent_at + retention_s:
+                lost[workflow_id] = "missing inside its retention"
+        elif status not in _FINAL:
+            lost[workflow_id] = f"still {status} after the drain"
+        elif seen is not None and seen != status:
+            lost[workflow_id] = f"seen {seen}, the mock says {status}"
     return lost
 
 
@@ -207,7 +221,8 @@ def _report(environment: Any, **_: Any) -> None:
         admin = MockAdmin(http, base_url=settings.target.base_url)
         retention_s = soak.soak_retention_s
         statuses = _mock_runs(admin, settings.target.workspace_id, settings.scale)
-        lost = _lost_runs(statuses, parse_iso(admin.clock()["now"]), retention_s)
+        slack_s = _CLOCK_SLACK_REAL_S * settings.scale
+        lost_runs = _lost_runs(statuses, parse_iso(admin.clock()["now"]), retention_s, slack_s)
         unexpected, injected = _unexpected_5xx(admin.metrics())
     LEDGER.mock_pid = pid
     rss = _rss_verdict((retention_s + _LONGEST_RUN_S / 3) / settings.scale)
@@ -216,6 +231,7 @@ def _report(environment: Any, **_: Any) -> None:
         for error in environment.stats.errors.values()
         if str(error.error).startswith(VIOLATION_PREFIX) and str(error.error) != _SERVER_ERROR
     )
+    lost = len(lost_runs)
     line = (
         f"soak: lost runs: {lost}, unexpected 5xx: {unexpected}, {rss.text}; "
         f"runs started: {len(LEDGER.started)}, finals seen: {len(LEDGER.finals)}, "
@@ -223,12 +239,15 @@ def _report(environment: Any, **_: Any) -> None:
     )
     print(line, flush=True)
     _log.info(line)
+    for workflow_id, reason in sorted(lost_runs.items())[:_LOST_SHOWN]:
+        print(f"soak: lost run {workflow_id}: {reason}", flush=True)
     ok = bool(lost == 0 and unexpected == 0 and rss.flat and violations == 0 and LEDGER.started)
     environment.process_exit_code = 0 if ok else 1
     report = soak.soak_report
     if report:
         figures = {
-            "passed": ok, "line": line, "lost_runs": lost, "unexpected_5xx": unexpected,
+            "passed": ok, "line": line, "lost_runs": lost, "lost": lost_runs,
+            "unexpected_5xx": unexpected,
             "injected_5xx": injected, "runs_started": len(LEDGER.started),
             "finals_seen": len(LEDGER.finals), "contract_violations": violations,
             "rss_start_mib": rss.start_mib, "rss_end_mib": rss.end_mib, "rss_flat": rss.flat,

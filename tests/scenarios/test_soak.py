@@ -67,7 +67,7 @@ def test_the_harness_runs_the_soak_and_reports_its_verdict(tmp_path: Path) -> No
     [folder] = [path for path in tmp_path.iterdir() if path.is_dir() and path.name != "latest"]
     figures = json.loads((folder / "soak.json").read_text())
     assert figures["passed"] is True
-    assert (figures["lost_runs"], figures["unexpected_5xx"]) == (0, 0)
+    assert (figures["lost_runs"], figures["unexpected_5xx"]) == (0, 0), figures["lost"]
     assert figures["runs_started"] > 0
     assert figures["rss_start_mib"] > 0
     results = json.loads((folder / "results.json").read_text())
