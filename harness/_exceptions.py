@@ -9,7 +9,9 @@
     │   │   ├── ConnectError
     │   │   ├── RequestTimeout
     │   │   └── OutcomeUnknown        a POST whose answer never came: the run may or may not exist
-    │   └── AuthRejected              401 on a request sent with the configured key
+    │   ├── AuthRejected              401 on a request sent with the configured key
+    │   └── NotTriggerApi             `base_url` does not lead to the trigger API (generic
+    │                                 404/405 or HTML on every endpoint)
     ├── ApiError                      an HTTP answer that is not what the call needed
     │   │                             (carries `status_code`, `exchange`)
     │   ├── RateLimited               429 (carries `retry_after_s`)
@@ -17,8 +19,10 @@
     │   └── MalformedResponse         2xx whose body is not a valid envelope
     ├── PollTimeout                   a run still not final at the deadline (carries `workflow_id`,
     │                                 `attempts`, `elapsed_s`, `history`)
-    └── ContractViolation             an invariant broken (also an AssertionError, exit 1;
-                                      carries `title`, `message`, `severity`, `evidence`)
+    ├── ContractViolation             an invariant broken (also an AssertionError, exit 1;
+    │                                 carries `title`, `message`, `severity`, `evidence`)
+    └── CannotJudge                   the harness itself could not judge (exit 4): a hypothesis
+                                      health check or flaky strategy, an internal error
 
 Messages never hold an API key, a Jira secret or an admin token: exchanges are redacted
 before they are attached.
@@ -37,11 +41,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiError",
     "AuthRejected",
+    "CannotJudge",
     "ConfigError",
     "ConnectError",
     "ContractViolation",
     "HarnessError",
     "MalformedResponse",
+    "NotTriggerApi",
     "OutcomeUnknown",
     "PollTimeout",
     "ProductionGuardError",
@@ -106,6 +112,10 @@ class AuthRejected(TargetUnavailable):
     def __init__(self, message: str, *, exchange: Exchange | None = None) -> None:
         super().__init__(message)
         self.exchange = exchange
+
+
+class NotTriggerApi(TargetUnavailable):
+    """`base_url` answers, but not as the trigger API does: generic 404/405 or HTML everywhere."""
 
 
 class ApiError(HarnessError):
@@ -175,3 +185,10 @@ class ContractViolation(HarnessError, AssertionError):
         self.message = message
         self.severity = severity
         self.evidence = evidence
+
+
+class CannotJudge(HarnessError):
+    """The harness could not reach a verdict: a hypothesis health check or flaky strategy, an
+    internal error. Said plainly, never reported as a finding (exit 4)."""
+
+    exit_code: ClassVar[int] = 4
