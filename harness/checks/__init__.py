@@ -1,4 +1,5 @@
-"""Contract checks: the registry, and the built-in response, history and poll-timing checks.
+"""Contract checks: the registry, the built-in response, history and poll-timing checks, and the
+notes on open questions (A1-A15: observations, never violations).
 
 The registry (`_registry`) knows nothing of the checks; this package imports the check modules,
 which register themselves with `@check` / `@history_check` (schemathesis's layout). A module
@@ -7,6 +8,26 @@ here never imports this `__init__` back."""
 from __future__ import annotations
 
 from . import _history  # noqa: F401 - its checks register on import
+from ._notes import (
+    MAX_BODY_BYTES,
+    NOTE_RULES,
+    OPEN_QUESTIONS,
+    Note,
+    OpenQuestion,
+    collect_notes,
+    note_background_limit,
+    note_body_fields,
+    note_body_size,
+    note_environment_case,
+    note_idempotency,
+    note_jira_refusal,
+    note_rate_limit,
+    note_start_code,
+    note_sync_limit,
+    note_unknown_workflow,
+    note_www_authenticate,
+    notes_for,
+)
 from ._registry import (
     CHECK_TITLES,
     Check,
@@ -42,6 +63,9 @@ from ._timing import (
 
 __all__ = [
     "CHECK_TITLES",
+    "MAX_BODY_BYTES",
+    "NOTE_RULES",
+    "OPEN_QUESTIONS",
     "UNAUTHORIZED_BODY",
     "Check",
     "CheckContext",
@@ -50,12 +74,15 @@ __all__ = [
     "ContractViolations",
     "HistoryCheck",
     "JournalRow",
+    "Note",
+    "OpenQuestion",
     "RegisteredCheck",
     "Registry",
     "Severity",
     "assert_checks",
     "check",
     "check_results",
+    "collect_notes",
     "header",
     "history_check",
     "history_check_results",
@@ -64,6 +91,18 @@ __all__ = [
     "missing_variables",
     "no_polls_closer_than",
     "no_request_after_final",
+    "note_background_limit",
+    "note_body_fields",
+    "note_body_size",
+    "note_environment_case",
+    "note_idempotency",
+    "note_jira_refusal",
+    "note_rate_limit",
+    "note_start_code",
+    "note_sync_limit",
+    "note_unknown_workflow",
+    "note_www_authenticate",
+    "notes_for",
     "response_checks",
     "retry_after_respected",
     "run_checks",

@@ -5,19 +5,7 @@ no module here imports it back."""
 
 from __future__ import annotations
 
-from . import cases  # noqa: F401 - registers on import
-from ._context import (
-    NEEDS,
-    Case,
-    CaseFn,
-    SkipCase,
-    SuiteContext,
-    SuiteViolation,
-    fail,
-    raise_failures,
-    random_id,
-)
-from ._notes import (
+from ..checks import (
     MAX_BODY_BYTES,
     NOTE_RULES,
     OPEN_QUESTIONS,
@@ -36,6 +24,18 @@ from ._notes import (
     note_unknown_workflow,
     note_www_authenticate,
     notes_for,
+)
+from . import cases  # noqa: F401 - registers on import
+from ._context import (
+    NEEDS,
+    Case,
+    CaseFn,
+    SkipCase,
+    SuiteContext,
+    SuiteViolation,
+    fail,
+    raise_failures,
+    random_id,
 )
 from ._probe import (
     PROBE_QUESTIONS,

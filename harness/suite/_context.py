@@ -27,10 +27,11 @@ from ..checks import (
     CheckContext,
     CheckResult,
     ContractViolations,
+    Note,
     check_results,
+    collect_notes,
     history_check_results,
 )
-from ._notes import Note, collect_notes
 
 __all__ = [
     "NEEDS",
@@ -177,7 +178,7 @@ class SuiteContext:
                 )
 
     def observe(self, *exchanges: Exchange) -> None:
-        """Record the notes these exchanges give (see `harness.suite._notes`)."""
+        """Record the notes these exchanges give (see `harness.checks._notes`)."""
         self.note(*collect_notes(exchanges))
 
     def verify(

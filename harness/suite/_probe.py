@@ -22,7 +22,7 @@ from urllib.parse import quote
 from .._client import TriggerClient
 from .._models import Exchange
 from .._targets import ENVIRONMENTS
-from ._notes import OPEN_QUESTIONS
+from ..checks import OPEN_QUESTIONS
 
 __all__ = ["PROBE_QUESTIONS", "ProbeAnswer", "probe_target"]
 

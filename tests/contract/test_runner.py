@@ -12,6 +12,7 @@ from harness import ConnectError, HarnessError, Secret, Target, TargetUnavailabl
 from harness._client import TriggerClient
 from harness._embedded import Session, open_session
 from harness._targets import mock_target
+from harness.checks._notes import Note
 from harness.report import CaseFinished, Event, NoteRecorded, Outcome, SuiteStarted
 from harness.suite import (
     CASES,
@@ -23,7 +24,6 @@ from harness.suite import (
     select_cases,
     suite_context,
 )
-from harness.suite._notes import Note
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from typing import Final
 from ..._client import workflow_id_of
 from ..._exceptions import ApiError
 from ..._models import Endpoint, Exchange
+from ...checks import OPEN_QUESTIONS, Note
 from .._context import SkipCase, SuiteContext, fail, random_id
-from .._notes import OPEN_QUESTIONS, Note
 from .._registry import case
 
 __all__ = ["AUTH_VARIANTS", "RUN_BODY", "ask_status", "placeholder_trigger", "refuses_to_reveal"]

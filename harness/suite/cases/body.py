@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Final
 
 from ..._models import Endpoint, Exchange
+from ...checks import OPEN_QUESTIONS, Note
 from .._context import SuiteContext, fail
-from .._notes import OPEN_QUESTIONS, Note
 from .._registry import case
 
 __all__ = ["INVALID_BODIES", "run_url"]

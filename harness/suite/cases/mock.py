@@ -17,8 +17,8 @@ from ..._admin_client import MockAdmin
 from ..._client import workflow_id_of
 from ..._exceptions import ApiError
 from ..._models import Endpoint, Envelope, Observation, RunHistory, RunStatus
+from ...checks import OPEN_QUESTIONS, Note, note_background_limit
 from .._context import SkipCase, SuiteContext, fail
-from .._notes import OPEN_QUESTIONS, Note, note_background_limit
 from .._registry import case
 from .auth import ask_status
 from .runs import answered, as_observation

@@ -33,8 +33,8 @@ from ..._jira import (
 )
 from ..._models import Endpoint, Exchange, Observation, RunHistory, RunStatus
 from ..._protocol import interpret
+from ...checks import note_idempotency
 from .._context import SuiteContext, fail, random_id
-from .._notes import note_idempotency
 from .._registry import case
 from .auth import ask_status
 

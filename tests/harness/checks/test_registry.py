@@ -55,7 +55,7 @@ def test_registry_lists_every_check_with_a_title() -> None:
 def test_checks_import_without_pytest_in_any_order() -> None:
     """Importing any check module registers every check and leaves pytest unimported."""
     code = (
-        "import sys, harness.checks._history, harness.suite._notes, harness.checks._timing;"
+        "import sys, harness.checks._history, harness.checks._notes, harness.checks._timing;"
         "from harness.checks._registry import CHECK_TITLES;"
         "print(len(CHECK_TITLES), 'pytest' in sys.modules, 'locust' in sys.modules)"
     )

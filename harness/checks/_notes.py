@@ -3,8 +3,8 @@
 `OPEN_QUESTIONS` holds each open question of trigger-api.md with the mock's default. A note
 records what a target did on one of them and whether that is what the mock does by default
 (`same`). A real endpoint that chooses differently is reported, never failed: only the
-invariants in `_checks.py` fail a run. `X1` is the one assumption the spec states outside the
-A table (the 401's `WWW-Authenticate` header).
+invariants (the check modules here) fail a run. `X1` is the one assumption the spec
+states outside the A table (the 401's `WWW-Authenticate` header).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from .._models import Endpoint, Exchange, RunHistory, RunStatus
-from ..checks import UNAUTHORIZED_BODY, header
+from ._registry import header
+from ._response import UNAUTHORIZED_BODY
 
 __all__ = [
     "MAX_BODY_BYTES",

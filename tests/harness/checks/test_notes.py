@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness._models import Endpoint
-from harness.suite._notes import (
+from harness.checks._notes import (
     MAX_BODY_BYTES,
     OPEN_QUESTIONS,
     Note,
