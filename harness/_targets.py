@@ -2,8 +2,15 @@
 
 A targets file holds `[targets.<name>]` tables (keys as in interfaces.md). Keys are never
 written in the file: `api_key_env` / `jira_secret_env` name environment variables, read from an
-injected `environ` when a target is selected, so one target's missing variable does not break
-the others. The built-in `mock` target (the embedded mock's demo world) always exists.
+injected `environ` when a target is selected. Only the selected target must be valid: another
+target's mistake is kept in `Targets.problems` (a warning for the caller to show), and a missing
+Jira secret only leaves `jira_secret` unset (E4 work is skipped with `jira_unavailable`). The
+built-in `mock` target (the embedded mock's demo world) always exists.
+
+No message quotes a configured value that could hold a secret: URLs are shown without userinfo,
+query and fragment, a value that should name a variable and does not is never echoed, other
+values are described by their type, and a selected target's errors are redacted with the
+secrets its variables hold.
 """
 
 from __future__ import annotations
@@ -11,15 +18,16 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import math
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ._exceptions import ConfigError, ProductionGuardError
-from ._redact import REDACTED
+from ._redact import REDACTED, Redactor
 from ._types import Environ
 
 __all__ = [
@@ -29,11 +37,13 @@ __all__ = [
     "TARGETS_ENV_VAR",
     "Secret",
     "Target",
+    "Targets",
     "guard_production",
     "load_targets",
     "mock_target",
     "resolve_secrets",
     "select_target",
+    "shown_url",
 ]
 
 ENVIRONMENTS: Final = ("DEV", "UAT", "PROD")
@@ -42,6 +52,44 @@ TARGETS_ENV_VAR: Final = "TRIGGER_HARNESS_TARGETS"
 DEFAULT_TARGETS_FILE: Final = "harness.toml"
 PRODUCTION_SKIP_REASON: Final = "starts runs on a production target; pass --allow-production"
 """Why a case, property or test that starts runs was skipped (`Target.may_start_runs`)."""
+_VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What `api_key_env` / `jira_secret_env` must be: a POSIX environment variable name."""
+_HEADER_SAFE: Final = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+"""A secret sendable in an HTTP header: visible ASCII, inner single spaces (RFC 9110 §5.5)."""
+
+
+def shown_url(url: str) -> str:
+    """`url` as a message may show it: userinfo, query and fragment masked, at most 200 chars.
+
+    A value that does not parse as a URL is replaced by a description, never echoed.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(not a URL; not shown)"
+    netloc = f"{REDACTED}@{host}{port}" if "@" in parts.netloc else parts.netloc
+    query = REDACTED if parts.query else ""
+    fragment = REDACTED if parts.fragment else ""
+    shown = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    return repr(shown if len(shown) <= 200 else shown[:200] + "...")
+
+
+def _word(value: str) -> str:
+    """A short plain word quoted as is; anything longer or odder is not shown (it may be a key)."""
+    return (
+        repr(value)
+        if len(value) <= 12 and value.isascii() and value.isalpha()
+        else "a value not shown"
+    )
+
+
+def _kind(value: object) -> str:
+    """A value's TOML type in words, shown instead of the value itself."""
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    names |= {list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -88,6 +136,9 @@ class Target:
     `base_url` is everything before `/trigger/...` (gateway `.../api/v1/ai` or direct host).
     `api_key` / `jira_secret` are filled from `api_key_env` / `jira_secret_env` by
     `select_target`; `timeout_s` bounds each request (E1 gets `sync_limit_s` plus slack).
+    `production` left unset (None) means `environment == "PROD"` (default-deny,
+    interfaces.md); after construction it is always a bool. `jira_unavailable` says why E4
+    work cannot run (the Jira secret's variable is unset), None when it can.
     """
 
     name: str
@@ -105,10 +156,13 @@ class Target:
     poll_interval_s: float = 5.0
     sync_limit_s: float = 150.0
     timeout_s: float = 30.0
-    production: bool = False
+    production: bool | None = None
     embedded: bool = False
+    jira_unavailable: str | None = None
 
     def __post_init__(self) -> None:
+        if self.production is None:
+            object.__setattr__(self, "production", self.environment == "PROD")
         for name in _STR_FIELDS:
             self._check_str(name, getattr(self, name))
         for name in _OPTIONAL_STR_FIELDS:
@@ -119,12 +173,14 @@ class Target:
             self._check_positive(name, getattr(self, name))
         for name in _BOOL_FIELDS:
             if not isinstance(getattr(self, name), bool):
-                self._fail(name, f"must be true or false, got {getattr(self, name)!r}")
+                self._fail(name, f"must be true or false, got {_kind(getattr(self, name))}")
+        for name in _SECRET_KEYS.values():
+            self._check_variable_name(name)
         for name in ("api_key", "jira_secret"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), Secret):
                 self._fail(name, "must be a Secret")
         if self.environment not in ENVIRONMENTS:
-            self._fail("environment", f"must be DEV, UAT or PROD, got {self.environment!r}")
+            self._fail("environment", f"must be DEV, UAT or PROD, got {_word(self.environment)}")
         self._check_base_url()
         if self.poll_interval_s > self.max_run_s:
             self._fail(
@@ -132,13 +188,30 @@ class Target:
                 f"must not exceed max_run_s={self.max_run_s!r}, got {self.poll_interval_s!r}",
             )
 
+    @property
+    def is_production(self) -> bool:
+        """`production` as resolved at construction (explicit, else `environment == "PROD"`)."""
+        return bool(self.production)
+
     def may_start_runs(self, *, allow_production: bool) -> bool:
         """Whether runs may be started (or load sent): never on production without the flag.
 
         The one production predicate: commands, contract cases, fuzz properties, the state
         machine and the pytest plugin all ask it (interfaces.md, `--allow-production`).
         """
-        return allow_production or not self.production
+        return allow_production or not self.is_production
+
+    @property
+    def jira_skip_reason(self) -> str | None:
+        """Why E4 work cannot run on this target (no `jira_trigger`, or no Jira secret), or None.
+
+        The one predicate for Jira work: contract cases, fuzz, the state machine and load ask it.
+        """
+        if self.jira_trigger is None:
+            return "target sets no jira_trigger"
+        if self.jira_secret is None:
+            return self.jira_unavailable or "target has no Jira secret (jira_secret_env)"
+        return None
 
     def secret_values(self) -> tuple[str, ...]:
         """The revealed secrets a run against this target may hold: API key, Jira secret."""
@@ -148,23 +221,40 @@ class Target:
         raise ConfigError(f"targets.{self.name}.{name}: {problem}")
 
     def _check_str(self, name: str, value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            self._fail(name, f"must be a non-empty string, got {value!r}")
+        if not isinstance(value, str):
+            self._fail(name, f"must be a string, got {_kind(value)}")
+        elif not value.strip():
+            self._fail(name, "must be a non-empty string")
 
     def _check_positive(self, name: str, value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self._fail(name, f"must be a number of seconds, got {value!r}")
+            self._fail(name, f"must be a number of seconds, got {_kind(value)}")
         elif not math.isfinite(value) or value <= 0:
             self._fail(name, f"must be a finite number > 0, got {value!r}")
 
+    def _check_variable_name(self, name: str) -> None:
+        value = getattr(self, name)
+        if value is not None and not _VARIABLE_NAME.fullmatch(value):
+            self._fail(
+                name,
+                "must name an environment variable (letters, digits and _); the value given "
+                "is not a variable name and is not shown, since it may be the secret itself",
+            )
+
     def _check_base_url(self) -> None:
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self._fail("base_url", f"must be an http(s) URL with a host, got {self.base_url!r}")
+        shown = shown_url(self.base_url)
+        try:
+            parts = urlsplit(self.base_url)
+            hostname = parts.hostname
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            self._fail("base_url", f"must be an http(s) URL with a host, got {shown}")
         if parts.username is not None or parts.password is not None:
-            self._fail("base_url", "must not carry credentials (use api_key_env)")
+            self._fail("base_url", f"must not carry credentials (use api_key_env), got {shown}")
+        if parts.scheme not in ("http", "https") or not hostname:
+            self._fail("base_url", f"must be an http(s) URL with a host, got {shown}")
         if parts.query or parts.fragment:
-            self._fail("base_url", f"must have no query or fragment, got {self.base_url!r}")
+            self._fail("base_url", f"must have no query or fragment, got {shown}")
 
 
 def mock_target(**changes: Any) -> Target:
@@ -206,21 +296,60 @@ _FILE_BOOL_KEYS: Final = ("production",)
 _SECRET_KEYS: Final = {"api_key": "api_key_env", "jira_secret": "jira_secret_env"}
 
 
-def load_targets(path: Path | None, *, environ: Environ, cwd: Path) -> dict[str, Target]:
+class Targets(Mapping[str, Target]):
+    """The valid targets by name, and each invalid one's error (`problems`), kept apart.
+
+    Selecting an invalid target raises its error; the others only warrant a warning.
+    `variables` holds, for every target of the file, the variable names it gives for its
+    secrets (when they are names), so an error can be redacted with what they hold.
+    """
+
+    def __init__(
+        self,
+        valid: Mapping[str, Target],
+        problems: Mapping[str, ConfigError] | None = None,
+        variables: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self._valid = dict(valid)
+        self.problems: Mapping[str, ConfigError] = dict(problems or {})
+        self.variables: Mapping[str, tuple[str, ...]] = dict(variables or {})
+
+    def __getitem__(self, name: str) -> Target:
+        return self._valid[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._valid)
+
+    def __len__(self) -> int:
+        return len(self._valid)
+
+    def warnings(self, selected: str) -> list[str]:
+        """One line per invalid target other than `selected`: it is skipped, with its error."""
+        return [
+            f"warning: target {name!r} is skipped: {problem}"
+            for name, problem in sorted(self.problems.items())
+            if name != selected
+        ]
+
+
+def load_targets(path: Path | None, *, environ: Environ, cwd: Path) -> Targets:
     """Load the targets: the built-in `mock` plus those of the targets file, if any.
+
+    A file that cannot be read or parsed is a `ConfigError` at once; a target whose table is
+    invalid is kept in `Targets.problems` and fails only when selected.
 
     Args:
         path: the file given on the command line; None to look further.
         environ: where `$TRIGGER_HARNESS_TARGETS` is read (the keys are read only at selection).
         cwd: where a relative path and `harness.toml` are looked up.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not TOML, or not `[targets.NAME]` tables.
     """
-    targets = {MOCK_TARGET_NAME: mock_target()}
     source = _targets_file(path, environ=environ, cwd=cwd)
     if source is None:
-        return targets
-    for name, target in _parse_file(source).items():
-        targets[name] = target
-    return targets
+        return Targets({MOCK_TARGET_NAME: mock_target()})
+    return _parse_file(source)
 
 
 def _targets_file(path: Path | None, *, environ: Environ, cwd: Path) -> Path | None:
@@ -237,7 +366,7 @@ def _targets_file(path: Path | None, *, environ: Environ, cwd: Path) -> Path | N
     return default if default.is_file() else None
 
 
-def _parse_file(source: Path) -> dict[str, Target]:
+def _parse_file(source: Path) -> Targets:
     try:
         document = tomllib.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -254,20 +383,31 @@ def _parse_file(source: Path) -> dict[str, Target]:
     tables = document.get("targets", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{source}: targets: must be a table of [targets.NAME] tables")
-    result: dict[str, Target] = {}
+    valid: dict[str, Target] = {MOCK_TARGET_NAME: mock_target()}
+    problems: dict[str, ConfigError] = {}
+    variables: dict[str, tuple[str, ...]] = {}
     for name, table in tables.items():
-        if name == MOCK_TARGET_NAME:
-            raise ConfigError(
-                f"{source}: targets.mock: the built-in mock target cannot be redefined"
-            )
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: targets.{name}: must be a table, got {table!r}")
-        result[name] = _parse_target(source, name, table)
-    return result
+        try:
+            valid[name] = _parse_target(source, name, table)
+        except ConfigError as exc:
+            problems[name] = exc
+        if isinstance(table, dict):
+            variables[name] = _variables_named(table)
+    return Targets(valid, problems, variables)
 
 
-def _parse_target(source: Path, name: str, table: Mapping[str, Any]) -> Target:
+def _variables_named(table: Mapping[str, Any]) -> tuple[str, ...]:
+    """The variable names a target table gives for its secrets, where they are names."""
+    named = (table.get(key) for key in _SECRET_KEYS.values())
+    return tuple(v for v in named if isinstance(v, str) and _VARIABLE_NAME.fullmatch(v))
+
+
+def _parse_target(source: Path, name: str, table: object) -> Target:
     prefix = f"{source}: targets.{name}"
+    if name == MOCK_TARGET_NAME:
+        raise ConfigError(f"{prefix}: the built-in mock target cannot be redefined")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}: must be a [targets.{name}] table, got {_kind(table)}")
     for key in sorted(table):
         if key in _SECRET_KEYS:
             raise ConfigError(
@@ -289,11 +429,11 @@ def _parse_target(source: Path, name: str, table: Mapping[str, Any]) -> Target:
 
 def _check_file_type(prefix: str, key: str, value: object) -> None:
     if key in _FILE_STR_KEYS and not isinstance(value, str):
-        raise ConfigError(f"{prefix}.{key}: must be a string, got {value!r}")
+        raise ConfigError(f"{prefix}.{key}: must be a string, got {_kind(value)}")
     if key in _FILE_NUMBER_KEYS and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ConfigError(f"{prefix}.{key}: must be a number, got {value!r}")
+        raise ConfigError(f"{prefix}.{key}: must be a number, got {_kind(value)}")
     if key in _FILE_BOOL_KEYS and not isinstance(value, bool):
-        raise ConfigError(f"{prefix}.{key}: must be true or false, got {value!r}")
+        raise ConfigError(f"{prefix}.{key}: must be true or false, got {_kind(value)}")
 
 
 def select_target(targets: Mapping[str, Target], name: str, *, environ: Environ) -> Target:
@@ -304,6 +444,10 @@ def select_target(targets: Mapping[str, Target], name: str, *, environ: Environ)
         name: the `--target` value.
         environ: where `api_key_env` / `jira_secret_env` are read.
     """
+    if isinstance(targets, Targets) and name in targets.problems:
+        named = targets.variables.get(name, ())
+        redactor = Redactor(environ.get(variable) for variable in named)
+        raise ConfigError(redactor.redact_text(str(targets.problems[name])))
     if name not in targets:
         known = ", ".join(sorted(targets))
         raise ConfigError(f"--target: unknown target {name!r}; known targets: {known}")
@@ -311,10 +455,25 @@ def select_target(targets: Mapping[str, Target], name: str, *, environ: Environ)
 
 
 def resolve_secrets(target: Target, *, environ: Environ) -> Target:
-    """`target` with `api_key` / `jira_secret` read from the variables it names."""
+    """`target` with `api_key` / `jira_secret` read from the variables it names.
+
+    A missing API key is an error; a missing Jira secret only sets `jira_unavailable`, so
+    work that does not deliver Jira webhooks is not blocked by it.
+
+    Raises:
+        ConfigError: the key's variable is unset, or a secret cannot be sent in an HTTP
+            header (control or non-ASCII characters); the message names the variable only.
+    """
     api_key = _read_secret(target, "api_key_env", environ) or target.api_key
-    jira_secret = _read_secret(target, "jira_secret_env", environ) or target.jira_secret
+    try:
+        jira_secret = _read_secret(target, "jira_secret_env", environ) or target.jira_secret
+    except _Unset as unset:
+        return dataclasses.replace(target, api_key=api_key, jira_unavailable=str(unset))
     return dataclasses.replace(target, api_key=api_key, jira_secret=jira_secret)
+
+
+class _Unset(ConfigError):
+    """A secret's variable is unset or empty."""
 
 
 def _read_secret(target: Target, env_field: str, environ: Environ) -> Secret | None:
@@ -324,9 +483,12 @@ def _read_secret(target: Target, env_field: str, environ: Environ) -> Secret | N
     value = environ.get(variable, "")
     where = f"targets.{target.name}.{env_field}: environment variable {variable}"
     if not value.strip():
-        raise ConfigError(f"{where} is not set or empty")
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        raise ConfigError(f"{where} holds control characters")
+        raise _Unset(f"{where} is not set or empty")
+    if not _HEADER_SAFE.fullmatch(value):
+        raise ConfigError(
+            f"{where} holds characters an HTTP header cannot carry (control characters, "
+            "non-ASCII text, or spaces at the ends); set it to the key itself"
+        )
     return Secret(value)
 
 

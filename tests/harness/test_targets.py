@@ -103,7 +103,7 @@ def test_mock_target_is_the_demo_world() -> None:
         ({"max_run_s": 0}, "targets.dev.max_run_s: must be a finite number > 0, got 0"),
         ({"timeout_s": float("nan")}, "targets.dev.timeout_s: must be a finite number > 0"),
         ({"poll_interval_s": True}, "targets.dev.poll_interval_s: must be a number"),
-        ({"production": "yes"}, "targets.dev.production: must be true or false, got 'yes'"),
+        ({"production": "yes"}, "targets.dev.production: must be true or false, got a string"),
         ({"sync_trigger": ""}, "targets.dev.sync_trigger: must be a non-empty string"),
         ({"poll_interval_s": 10, "max_run_s": 5}, "targets.dev.poll_interval_s: must not exceed"),
     ],
@@ -152,37 +152,64 @@ def test_missing_env_var_file_names_the_variable(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[targets.mock]\nbase_url='http://x'\n", r"targets\.mock: the built-in mock"),
-        (DEV_TABLE + "colour = 'blue'\n", r"targets\.prod\.colour: unknown key"),
-        (DEV_TABLE + "api_key = 'leak'\n", r"targets\.prod\.api_key: secrets are never written"),
-        (DEV_TABLE.replace('workspace_id = "ws-9"\n', ""), r"targets\.prod\.workspace_id: missing"),
-        (
-            DEV_TABLE.replace("max_run_s = 2700", "max_run_s = '45m'"),
-            r"dev\.max_run_s: must be a n",
-        ),
-        (
-            DEV_TABLE.replace("production = true", "production = 1"),
-            r"prod\.production: must be true",
-        ),
-        (
-            DEV_TABLE.replace('"DEV"', '"dev"'),
-            r"targets\.dev\.environment: must be DEV, UAT or PROD",
-        ),
         ("[targets.dev\n", r"invalid TOML"),
         ("[other]\nx = 1\n", r"unknown top-level key 'other'"),
         ("targets = 3\n", r"targets: must be a table"),
-        ("[targets]\ndev = 3\n", r"targets\.dev: must be a table"),
     ],
 )
-def test_bad_targets_file_names_file_target_and_key(
-    tmp_path: Path, text: str, expected: str
-) -> None:
-    """Every kind of bad targets file raises ConfigError naming the file and the bad key."""
+def test_unreadable_targets_file_names_the_file(tmp_path: Path, text: str, expected: str) -> None:
+    """A file that is not a targets file at all fails at load, naming the file."""
     path = write(tmp_path, text, "bad.toml")
     with pytest.raises(ConfigError, match=expected) as info:
         load_targets(path, environ={}, cwd=tmp_path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        ("[targets.mock]\nbase_url='http://x'\n", "mock", r"targets\.mock: the built-in mock"),
+        (DEV_TABLE + "colour = 'blue'\n", "prod", r"targets\.prod\.colour: unknown key"),
+        (
+            DEV_TABLE + "api_key = 'leak'\n",
+            "prod",
+            r"targets\.prod\.api_key: secrets are never written",
+        ),
+        (
+            DEV_TABLE.replace('workspace_id = "ws-9"\n', ""),
+            "prod",
+            r"targets\.prod\.workspace_id: missing",
+        ),
+        (
+            DEV_TABLE.replace("max_run_s = 2700", "max_run_s = '45m'"),
+            "dev",
+            r"dev\.max_run_s: must be a n",
+        ),
+        (
+            DEV_TABLE.replace("production = true", "production = 1"),
+            "prod",
+            r"prod\.production: must be true",
+        ),
+        (
+            DEV_TABLE.replace('"DEV"', '"dev"'),
+            "dev",
+            r"targets\.dev\.environment: must be DEV, UAT or PROD",
+        ),
+        ("[targets]\ndev = 3\n", "dev", r"targets\.dev: must be a \[targets\.dev\] table"),
+    ],
+)
+def test_a_bad_target_fails_only_when_selected(
+    tmp_path: Path, text: str, name: str, expected: str
+) -> None:
+    """A bad target table fails its selection, naming the file and key; others stay usable."""
+    path = write(tmp_path, text, "bad.toml")
+    targets = load_targets(path, environ={}, cwd=tmp_path)
+    assert "mock" in targets
+    with pytest.raises(ConfigError, match=expected) as info:
+        select_target(targets, name, environ={})
+    assert str(path) in str(info.value)
     assert "leak" not in str(info.value)
+    assert any(repr(name) in line for line in targets.warnings("another"))
 
 
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
@@ -204,11 +231,16 @@ def test_select_reads_keys_from_the_injected_environment(tmp_path: Path) -> None
 
 
 def test_missing_key_variable_fails_only_the_selected_target(tmp_path: Path) -> None:
-    """A target whose key variable is unset fails at selection, naming the variable; others work."""
+    """A target whose key variable is unset fails at selection, naming the variable; others work.
+
+    A missing Jira secret does not fail it: E4 work is skipped with the reason instead.
+    """
     targets = load_targets(write(tmp_path, DEV_TABLE), environ={}, cwd=tmp_path)
     environ = {"PHINITE_DEV_API_KEY": "key-abc", "PHINITE_DEV_JIRA_SECRET": "  "}
-    with pytest.raises(ConfigError, match=r"PHINITE_DEV_JIRA_SECRET is not set or empty"):
-        select_target(targets, "dev", environ=environ)
+    dev = select_target(targets, "dev", environ=environ)
+    assert dev.jira_secret is None
+    assert dev.jira_unavailable is not None
+    assert "PHINITE_DEV_JIRA_SECRET is not set or empty" in dev.jira_unavailable
     prod = select_target(targets, "prod", environ={"PHINITE_PROD_API_KEY": "pk"})
     assert prod.api_key == Secret("pk")
     with pytest.raises(ConfigError, match=r"PHINITE_PROD_API_KEY") as info:
@@ -243,3 +275,91 @@ def test_production_guard() -> None:
         guard_production(prod, allow_production=False)
     guard_production(prod, allow_production=True)
     guard_production(make_target(), allow_production=False)
+
+
+SECRET = "sk-live-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        f'base_url = "http://127.0.0.1:9/?api_key={SECRET}"',
+        f'base_url = "http://127.0.0.1:9/x#{SECRET}"',
+        f'base_url = "ftp://u:{SECRET}@h/"',
+        f'base_url = "http://u:{SECRET}@/x"',
+        f'base_url = ["http://127.0.0.1:9/{SECRET}"]',
+        f'base_url = "http://127.0.0.1:9"\napi_key_env = "{SECRET}"',
+        f'base_url = "http://127.0.0.1:9"\nworkspace_id = "{SECRET}"\nenvironment = "{SECRET}"',
+    ],
+)
+def test_no_configuration_message_holds_a_secret(tmp_path: Path, table: str) -> None:
+    """issue 14: seven targets files that put a key where it does not belong; no message shows it.
+
+    The secret may sit in a URL's query, fragment or userinfo, in a list, where a variable name
+    belongs, or in a plain field equal to the key the target's variable holds.
+    """
+    defaults = {
+        "base_url": '"http://127.0.0.1:9"',
+        "workspace_id": '"ws"',
+        "environment": '"DEV"',
+        "api_key_env": '"KEY_VAR"',
+    }
+    given = {line.split(" = ")[0] for line in table.splitlines()}
+    rest = "".join(f"{key} = {value}\n" for key, value in defaults.items() if key not in given)
+    path = write(tmp_path, f"[targets.t]\n{table}\n{rest}", "leaky.toml")
+    targets = load_targets(path, environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError) as info:
+        select_target(targets, "t", environ={"KEY_VAR": SECRET})
+    assert SECRET not in str(info.value)
+    assert "targets.t" in str(info.value)
+    assert all(SECRET not in line for line in targets.warnings("mock"))
+
+
+def test_a_key_pasted_as_the_target_table_is_never_shown(tmp_path: Path) -> None:
+    """`[targets] t = "<key>"`: the error says a table was expected, without the value."""
+    targets = load_targets(
+        write(tmp_path, f'[targets]\nt = "{SECRET}"\n'), environ={}, cwd=tmp_path
+    )
+    with pytest.raises(ConfigError, match="got a string") as info:
+        select_target(targets, "t", environ={})
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["\u2026paste your key here\u2026", "caf\u00e9-key", " padded "])
+def test_a_key_no_header_can_carry_is_a_usage_error_naming_the_variable(
+    tmp_path: Path, key: str
+) -> None:
+    """issue 14: a non-ASCII key was a UnicodeEncodeError traceback; now exit 2, variable named."""
+    targets = load_targets(write(tmp_path, DEV_TABLE), environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="PHINITE_PROD_API_KEY holds characters") as info:
+        select_target(targets, "prod", environ={"PHINITE_PROD_API_KEY": key})
+    assert info.value.exit_code == 2
+    assert key.strip() not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "production"),
+    [
+        ({"environment": "PROD"}, True),
+        ({"environment": "PROD", "production": False}, False),
+        ({"environment": "DEV"}, False),
+        ({"environment": "DEV", "production": True}, True),
+    ],
+)
+def test_prod_environment_is_production_unless_said_otherwise(
+    changes: dict[str, object], production: bool
+) -> None:
+    """issue 14: `environment = "PROD"` without `production = false` is production."""
+    target = make_target(**changes)
+    assert target.production is production
+    assert target.may_start_runs(allow_production=False) is not production
+    assert target.may_start_runs(allow_production=True)
+
+
+def test_prod_environment_in_a_file_is_production(tmp_path: Path) -> None:
+    """A file's PROD target with no `production` key is refused by the guard."""
+    text = DEV_TABLE.replace("production = true\n", "")
+    targets = load_targets(write(tmp_path, text), environ={}, cwd=tmp_path)
+    prod = select_target(targets, "prod", environ={"PHINITE_PROD_API_KEY": "pk"})
+    with pytest.raises(ProductionGuardError):
+        guard_production(prod, allow_production=False)
