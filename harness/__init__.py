@@ -35,6 +35,7 @@ from ._models import (
     Observation,
     RunHistory,
     RunStatus,
+    StopReason,
 )
 from ._polling import (
     PollStrategy,
@@ -90,6 +91,7 @@ __all__ = [
     "RunStatus",
     "Secret",
     "ServerError",
+    "StopReason",
     "Target",
     "TargetUnavailable",
     "TransportError",

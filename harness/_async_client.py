@@ -19,14 +19,7 @@ import httpx
 from ._client import DEFAULT_RETRY, _ClientCore, _Followed, _result, workflow_id_of
 from ._exceptions import TransportError
 from ._models import Exchange, Observation, RunHistory
-from ._polling import (
-    Poll,
-    PollStrategy,
-    RetryPolicy,
-    next_action,
-    retry_delay,
-    start_retry_delay,
-)
+from ._polling import Poll, PollStrategy, RetryPolicy, next_action
 from ._protocol import (
     Interpretation,
     RequestSpec,
@@ -82,7 +75,7 @@ class AsyncTriggerClient(_ClientCore):
                 request = self._http.build_request(
                     spec.method,
                     spec.url,
-                    headers=spec.wire_headers(),
+                    headers=spec.wire_header_bytes(),
                     content=spec.body,
                     timeout=spec.timeout_s,
                 )
@@ -121,11 +114,12 @@ class AsyncTriggerClient(_ClientCore):
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
         retry_rate_limited: bool = False,
+        deadline_s: float | None = None,
     ) -> Observation:
         """E2: start a background run; a lost answer raises `OutcomeUnknown` (never re-sent).
 
-        With `retry_rate_limited`, a 429 is re-sent after its Retry-After (see
-        `TriggerClient.start`).
+        With `retry_rate_limited`, a 429 is re-sent after its Retry-After until `deadline_s`
+        (see `TriggerClient.start`).
         """
         spec = build_start(
             self.target,
@@ -134,25 +128,22 @@ class AsyncTriggerClient(_ClientCore):
             user_variables=user_variables,
             environment=environment,
         )
-        attempt = 1
+        retry = self._call_retry(deadline_s, rate_limited_only=True)
         outcome = await self._send(spec)
         while (
-            retry_rate_limited
-            and (delay := start_retry_delay(self._retry, attempt, outcome)) is not None
+            retry_rate_limited and (delay := retry.next_delay(outcome, self._clock())) is not None
         ):
             await self._sleep(delay)
-            attempt += 1
             outcome = await self._send(spec)
         return _result(outcome)
 
-    async def status(self, workflow_id: str) -> Observation:
-        """E3: a run's status, retrying transient failures per the retry policy."""
+    async def status(self, workflow_id: str, *, deadline_s: float | None = None) -> Observation:
+        """E3: a run's status, retrying transient failures (see `TriggerClient.status`)."""
         spec = build_status(self.target, workflow_id)
-        attempt = 1
+        retry = self._call_retry(deadline_s, rate_limited_only=False)
         outcome = await self._send(spec)
-        while (delay := retry_delay(self._retry, attempt, outcome)) is not None:
+        while (delay := retry.next_delay(outcome, self._clock())) is not None:
             await self._sleep(delay)
-            attempt += 1
             outcome = await self._send(spec)
         return _result(outcome)
 

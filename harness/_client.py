@@ -14,10 +14,17 @@ from typing import Any, Final
 
 import httpx
 
-from ._exceptions import ConfigError, HarnessError, PollTimeout, TransportError, UsageError
-from ._models import Exchange, Observation, RunHistory
+from ._exceptions import (
+    ConfigError,
+    HarnessError,
+    MalformedResponse,
+    PollTimeout,
+    TransportError,
+    UsageError,
+)
+from ._models import Exchange, Observation, RunHistory, StopReason
 from ._polling import (
-    Action,
+    CallRetry,
     Done,
     GiveUp,
     Poll,
@@ -28,10 +35,9 @@ from ._polling import (
     backoff,
     fixed,
     next_action,
-    retry_delay,
-    start_retry_delay,
 )
 from ._protocol import (
+    SYNC_SLACK_S,
     Interpretation,
     RequestSpec,
     build_jira,
@@ -91,10 +97,18 @@ class _ClientCore:
         return f"{type(self).__name__}(target={self.target.name!r})"
 
     def _plan(self, strategy: PollStrategy | None, deadline_s: float | None) -> PollPlan:
+        """The plan of `wait`; the default deadline is `max_run_s` plus network slack, so a run
+        still pending then has certainly run longer than `max_run_s` (invariant 9)."""
+        default_deadline = self.target.max_run_s + SYNC_SLACK_S
         return PollPlan(
             strategy=strategy if strategy is not None else fixed(self.target.poll_interval_s),
             retry=self._retry,
-            deadline_s=deadline_s if deadline_s is not None else self.target.max_run_s,
+            deadline_s=deadline_s if deadline_s is not None else default_deadline,
+        )
+
+    def _call_retry(self, deadline_s: float | None, *, rate_limited_only: bool) -> CallRetry:
+        return self._retry.begin_call(
+            started_at=self._clock(), deadline_s=deadline_s, rate_limited_only=rate_limited_only
         )
 
     def _transport_context(self, spec: RequestSpec) -> Any:
@@ -144,7 +158,7 @@ class _ClientCore:
         *,
         start: Observation | None,
         polls: Sequence[Observation],
-        action: Action,
+        action: Done | GiveUp,
         last: Interpretation | None,
         state: PollState,
     ) -> _Followed:
@@ -154,7 +168,7 @@ class _ClientCore:
             start=first,
             polls=rest,
             final=action.envelope if isinstance(action, Done) else None,
-            timed_out=isinstance(action, GiveUp) and action.timed_out,
+            stop_reason=StopReason.FINAL if isinstance(action, Done) else action.reason,
             deadline_s=state.plan.deadline_s,
         )
         return _Followed(
@@ -166,13 +180,21 @@ class _ClientCore:
         )
 
     def _raise_unless_final(self, followed: _Followed) -> RunHistory:
+        """The history when final; else `PollTimeout` (deadline), `MalformedResponse` (a
+        status outside the enum) or the last answer's own error."""
         history, action, last = followed.history, followed.action, followed.last
-        if history.final is not None:
+        if isinstance(action, Done):
             return history
-        if history.timed_out or last is None or last.error is None:
-            reason = action.reason if isinstance(action, GiveUp) else "not final"
+        where = f"run {history.workflow_id!r} of target {self.target.name!r}"
+        if action.reason is StopReason.UNKNOWN_STATUS and last is not None:
+            raise MalformedResponse(
+                f"{where}: {action.detail}; following stopped",
+                status_code=last.observation.status_code,
+                exchange=last.observation.exchange,
+            )
+        if action.reason is StopReason.DEADLINE or last is None or last.error is None:
             raise PollTimeout(
-                f"run {history.workflow_id!r} of target {self.target.name!r}: {reason}",
+                f"{where}: {action.detail}",
                 workflow_id=history.workflow_id,
                 attempts=followed.attempts,
                 elapsed_s=followed.elapsed_s,
@@ -186,7 +208,7 @@ class _Followed:
     """What following a run produced: the history, why it stopped, the E3 attempts made."""
 
     history: RunHistory
-    action: Action
+    action: Done | GiveUp
     last: Interpretation | None
     attempts: int
     elapsed_s: float
@@ -247,7 +269,7 @@ class TriggerClient(_ClientCore):
                 request = self._http.build_request(
                     spec.method,
                     spec.url,
-                    headers=spec.wire_headers(),
+                    headers=spec.wire_header_bytes(),
                     content=spec.body,
                     timeout=spec.timeout_s,
                 )
@@ -286,12 +308,15 @@ class TriggerClient(_ClientCore):
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
         retry_rate_limited: bool = False,
+        deadline_s: float | None = None,
     ) -> Observation:
         """E2: start a background run; a lost answer raises `OutcomeUnknown` (never re-sent).
 
         Whether the run started is then unknown; a 5xx (`ServerError`) is not re-sent either.
-        With `retry_rate_limited`, a 429 (nothing started) is re-sent after its Retry-After,
-        per the retry policy; by default it raises `RateLimited`.
+        With `retry_rate_limited`, a 429 (nothing started) is re-sent after its Retry-After
+        (at most the policy's `max_wait_s`) until `deadline_s` (default: the policy's
+        `call_deadline_s`); by default, or past it, it raises `RateLimited`. Variables JSON
+        cannot hold (NaN, infinities, non-string keys) raise `UsageError` before sending.
         """
         spec = build_start(
             self.target,
@@ -300,25 +325,27 @@ class TriggerClient(_ClientCore):
             user_variables=user_variables,
             environment=environment,
         )
-        attempt = 1
+        retry = self._call_retry(deadline_s, rate_limited_only=True)
         outcome = self._send(spec)
         while (
-            retry_rate_limited
-            and (delay := start_retry_delay(self._retry, attempt, outcome)) is not None
+            retry_rate_limited and (delay := retry.next_delay(outcome, self._clock())) is not None
         ):
             self._sleep(delay)
-            attempt += 1
             outcome = self._send(spec)
         return _result(outcome)
 
-    def status(self, workflow_id: str) -> Observation:
-        """E3: a run's status, retrying transient failures per the retry policy."""
+    def status(self, workflow_id: str, *, deadline_s: float | None = None) -> Observation:
+        """E3: a run's status, retrying transient failures per the retry policy.
+
+        429s are retried until `deadline_s` seconds (default: the policy's `call_deadline_s`),
+        no answer and 5xx up to `max_attempts` times; each wait honours `Retry-After` up to
+        `max_wait_s`. Raises the last answer's error when retries end without an envelope.
+        """
         spec = build_status(self.target, workflow_id)
-        attempt = 1
+        retry = self._call_retry(deadline_s, rate_limited_only=False)
         outcome = self._send(spec)
-        while (delay := retry_delay(self._retry, attempt, outcome)) is not None:
+        while (delay := retry.next_delay(outcome, self._clock())) is not None:
             self._sleep(delay)
-            attempt += 1
             outcome = self._send(spec)
         return _result(outcome)
 
@@ -391,12 +418,15 @@ class TriggerClient(_ClientCore):
         """Poll E3 until the run is final, the deadline passes or an answer cannot be retried.
 
         Every poll is recorded, transient failures included. Without `start`, the history's
-        `start` is the first poll. Never raises for an answer: inspect `final`/`timed_out`.
+        `start` is the first poll. Never raises for an answer: inspect `final` and
+        `stop_reason` (`StopReason`: final, deadline, rate-limited, unknown status, connection
+        lost, server error, not retryable). 429s are retried until the deadline.
 
         Args:
             workflow_id: the run to follow.
             strategy: delays between healthy polls; default `fixed(target.poll_interval_s)`.
-            deadline_s: give up after this long from the start; default `target.max_run_s`.
+            deadline_s: give up after this long from the start; default `target.max_run_s`
+                plus network slack (`SYNC_SLACK_S`).
             start: the E2/E4 observation that started the run (its time starts the deadline).
         """
         return self._follow(workflow_id, strategy, deadline_s, start).history
@@ -409,7 +439,8 @@ class TriggerClient(_ClientCore):
         deadline_s: float | None = None,
         start: Observation | None = None,
     ) -> RunHistory:
-        """Like `wait`, but raises `PollTimeout` at the deadline, else the last answer's error."""
+        """Like `wait`, but raises unless final: `PollTimeout` at the deadline,
+        `MalformedResponse` for a status outside the enum, else the last answer's error."""
         return self._raise_unless_final(self._follow(workflow_id, strategy, deadline_s, start))
 
     def start_and_wait(

@@ -127,8 +127,11 @@ def embedded_mock(
     """
     from mock_server import VirtualClock, create_app  # noqa: PLC0415 - the mock at the edge
 
-    if not time_scale > 0:
-        raise UsageError(f"Invalid time_scale={time_scale!r} <= 0")
+    if not 0 < time_scale <= VirtualClock.MAX_TIME_SCALE:
+        raise UsageError(
+            f"--time-scale: must be a number > 0 and <= {VirtualClock.MAX_TIME_SCALE:g}, "
+            f"got {time_scale!r}"
+        )
     world = _world(config, time_scale=time_scale, seed=seed, source=source)
     clock = VirtualClock.from_settings(world.mock)
     if frozen:

@@ -6,14 +6,16 @@ plain frozen values with no IO.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ._json import decode
+
 __all__ = [
     "FINAL_STATUSES",
+    "UNFINISHED_STATUSES",
     "Endpoint",
     "Envelope",
     "Exchange",
@@ -21,6 +23,7 @@ __all__ = [
     "Observation",
     "RunHistory",
     "RunStatus",
+    "StopReason",
 ]
 
 
@@ -34,6 +37,31 @@ class RunStatus(StrEnum):
 
 
 FINAL_STATUSES: frozenset[str] = frozenset({RunStatus.COMPLETED, RunStatus.FAILED})
+UNFINISHED_STATUSES: frozenset[str] = frozenset({RunStatus.PENDING, RunStatus.WAITING_FOR_INPUT})
+"""The statuses of a run that has not ended; any status outside `RunStatus` is neither."""
+
+
+class StopReason(StrEnum):
+    """Why a client stopped following a run (`RunHistory.stop_reason`).
+
+    Only `DEADLINE` can show a broken invariant (9: a background run ends within its limit);
+    every other reason short of `FINAL` means the harness could not tell how the run ended.
+    """
+
+    FINAL = "final"
+    """A final status (completed or failed) was seen."""
+    DEADLINE = "deadline"
+    """The deadline passed while the run showed pending or waiting_for_input."""
+    RATE_LIMITED = "rate_limited"
+    """429s until the deadline, or a Retry-After reaching past it."""
+    UNKNOWN_STATUS = "unknown_status"
+    """A status outside `RunStatus` (e.g. `cancelled`): seen once, not followed further."""
+    CONNECTION_LOST = "connection_lost"
+    """No answer, retries exhausted (or the deadline passed while retrying)."""
+    SERVER_ERROR = "server_error"
+    """5xx answers, retries exhausted (or the deadline passed while retrying)."""
+    NOT_RETRYABLE = "not_retryable"
+    """An answer that cannot be retried: 401, another 4xx, a malformed envelope."""
 
 
 class Endpoint(StrEnum):
@@ -100,9 +128,9 @@ class Exchange:
     error: str | None = None
 
     def json(self) -> Any:
-        """The response body parsed as JSON, or None when it is not JSON."""
+        """The response body parsed as JSON (`_json.decode`), or None when it is not JSON."""
         try:
-            return json.loads(self.response_body)
+            return decode(self.response_body)
         except ValueError:
             return None
 
@@ -131,15 +159,22 @@ class RunHistory:
 
     `start` is the E1/E2/E4 answer; `polls` every E3 answer in order, including retried
     transient failures. `final` is the first final envelope seen (None if the run never
-    ended while followed); `timed_out` is True when the deadline passed first.
+    ended while followed). `stop_reason` says why following stopped; None for a history put
+    together by hand, which claims nothing about it. `deadline_s` is the client's deadline
+    (seconds from the start request), when one applied.
     """
 
     workflow_id: str
     start: Observation
     polls: tuple[Observation, ...]
     final: Envelope | None
-    timed_out: bool = False
+    stop_reason: StopReason | None = None
     deadline_s: float | None = None
+
+    @property
+    def timed_out(self) -> bool:
+        """True only when the deadline passed while the run showed pending/waiting_for_input."""
+        return self.stop_reason is StopReason.DEADLINE
 
     @property
     def observations(self) -> tuple[Observation, ...]:

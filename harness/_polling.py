@@ -8,8 +8,9 @@ one from a name and numbers, with the one set of defaults every command uses (`l
 unless told otherwise, and `exponential` grows to `DEFAULT_CAP_S` without jitter.
 
 `backoff` spaces retries of transient failures (no answer, 5xx, 429) and never waits less than a
-`Retry-After`. `next_action` decides what a polling loop does after each answer, so the loops in
-the clients own no policy.
+`Retry-After` up to its `max_wait_s`; 429s are retried until the deadline. `next_action` decides
+what a polling loop does after each answer and why it stops (`StopReason`), and `CallRetry` the
+same for one call, so the loops in the clients own no policy.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
 
 from ._exceptions import UsageError
-from ._models import Envelope
+from ._models import UNFINISHED_STATUSES, Envelope, RunStatus, StopReason
 from ._protocol import Interpretation, Verdict
 
 __all__ = [
+    "DEFAULT_CALL_DEADLINE_S",
     "DEFAULT_CAP_S",
+    "DEFAULT_MAX_WAIT_S",
     "STRATEGIES",
     "Action",
+    "CallRetry",
     "Done",
     "ExponentialStrategy",
     "FixedJitteredStrategy",
@@ -45,8 +49,6 @@ __all__ = [
     "fixed",
     "fixed_jittered",
     "next_action",
-    "retry_delay",
-    "start_retry_delay",
     "strategy_from",
 ]
 
@@ -196,31 +198,78 @@ def strategy_from(
     return exponential(interval_s, cap_s=max(cap, interval_s), jitter=spread)
 
 
+DEFAULT_MAX_WAIT_S: Final = 60.0
+"""The longest a server-suggested wait (`Retry-After`) is honoured before trying again."""
+DEFAULT_CALL_DEADLINE_S: Final = 120.0
+"""How long one `status()` or `start()` call keeps retrying, from its first attempt."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How transient failures are retried: exponential backoff, honouring `Retry-After`."""
+    """How transient failures are retried: exponential backoff, honouring `Retry-After`.
+
+    A `Retry-After` (RFC 9110 §10.2.3) is honoured up to `max_wait_s` and never past the
+    call's deadline. 429s are retried until that deadline; no answer and 5xx at most
+    `max_attempts` times in a row.
+    """
 
     initial_s: float
     factor: float
     cap_s: float
     max_attempts: int
+    max_wait_s: float = DEFAULT_MAX_WAIT_S
+    call_deadline_s: float = DEFAULT_CALL_DEADLINE_S
 
     def delay(self, failures: int, retry_after_s: float | None) -> float:
-        """Wait before the retry after `failures` consecutive failures (>= Retry-After)."""
+        """Wait (seconds) after `failures` consecutive failures: the backoff or the server's
+        `Retry-After` (bounded by `max_wait_s`), whichever is longer."""
         computed = min(self.cap_s, self.initial_s * self.factor ** max(0, failures - 1))
-        return max(computed, retry_after_s or 0.0)
+        return max(computed, self.suggested(retry_after_s))
+
+    def suggested(self, retry_after_s: float | None) -> float:
+        """The server's suggested wait as honoured: at most `max_wait_s`, 0 when none."""
+        return min(retry_after_s or 0.0, self.max_wait_s)
+
+    def begin_call(
+        self, *, started_at: float, deadline_s: float | None = None, rate_limited_only: bool = False
+    ) -> CallRetry:
+        """Retry state for one call begun at `started_at` (client clock).
+
+        Args:
+            started_at: when the first attempt was sent.
+            deadline_s: stop retrying past this many seconds; default `call_deadline_s`.
+            rate_limited_only: retry only 429s (a start: anything else may have started a run).
+        """
+        deadline = self.call_deadline_s if deadline_s is None else deadline_s
+        _positive("call", "deadline_s", deadline)
+        return CallRetry(
+            policy=self,
+            started_at=started_at,
+            deadline_s=float(deadline),
+            rate_limited_only=rate_limited_only,
+        )
 
 
 def backoff(
-    initial_s: float = 1.0, *, factor: float = 2.0, cap_s: float = 30.0, max_attempts: int = 6
+    initial_s: float = 1.0,
+    *,
+    factor: float = 2.0,
+    cap_s: float = 30.0,
+    max_attempts: int = 6,
+    max_wait_s: float = DEFAULT_MAX_WAIT_S,
+    call_deadline_s: float = DEFAULT_CALL_DEADLINE_S,
 ) -> RetryPolicy:
     """Retry transient failures after `initial_s`, `initial_s*factor`, ... up to `cap_s`.
 
     Args:
         initial_s: wait before the first retry, > 0.
         factor: growth per retry, >= 1.
-        cap_s: longest wait (a longer `Retry-After` is still honoured), >= initial_s.
-        max_attempts: attempts per request including the first, >= 1; 1 means no retry.
+        cap_s: longest computed wait (a longer `Retry-After` is honoured up to `max_wait_s`),
+            >= initial_s.
+        max_attempts: attempts per request including the first, >= 1; 1 means no retry of
+            no answer or a 5xx (429s are retried until the deadline whatever this says).
+        max_wait_s: longest `Retry-After` honoured, > 0 (default 60 s).
+        call_deadline_s: how long one `status()`/`start()` call retries, > 0 (default 120 s).
     """
     name = "backoff()"
     initial = _positive(name, "initial_s", initial_s)
@@ -230,27 +279,58 @@ def backoff(
         raise UsageError(f"{name}: cap_s must be >= initial_s={initial_s!r}, got {cap_s!r}")
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise UsageError(f"{name}: max_attempts must be an integer >= 1, got {max_attempts!r}")
-    return RetryPolicy(initial, float(factor), float(cap_s), max_attempts)
+    return RetryPolicy(
+        initial,
+        float(factor),
+        float(cap_s),
+        max_attempts,
+        _positive(name, "max_wait_s", max_wait_s),
+        _positive(name, "call_deadline_s", call_deadline_s),
+    )
 
 
-def retry_delay(policy: RetryPolicy, attempt: int, outcome: Interpretation) -> float | None:
-    """Delay before retrying a single call after its `attempt`-th try; None: stop here."""
-    if outcome.verdict is not Verdict.RETRYABLE or attempt >= policy.max_attempts:
-        return None
-    return policy.delay(attempt, outcome.retry_after_s)
+def _is_rate_limited(outcome: Interpretation) -> bool:
+    return outcome.observation.status_code == 429
 
 
-def start_retry_delay(policy: RetryPolicy, attempt: int, outcome: Interpretation) -> float | None:
-    """Delay before re-sending a start (E1/E2/E4) after its `attempt`-th try; None: stop.
+@dataclass(slots=True, kw_only=True)
+class CallRetry:
+    """Where the retries of one call stand (`RetryPolicy.begin_call`); sans-IO.
 
-    Only a 429 is retried: the server refused before doing anything, so no run started. A lost
-    answer or a 5xx may have started one, and sending again could start a second run (A14).
+    Elapsed time is the larger of the clock's and the waits handed out, so a loop ends even
+    under a clock that does not move.
     """
-    if outcome.verdict is not Verdict.RETRYABLE or attempt >= policy.max_attempts:
-        return None
-    if outcome.observation.status_code != 429:
-        return None
-    return policy.delay(attempt, outcome.retry_after_s)
+
+    policy: RetryPolicy
+    started_at: float
+    deadline_s: float
+    rate_limited_only: bool
+    failures: int = 0
+    errors: int = 0
+    waited_s: float = 0.0
+
+    def next_delay(self, outcome: Interpretation, now: float) -> float | None:
+        """Seconds to wait before sending the call again after `outcome`; None: stop here.
+
+        Only transient answers are retried (a start: only 429). A 429 is retried until the
+        deadline; no answer or a 5xx at most `max_attempts` times in a row. A wait that would
+        end past the deadline stops the call instead.
+        """
+        if outcome.verdict is not Verdict.RETRYABLE:
+            return None
+        limited = _is_rate_limited(outcome)
+        if self.rate_limited_only and not limited:
+            return None
+        self.failures += 1
+        if not limited:
+            self.errors += 1
+            if self.errors >= self.policy.max_attempts:
+                return None
+        wait = self.policy.delay(self.failures, outcome.retry_after_s)
+        if max(now - self.started_at, self.waited_s) + wait > self.deadline_s:
+            return None
+        self.waited_s += wait
+        return wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,10 +349,10 @@ class Done:
 
 @dataclass(frozen=True, slots=True)
 class GiveUp:
-    """Stop following: the deadline passed (`timed_out`) or an answer cannot be retried."""
+    """Stop following: why (`StopReason`, never `FINAL`) and what was seen last."""
 
-    reason: str
-    timed_out: bool = False
+    reason: StopReason
+    detail: str
 
 
 Action: TypeAlias = Poll | Done | GiveUp
@@ -296,12 +376,18 @@ class PollPlan:
 
 @dataclass(slots=True, kw_only=True)
 class PollState:
-    """Where one followed run stands: the strategy's schedule and consecutive failures."""
+    """Where one followed run stands: the schedule, consecutive failures, waits handed out.
+
+    `failures` counts consecutive transient answers (the backoff grows with it), `errors`
+    those of them that were no answer or a 5xx (`max_attempts` bounds it; 429s do not count).
+    """
 
     plan: PollPlan
     started_at: float
     delays: Iterator[float]
     failures: int = 0
+    errors: int = 0
+    waited_s: float = 0.0
 
     @property
     def deadline_at(self) -> float:
@@ -309,37 +395,69 @@ class PollState:
         return self.started_at + self.plan.deadline_s
 
 
+def _transient_reason(outcome: Interpretation) -> StopReason:
+    if _is_rate_limited(outcome):
+        return StopReason.RATE_LIMITED
+    if outcome.observation.status_code is None:
+        return StopReason.CONNECTION_LOST
+    return StopReason.SERVER_ERROR
+
+
 def next_action(state: PollState, outcome: Interpretation | None, now: float) -> Action:
     """What to do after `outcome` (None: nothing seen yet) at client time `now`.
 
-    A healthy non-final answer takes the strategy's next delay; a transient failure takes the
-    retry policy's delay (at least its Retry-After) without advancing the strategy; polls are
-    clamped to the deadline, and a non-final answer at the deadline means timed out.
+    - a final status: `Done`;
+    - pending or waiting_for_input: the strategy's next delay, clamped to the deadline; past
+      it, `GiveUp(DEADLINE)`;
+    - a status outside `RunStatus` (e.g. `cancelled`): `GiveUp(UNKNOWN_STATUS)` at once;
+    - 429: the retry policy's delay (at least the bounded `Retry-After`) until the deadline,
+      then `GiveUp(RATE_LIMITED)`; also when the `Retry-After` reaches past the deadline;
+    - no answer or 5xx: likewise, but at most `max_attempts` in a row (`CONNECTION_LOST`,
+      `SERVER_ERROR`); transient answers never advance the strategy;
+    - anything else (401, another 4xx, a malformed envelope): `GiveUp(NOT_RETRYABLE)`.
     """
     if outcome is None:
-        return _schedule(state, 0.0, now, at_least=0.0)
-    if outcome.verdict is Verdict.SUCCESS and outcome.observation.envelope is not None:
-        if outcome.observation.envelope.is_final:
-            return Done(outcome.observation.envelope)
-        state.failures = 0
-        return _schedule(state, next(state.delays), now, at_least=0.0)
+        return _schedule(state, 0.0, now, expired=StopReason.CONNECTION_LOST)
+    envelope = outcome.observation.envelope
+    if outcome.verdict is Verdict.SUCCESS and envelope is not None:
+        if envelope.is_final:
+            return Done(envelope)
+        if envelope.status not in UNFINISHED_STATUSES:
+            return GiveUp(
+                StopReason.UNKNOWN_STATUS,
+                f"status {envelope.status!r} is none of {', '.join(RunStatus)}",
+            )
+        state.failures = state.errors = 0
+        return _schedule(state, next(state.delays), now, expired=StopReason.DEADLINE)
     if outcome.verdict is Verdict.RETRYABLE:
-        state.failures += 1
-        retry = state.plan.retry
-        if state.failures >= retry.max_attempts:
-            return GiveUp(f"{state.failures} consecutive transient failures: {outcome.error}")
-        wait = retry.delay(state.failures, outcome.retry_after_s)
-        return _schedule(state, wait, now, at_least=outcome.retry_after_s or 0.0)
-    return GiveUp(f"{outcome.verdict}: {outcome.error}")
+        return _retry(state, outcome, now)
+    return GiveUp(StopReason.NOT_RETRYABLE, f"{outcome.verdict}: {outcome.error}")
 
 
-def _schedule(state: PollState, delay: float, now: float, *, at_least: float) -> Action:
-    remaining = state.deadline_at - now
+def _retry(state: PollState, outcome: Interpretation, now: float) -> Action:
+    retry, reason = state.plan.retry, _transient_reason(outcome)
+    state.failures += 1
+    if reason is not StopReason.RATE_LIMITED:
+        state.errors += 1
+        if state.errors >= retry.max_attempts:
+            return GiveUp(reason, f"{state.errors} consecutive transient failures: {outcome.error}")
+    wait = retry.delay(state.failures, outcome.retry_after_s)
+    return _schedule(
+        state, wait, now, expired=reason, at_least=retry.suggested(outcome.retry_after_s)
+    )
+
+
+def _schedule(
+    state: PollState, delay: float, now: float, *, expired: StopReason, at_least: float = 0.0
+) -> Action:
+    remaining = state.plan.deadline_s - max(now - state.started_at, state.waited_s)
     if remaining <= 0:
-        return GiveUp(f"not final after the {state.plan.deadline_s:g} s deadline", timed_out=True)
+        return GiveUp(expired, f"not final after the {state.plan.deadline_s:g} s deadline")
     if at_least > remaining:
         return GiveUp(
+            expired,
             f"Retry-After {at_least:g} s reaches past the {state.plan.deadline_s:g} s deadline",
-            timed_out=True,
         )
-    return Poll(min(delay, remaining))
+    wait = min(delay, remaining)
+    state.waited_s += wait
+    return Poll(wait)

@@ -8,15 +8,11 @@ values of credential headers and every occurrence of a known secret become `[RED
 
 from __future__ import annotations
 
-import email.utils
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
-
-import orjson
 
 from ._exceptions import (
     ApiError,
@@ -28,6 +24,8 @@ from ._exceptions import (
     TransportError,
     UsageError,
 )
+from ._headers import parse_retry_after
+from ._json import JsonValueError, decode, encode
 from ._models import Endpoint, Envelope, Exchange, LogEntry, Observation
 from ._redact import SENSITIVE_HEADERS, Redactor
 from ._targets import Secret, Target
@@ -50,11 +48,11 @@ __all__ = [
     "join_url",
     "make_exchange",
     "parse_envelope",
-    "parse_retry_after",
 ]
 
 SYNC_SLACK_S: Final = 15.0
-"""Network slack added to `sync_limit_s` for E1's request timeout (invariant 9)."""
+"""Network slack (seconds) on top of a documented limit (invariant 9): added to `sync_limit_s`
+for E1's request timeout, and to `max_run_s` for the default deadline of following a run."""
 _EXCERPT_CHARS: Final = 200
 
 
@@ -73,6 +71,17 @@ class RequestSpec:
     def wire_headers(self) -> dict[str, str]:
         """All headers as sent, secrets revealed; hand these only to the transport."""
         return {**self.headers, **{k: v.reveal() for k, v in self.secret_headers.items()}}
+
+    def wire_header_bytes(self) -> list[tuple[bytes, bytes]]:
+        """`wire_headers()` as UTF-8 bytes, so any text can be sent (httpx sends `str` as ASCII).
+
+        httpx reads header bytes back as ASCII, else UTF-8, so what is recorded is what was
+        meant; characters a header may not hold (CR, LF, NUL) are refused by the transport.
+        """
+        return [
+            (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
+            for name, value in self.wire_headers().items()
+        ]
 
     def redacted(self, redactor: Redactor) -> RequestSpec:
         """This request as hooks may see it: no secret in headers, URL or body."""
@@ -113,11 +122,16 @@ def _auth(target: Target) -> dict[str, Secret]:
 
 
 def _run_body(message: str, user_variables: Mapping[str, Any] | None) -> bytes:
+    """The E1/E2 body in the one number model (`_json.encode`): exact integers, no NaN."""
     if not isinstance(message, str):
         raise UsageError(f"message: must be a string, got {message!r}")
     if user_variables is not None and not isinstance(user_variables, Mapping):
         raise UsageError(f"user_variables: must be a mapping, got {user_variables!r}")
-    return orjson.dumps({"message": message, "user_variables": dict(user_variables or {})})
+    body = {"message": message, "user_variables": dict(user_variables or {})}
+    try:
+        return encode(body, root="body")
+    except JsonValueError as exc:
+        raise UsageError(f"{exc}; a target cannot receive it") from None
 
 
 def _trigger_url(
@@ -356,29 +370,12 @@ def parse_envelope(obj: object) -> Envelope:
 
 
 def decode_envelope(body: bytes) -> Envelope:
-    """The envelope in a JSON body; raises `EnvelopeError` naming the field."""
+    """The envelope in a JSON body (`_json.decode`: exact integers); raises `EnvelopeError`."""
     try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        obj = decode(body)
+    except ValueError as exc:
         raise EnvelopeError("body", f"not JSON ({exc})") from None
     return parse_envelope(obj)
-
-
-def parse_retry_after(value: str | None, *, now_epoch: float) -> float | None:
-    """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP-date), None if unusable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    delay = moment.timestamp() - now_epoch
-    return max(0.0, delay) if math.isfinite(delay) else None
 
 
 class Verdict(StrEnum):
@@ -413,7 +410,7 @@ def interpret(
 
     Args:
         exchange: the redacted exchange.
-        now_epoch: wall-clock seconds, to read a `Retry-After` HTTP-date.
+        now_epoch: wall-clock seconds, to read a `Retry-After` HTTP-date (`_headers`).
         transport_error: the mapped error when no answer came.
     """
     code = exchange.status_code

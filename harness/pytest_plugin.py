@@ -124,10 +124,20 @@ def trigger_target(pytestconfig: pytest.Config) -> Target:
 
 @pytest.fixture(scope="session")
 def trigger_session(trigger_target: Target) -> Iterator[Session]:
-    """One session on the target for the whole test run (the embedded mock runs in process)."""
+    """One session on the target for the whole test run (the embedded mock runs in process).
+
+    Before the first test uses it, the preflight asks whether `base_url` is the trigger API and
+    the key is accepted; if not, the run stops with exit 3 and the reason (never the key).
+    """
     from harness._embedded import open_session  # noqa: PLC0415 - cheap plugin import
+    from harness._exceptions import TargetUnavailable  # noqa: PLC0415 - likewise
+    from harness._preflight import preflight  # noqa: PLC0415 - likewise
 
     with open_session(trigger_target) as session:
+        try:
+            preflight(session.client(), sleep=session.sleep)
+        except TargetUnavailable as exc:
+            pytest.exit(f"trigger-harness: {exc}", returncode=exc.exit_code)
         yield session
 
 

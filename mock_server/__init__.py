@@ -2,7 +2,9 @@
 
 The public surface: build the app (`create_app`) from a config (`load_config`, `parse_config`,
 `demo_config`) on a virtual clock (`VirtualClock`) and a store (`TriggerStore`), and serve it
-(`serve_in_thread`, or `bind_socket` + `make_server` + `base_url` in the foreground).
+(`serve_in_thread`, or `bind_socket` + `make_server` + `base_url` in the foreground). The clock's
+documented maxima (`VirtualClock.MAX_TIME_SCALE`, `.MAX_ADVANCE_S`, `.MAX_TIMESTAMP`) are public,
+so callers check their flags against the same numbers.
 """
 
 from __future__ import annotations

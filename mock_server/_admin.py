@@ -13,17 +13,25 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._api import MockState, bearer_token
+from ._api import MockState, bearer_token, parse_json, read_body
 from ._clock import format_iso
 from ._config import CronSpec
 from ._errors import ApiHTTPError, JSONResponse, auth_failed, detail_error
 from ._fault_rules import ENDPOINTS, parse_fault_rule
-from ._validate import ConfigError, Where, choice, required, string, table
+from ._validate import (
+    ConfigError,
+    Where,
+    ascii_integer,
+    choice,
+    required,
+    show_value,
+    string,
+    table,
+)
 from .store import Source, StoreError
 
 __all__ = ["admin_routes"]
@@ -36,15 +44,19 @@ _CRON_KEYS = ("schedule", "timezone", "overlap", "environment", "message", "user
 AdminHandler = Callable[[MockState, Request], Awaitable[Response]]
 
 
-def _admin_endpoint(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap an admin handler: token check, catch-up, errors mapped to JSON answers."""
+def _admin_endpoint(
+    handler: AdminHandler, *, catch_up: bool = True
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap an admin handler: token check, catch-up (unless the handler reads no state, like
+    health, which so answers even while a long catch-up runs), errors mapped to JSON answers."""
 
     async def endpoint(request: Request) -> Response:
         request.scope["mock.endpoint"] = "admin"
         state: MockState = request.app.state
         try:
             _check_admin_token(state, request)
-            state.store.catch_up()
+            if catch_up:
+                await state.catch_up()
             return await handler(state, request)
         except ApiHTTPError as exc:
             return exc.response()
@@ -62,12 +74,15 @@ def _check_admin_token(state: MockState, request: Request) -> None:
         raise auth_failed()
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    body = await request.body()
+async def _json_object(state: MockState, request: Request) -> dict[str, Any]:
+    """The body as a JSON object, read and parsed with the API's own limits (size: 413;
+    nesting depth, NaN, numbers out of range, lone surrogates: 422), before anything changes."""
+    body = await read_body(request, state.config.mock.max_body_bytes)
     try:
-        payload = orjson.loads(body or b"{}")
-    except orjson.JSONDecodeError:
-        raise detail_error(422, "Body must be a JSON object") from None
+        payload = parse_json(body or b"{}")
+    except ApiHTTPError as exc:
+        reason = exc.detail[0]["ctx"]["error"]
+        raise detail_error(422, f"Body must be a JSON object: {reason}") from None
     if not isinstance(payload, dict):
         raise detail_error(422, "Body must be a JSON object")
     return payload
@@ -90,6 +105,7 @@ async def _reset(state: MockState, request: Request) -> Response:
     state.store.reset()
     state.journal.clear()
     state.request_counts.clear()
+    state.disconnects.clear()
     state.faults.reset()
     state.capacity.reset()
     return JSONResponse({"status": "reset", "clock": _clock_body(state)})
@@ -97,36 +113,35 @@ async def _reset(state: MockState, request: Request) -> Response:
 
 def _number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise detail_error(422, f"Invalid {key}={value!r}: expected a number")
-    return float(value)
+        raise detail_error(422, f"Invalid {key}={show_value(value)}: expected a number")
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")  # refused by the clock, naming its maximum
 
 
 def _parse_instant(value: Any) -> float:
+    bad = detail_error(422, f"Invalid now={show_value(value)}: expected an ISO 8601 string")
     if not isinstance(value, str):
-        raise detail_error(422, f"Invalid now={value!r}: expected an ISO 8601 string")
+        raise bad
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise detail_error(422, f"Invalid now={value!r}: expected an ISO 8601 string") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.timestamp()
+    except (ValueError, OverflowError):
+        raise bad from None
 
 
 def _apply_clock_change(state: MockState, key: str, value: Any) -> None:
+    """One clock move; the clock refuses values past its documented maxima (`ValueError`)."""
     clock = state.clock
     if key == "advance_s":
-        seconds = _number(key, value)
-        if not seconds >= 0:
-            raise detail_error(422, f"Invalid advance_s={value!r}: must be >= 0")
-        clock.advance(seconds)
+        clock.advance(_number(key, value))
     elif key == "now":
         clock.set_now(_parse_instant(value))
     elif key == "time_scale":
-        scale = _number(key, value)
-        if not 0 < scale < float("inf"):
-            raise detail_error(422, f"Invalid time_scale={value!r}: must be > 0")
-        clock.set_time_scale(scale)
+        clock.set_time_scale(_number(key, value))
     elif key == "frozen":
         if not isinstance(value, bool):
             raise detail_error(422, f"Invalid frozen={value!r}: expected true or false")
@@ -138,7 +153,7 @@ def _apply_clock_change(state: MockState, key: str, value: Any) -> None:
 
 
 async def _post_clock(state: MockState, request: Request) -> Response:
-    payload = await _json_object(request)
+    payload = await _json_object(state, request)
     if len(payload) != 1:
         raise detail_error(
             422, "Body must hold exactly one of advance_s, now, time_scale or frozen"
@@ -147,8 +162,8 @@ async def _post_clock(state: MockState, request: Request) -> Response:
     try:
         _apply_clock_change(state, key, value)
     except ValueError as exc:
-        raise detail_error(422, f"Invalid {key}={value!r}: {exc}") from None
-    state.store.catch_up()
+        raise detail_error(422, f"Invalid {key}={show_value(value)}: {exc}") from None
+    await state.catch_up()
     return JSONResponse(_clock_body(state))
 
 
@@ -161,7 +176,9 @@ async def _clock(state: MockState, request: Request) -> Response:
 def _choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query_params.get(key)
     if value is not None and value not in allowed:
-        raise detail_error(422, f"Invalid {key}={value!r}: expected one of {', '.join(allowed)}")
+        raise detail_error(
+            422, f"Invalid {key}={show_value(value)}: expected one of {', '.join(allowed)}"
+        )
     return value
 
 
@@ -178,7 +195,7 @@ async def _runs(state: MockState, request: Request) -> Response:
 
 
 async def _run_input(state: MockState, request: Request) -> Response:
-    payload = await _json_object(request)
+    payload = await _json_object(state, request)
     message = payload.get("message", "")
     if not isinstance(message, str):
         raise detail_error(422, f"Invalid message={message!r}: expected a string")
@@ -251,7 +268,7 @@ async def _cron(state: MockState, request: Request) -> Response:
     trigger_id = request.path_params["trigger_id"]
     if request.method == "PUT":
         state.store.triggers.get(workspace_id, trigger_id)  # an unknown trigger: 404 first
-        payload = await _json_object(request)
+        payload = await _json_object(state, request)
         try:
             state.store.triggers.set_cron(workspace_id, trigger_id, _parse_cron_body(payload))
         except ConfigError as exc:
@@ -261,17 +278,28 @@ async def _cron(state: MockState, request: Request) -> Response:
     return JSONResponse(_cron_body(state, workspace_id, trigger_id))
 
 
+def _query_integer(request: Request, key: str) -> int | None:
+    """An integer query parameter: 1 to 18 ASCII digits (`ascii_integer`); None when absent.
+
+    Raises:
+        ApiHTTPError: 422 naming the parameter, for any other text.
+    """
+    text = request.query_params.get(key)
+    if text is None:
+        return None
+    value = ascii_integer(text)
+    if value is None:
+        raise detail_error(422, f"Invalid {key}={show_value(text)}: expected 1 to 18 ASCII digits")
+    return value
+
+
 def _journal_filters(request: Request) -> dict[str, Any]:
     params = request.query_params
     filters: dict[str, Any] = {
         key: params.get(key) for key in ("method", "path_prefix", "workflow_id", "workspace_id")
     }
     filters["endpoint"] = _choice(request, "endpoint", ENDPOINTS)
-    code = params.get("status_code")
-    if code is not None:
-        if not code.isdigit():
-            raise detail_error(422, f"Invalid status_code={code!r}: expected an integer")
-        filters["status_code"] = int(code)
+    filters["status_code"] = _query_integer(request, "status_code")
     faulted = _choice(request, "faulted", ("true", "false"))
     filters["faulted"] = None if faulted is None else faulted == "true"
     return filters
@@ -296,7 +324,7 @@ async def _timeline(state: MockState, request: Request) -> Response:
 
 async def _faults(state: MockState, request: Request) -> Response:
     if request.method == "POST":
-        payload = await _json_object(request)
+        payload = await _json_object(state, request)
         try:
             rule = state.faults.add(parse_fault_rule(payload, Where("rule")))
         except (ConfigError, ValueError) as exc:
@@ -308,10 +336,10 @@ async def _faults(state: MockState, request: Request) -> Response:
 
 
 async def _requests(state: MockState, request: Request) -> Response:
-    raw_limit = request.query_params.get("limit", str(_DEFAULT_REQUEST_LIMIT))
-    if not raw_limit.isdigit():
-        raise detail_error(422, f"Invalid limit={raw_limit!r}: expected an integer >= 0")
-    entries = state.journal.query(**_journal_filters(request), limit=int(raw_limit))
+    limit = _query_integer(request, "limit")
+    entries = state.journal.query(
+        **_journal_filters(request), limit=_DEFAULT_REQUEST_LIMIT if limit is None else limit
+    )
     return JSONResponse({"requests": entries})
 
 
@@ -331,6 +359,12 @@ def prometheus_text(state: MockState) -> str:
     ]
     for (endpoint, code), count in sorted(state.request_counts.items()):
         lines.append(f'mock_requests_total{{endpoint="{_label(endpoint)}",code="{code}"}} {count}')
+    lines += [
+        "# HELP mock_client_disconnects_total Requests whose client went away before the answer.",
+        "# TYPE mock_client_disconnects_total counter",
+    ]
+    for endpoint, count in sorted(state.disconnects.items()):
+        lines.append(f'mock_client_disconnects_total{{endpoint="{_label(endpoint)}"}} {count}')
     clock = state.clock
     lines += [
         "# HELP mock_journal_entries Requests kept in the journal.",
@@ -389,5 +423,6 @@ def admin_routes() -> list[BaseRoute]:
         ("/__admin/metrics", _metrics, ["GET"]),
     ]
     return [
-        Route(path, _admin_endpoint(handler), methods=methods) for path, handler, methods in table
+        Route(path, _admin_endpoint(handler, catch_up=handler is not _health), methods=methods)
+        for path, handler, methods in table
     ]

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 from ._capacity import Capacity
 from ._clock import VirtualClock
@@ -34,6 +34,7 @@ from ._errors import (
 )
 from ._faults import FaultSet, RequestInfo
 from ._journal import RequestJournal
+from ._validate import ascii_integer
 from .store import KeyScope, Run, Source, StoreError, TriggerStore
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "bearer_token",
     "classify_request",
     "jira_start",
+    "parse_json",
+    "read_body",
     "run_start",
     "run_sync",
     "too_many_requests",
@@ -59,9 +62,10 @@ class ClockWaiters:
 
     def __init__(self, clock: VirtualClock) -> None:
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        clock.subscribe(self._wake)
+        clock.subscribe(self.wake)
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Wake every waiting coroutine (each then looks at the clock again)."""
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -98,13 +102,34 @@ class MockState:
     capacity: Capacity
     admin_token: str | None = None
     request_counts: Counter[tuple[str, int]] = field(default_factory=Counter)
+    disconnects: Counter[str] = field(default_factory=Counter)
+    """Requests whose client went away before the answer, by endpoint."""
+    closing: bool = False
+    """Set when the server shuts down: requests waiting for virtual time answer 503."""
+
+    def begin_shutdown(self) -> None:
+        """Make every request waiting for virtual time (E1) answer 503 now, and later ones too."""
+        self.closing = True
+        self.waiters.wake()
+
+    async def catch_up(self) -> None:
+        """Bring the store up to now in bounded steps (`TriggerStore.catch_up_some`), yielding
+        to the event loop between them, so a clock jump past many ticks never blocks it."""
+        store = self.store
+        while store.catch_up_some():
+            await asyncio.sleep(0)
 
     async def wait_until(self, when: float) -> None:
         """Wait (without polling) until the virtual clock reaches `when` (virtual POSIX seconds).
 
         Wakes at the real delay the clock predicts, or earlier when the clock is moved.
+
+        Raises:
+            ApiHTTPError: 503 once the server is shutting down (`begin_shutdown`).
         """
         while self.clock.now() < when:
+            if self.closing:
+                raise detail_error(503, "The mock is shutting down")
             delay = self.clock.real_delay_until(when)
             await self.waiters.wait(None if delay is None else max(delay, 0.001))
 
@@ -166,11 +191,12 @@ def _check_key_environment(key_scope: KeyScope, environment: str) -> None:
         raise auth_failed()
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (413) as soon as it is known to exceed `limit` bytes."""
     too_large = detail_error(413, f"Request body exceeds {limit} bytes")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    size_declared = ascii_integer(declared) if declared is not None else None
+    if size_declared is not None and size_declared > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0
@@ -231,7 +257,7 @@ def _json_invalid(pos: int, message: str) -> ApiHTTPError:
     )
 
 
-def _parse_json(body: bytes) -> Any:
+def parse_json(body: bytes) -> Any:
     """The body parsed by the stdlib, so integers of any size survive exactly (orjson turns
     those beyond 64 bits into floats); NaN, Infinity, numbers out of float range, invalid
     UTF-8, lone surrogates and nesting deeper than `_MAX_JSON_DEPTH` are refused (422
@@ -261,7 +287,7 @@ def _parse_run_body(body: bytes, content_type: str | None) -> tuple[str, dict[st
         raise validation_failed(
             [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(raw))]
         )
-    payload = _parse_json(body)
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise validation_failed(
             [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]
@@ -301,7 +327,7 @@ def api_endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[R
     async def endpoint(request: Request) -> Response:
         request.scope["mock.endpoint"] = name
         state: MockState = request.app.state
-        state.store.catch_up()
+        await state.catch_up()
         try:
             return await handler(state, request)
         except ApiHTTPError as exc:
@@ -326,7 +352,7 @@ async def _start_from_request(state: MockState, request: Request, *, sync: bool)
     _admit_request(state, workspace_id)
     _check_environment(environment)
     _check_key_environment(key_scope, environment)
-    body = await _read_body(request, state.config.mock.max_body_bytes)
+    body = await read_body(request, state.config.mock.max_body_bytes)
     message, user_variables = _parse_run_body(body, request.headers.get("content-type"))
     if not sync:
         state.store.triggers.check(workspace_id, trigger_id, environment)
@@ -347,13 +373,38 @@ async def _run_start(state: MockState, request: Request) -> Response:
     return _answer(request, state.store.envelope(run))
 
 
+async def _until_disconnect(receive: Receive) -> None:
+    """Return when the client has gone away (the body is read already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _wait_unless_disconnected(state: MockState, request: Request, when: float) -> None:
+    """Wait until virtual time `when`, unless the client goes away first.
+
+    Raises:
+        ClientDisconnect: the client went away while E1 waited (nothing is answered then).
+        ApiHTTPError: 503 when the server shuts down meanwhile.
+    """
+    waiting = asyncio.ensure_future(state.wait_until(when))
+    gone = asyncio.ensure_future(_until_disconnect(request.receive))
+    try:
+        await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, gone):
+            task.cancel()
+    if not waiting.done() or waiting.cancelled():
+        raise ClientDisconnect
+    waiting.result()
+
+
 async def _run_sync(state: MockState, request: Request) -> Response:
     run = await _start_from_request(state, request, sync=True)
     request.scope["mock.workflow_id"] = run.workflow_id
     limit = state.store.sync_limit
     answer_at = limit.answer_time(run)
-    await state.wait_until(answer_at)
-    state.store.catch_up()
+    await _wait_unless_disconnected(state, request, answer_at)
+    await state.catch_up()
     if limit.timed_out(run, answer_at) and run.error_text is None:
         raise detail_error(504, limit.error())
     return _answer(request, state.store.envelope(run))
@@ -364,12 +415,12 @@ async def _jira_start(state: MockState, request: Request) -> Response:
     trigger_id = request.path_params["trigger_id"]
     environment = request.path_params["environment"]
     _check_environment(environment)
-    body = await _read_body(request, state.config.mock.max_body_bytes)
+    body = await read_body(request, state.config.mock.max_body_bytes)
     signature = request.headers.get("x-hub-signature")
     if not state.store.verify_jira_signature(workspace_id, trigger_id, body, signature):
         raise auth_failed()
     _admit_request(state, workspace_id)
-    payload = _parse_json(body)
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise validation_failed(
             [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]

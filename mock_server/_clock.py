@@ -4,6 +4,12 @@ Virtual time is `anchor_virtual + (real() - anchor_real) * time_scale`; every ju
 freeze moves the anchor to the current instant, so `now()` stays continuous across scale and freeze
 changes. The real-time source is injected (default `time.monotonic`), so tests drive the clock with
 a fake one and never sleep.
+
+Documented maxima (every move beyond them is refused with a `ValueError` naming the bound, so
+no date ever leaves the range a `datetime` can show): virtual time stays within
+[`MIN_TIMESTAMP`, `MAX_TIMESTAMP`] (1970-01-01 to 9000-01-01 UTC; a clock running into the upper
+bound stops there), one jump moves at most `MAX_ADVANCE_S` (366 days) forward, and the scale is
+at most `MAX_TIME_SCALE` (10^6 virtual seconds per real second).
 """
 
 from __future__ import annotations
@@ -12,12 +18,28 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import ClassVar, Protocol
 
-if TYPE_CHECKING:
-    from ._config import MockSettings
+__all__ = [
+    "MAX_ADVANCE_S",
+    "MAX_TIMESTAMP",
+    "MAX_TIME_SCALE",
+    "MIN_TIMESTAMP",
+    "ClockSettings",
+    "VirtualClock",
+    "check_instant",
+    "check_time_scale",
+    "format_iso",
+]
 
-__all__ = ["VirtualClock", "format_iso"]
+MIN_TIMESTAMP = 0.0
+"""The earliest virtual time (1970-01-01T00:00:00Z), in POSIX seconds."""
+MAX_TIMESTAMP = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+"""The latest virtual time (9000-01-01T00:00:00Z): far from year 9999, where dates end."""
+MAX_ADVANCE_S = 366 * 86_400.0
+"""The longest single jump forward (`advance_s`, or `now` ahead of the clock): 366 days."""
+MAX_TIME_SCALE = 1e6
+"""The fastest clock: virtual seconds per real second (a real second is 11.6 virtual days)."""
 
 
 def format_iso(timestamp: float) -> str:
@@ -30,14 +52,70 @@ def format_iso(timestamp: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _check_scale(scale: float) -> float:
-    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
-        raise ValueError(f"time_scale must be a finite number > 0, got {scale!r}")
-    return float(scale)
+class ClockSettings(Protocol):
+    """What a clock is built from (the config's `[mock]` table, `MockSettings`)."""
+
+    @property
+    def start(self) -> datetime | None:
+        """Where the clock starts; None for the wall time now."""
+
+    @property
+    def time_scale(self) -> float:
+        """Virtual seconds per real second."""
+
+
+def _finite(value: object) -> float | None:
+    """`value` as a finite float; None for anything else (booleans, NaN, infinities)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_time_scale(scale: object) -> float:
+    """`scale` as a valid time scale: a finite number in (0, `MAX_TIME_SCALE`].
+
+    Raises:
+        ValueError: naming the bound it breaks.
+    """
+    value = _finite(scale)
+    if value is None or not 0 < value <= MAX_TIME_SCALE:
+        raise ValueError(f"time_scale must be a number > 0 and <= {MAX_TIME_SCALE:g}")
+    return value
+
+
+def check_instant(when: object, name: str = "now") -> float:
+    """`when` as a valid virtual time: POSIX seconds in [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`].
+
+    Args:
+        when: the value to check.
+        name: how messages call it.
+
+    Raises:
+        ValueError: naming the range.
+    """
+    value = _finite(when)
+    if value is None or not MIN_TIMESTAMP <= value <= MAX_TIMESTAMP:
+        raise ValueError(
+            f"{name} must be between {format_iso(MIN_TIMESTAMP)} and {format_iso(MAX_TIMESTAMP)}"
+        )
+    return value
 
 
 class VirtualClock:
-    """Virtual time for the mock: scalable, freezable, settable, with listeners for every move."""
+    """Virtual time for the mock: scalable, freezable, settable, with listeners for every move.
+
+    Its documented maxima are class attributes: `MAX_TIME_SCALE`, `MAX_ADVANCE_S`,
+    `MIN_TIMESTAMP` and `MAX_TIMESTAMP` (the module constants of the same names).
+    """
+
+    MAX_TIME_SCALE: ClassVar[float] = MAX_TIME_SCALE
+    MAX_ADVANCE_S: ClassVar[float] = MAX_ADVANCE_S
+    MIN_TIMESTAMP: ClassVar[float] = MIN_TIMESTAMP
+    MAX_TIMESTAMP: ClassVar[float] = MAX_TIMESTAMP
 
     __slots__ = (
         "_anchor_real",
@@ -61,14 +139,14 @@ class VirtualClock:
 
         Args:
             start: virtual POSIX seconds (UTC) the clock reads at creation and after `reset()`.
-            time_scale: virtual seconds per real second, > 0.
+            time_scale: virtual seconds per real second, in (0, `MAX_TIME_SCALE`].
             real_time: the real monotonic time source, in seconds.
 
         Raises:
-            ValueError: `time_scale` is not a finite number > 0.
+            ValueError: `start` or `time_scale` is out of its documented range.
         """
-        self._start = float(start)
-        self._initial_scale = _check_scale(time_scale)
+        self._start = check_instant(start, "start")
+        self._initial_scale = check_time_scale(time_scale)
         self._real_time = real_time
         self._scale = self._initial_scale
         self._frozen = False
@@ -79,7 +157,7 @@ class VirtualClock:
     @classmethod
     def from_settings(
         cls,
-        settings: MockSettings,
+        settings: ClockSettings,
         *,
         wall_time: Callable[[], float] = time.time,
         real_time: Callable[[], float] = time.monotonic,
@@ -110,51 +188,58 @@ class VirtualClock:
         return self._frozen
 
     def now(self) -> float:
-        """Virtual POSIX seconds (UTC)."""
+        """Virtual POSIX seconds (UTC), never past `MAX_TIMESTAMP`."""
         if self._frozen:
             return self._anchor_virtual
-        return self._anchor_virtual + (self._real_time() - self._anchor_real) * self._scale
+        now = self._anchor_virtual + (self._real_time() - self._anchor_real) * self._scale
+        return now if now < MAX_TIMESTAMP else MAX_TIMESTAMP
 
     def now_datetime(self) -> datetime:
         """Virtual now as an aware UTC datetime."""
         return datetime.fromtimestamp(self.now(), UTC)
 
     def advance(self, seconds: float) -> None:
-        """Jump forward by `seconds` (>= 0) of virtual time.
+        """Jump forward by `seconds` of virtual time, in [0, `MAX_ADVANCE_S`].
 
         Args:
             seconds: how far to jump, in virtual seconds.
 
         Raises:
-            ValueError: `seconds` is negative or not finite.
+            ValueError: `seconds` is negative, not finite, beyond `MAX_ADVANCE_S`, or would
+                carry the clock past `MAX_TIMESTAMP`.
         """
-        if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"advance_s must be a finite number >= 0, got {seconds!r}")
-        self._move(self.now() + seconds, self._scale, self._frozen)
+        value = _finite(seconds)
+        if value is None or not 0 <= value <= MAX_ADVANCE_S:
+            raise ValueError(f"advance_s must be a number >= 0 and <= {MAX_ADVANCE_S:g}")
+        target = self.now() + value
+        if target > MAX_TIMESTAMP:
+            raise ValueError(f"advance_s would pass the latest time {format_iso(MAX_TIMESTAMP)}")
+        self._move(target, self._scale, self._frozen)
 
     def set_now(self, when: float) -> None:
-        """Jump to virtual time `when` (forward or backward).
+        """Jump to virtual time `when`: backward anywhere in range, forward by `MAX_ADVANCE_S`.
 
         Args:
-            when: virtual POSIX seconds (UTC), finite.
+            when: virtual POSIX seconds (UTC), in [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`].
 
         Raises:
-            ValueError: `when` is not a finite number.
+            ValueError: `when` is out of range or more than `MAX_ADVANCE_S` ahead of now.
         """
-        if not (isinstance(when, int | float) and math.isfinite(when)):
-            raise ValueError(f"now must be a finite timestamp, got {when!r}")
-        self._move(float(when), self._scale, self._frozen)
+        value = check_instant(when)
+        if value - self.now() > MAX_ADVANCE_S:
+            raise ValueError(f"now must be at most {MAX_ADVANCE_S:g} s ahead of the clock")
+        self._move(value, self._scale, self._frozen)
 
     def set_time_scale(self, scale: float) -> None:
         """Change the speed of virtual time without a jump.
 
         Args:
-            scale: virtual seconds per real second, > 0.
+            scale: virtual seconds per real second, in (0, `MAX_TIME_SCALE`].
 
         Raises:
-            ValueError: `scale` is not a finite number > 0.
+            ValueError: `scale` is out of that range.
         """
-        self._move(self.now(), _check_scale(scale), self._frozen)
+        self._move(self.now(), check_time_scale(scale), self._frozen)
 
     def set_frozen(self, frozen: bool) -> None:
         """Stop or restart virtual time without a jump.

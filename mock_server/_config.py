@@ -26,8 +26,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from ._clock import MAX_TIME_SCALE, check_instant
 from ._fault_rules import FaultRule, parse_fault_rules
 from ._validate import (
+    MAX_DURATION_S,
+    MAX_RATE_PER_S,
+    MAX_SIGMA,
     ConfigError,
 )
 from ._validate import Where as _Where
@@ -64,6 +68,7 @@ __all__ = [
     "OutcomeRates",
     "TriggerConfig",
     "WorkspaceConfig",
+    "admin_token_problem",
     "check_cron",
     "demo_config",
     "load_config",
@@ -151,6 +156,7 @@ class MockSettings:
     start: datetime | None = None  # None: real UTC now when the server starts
     scenario: Literal["flaky", "degraded", "overloaded"] | None = None
     journal_limit: int = 10_000
+    journal_max_bytes: int = 32 * 1024 * 1024  # the journal's byte budget (estimated)
     sync_limit_s: float = 150.0
     sync_timeout_policy: Literal["504", "failed"] = "504"
     background_limit_s: float = 2700.0
@@ -175,12 +181,15 @@ class MockConfig:
 
 # --- loading and validation -------------------------------------------------------------------
 
+_MAX_CRON_CHARS = 256
+"""The longest cron schedule or timezone name."""
 _ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
 _MOCK_KEYS = (
     "time_scale",
     "start",
     "scenario",
     "journal_limit",
+    "journal_max_bytes",
     "sync_limit_s",
     "sync_timeout_policy",
     "background_limit_s",
@@ -193,6 +202,24 @@ _MOCK_KEYS = (
     "max_background_runs",
     "admin_token",
 )
+_NUMBER_MAXIMA: dict[str, float] = {
+    "time_scale": MAX_TIME_SCALE,
+    "sync_limit_s": MAX_DURATION_S,
+    "background_limit_s": MAX_DURATION_S,
+    "retention_s": MAX_DURATION_S,
+    "rate_limit_per_s": MAX_RATE_PER_S,
+    "status_rate_per_s": MAX_RATE_PER_S,
+}
+"""The `[mock]` numbers (each > 0) and their documented maxima."""
+_INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
+    "journal_limit": (1, 10_000_000),
+    "journal_max_bytes": (1 << 16, 1 << 34),
+    "log_window": (1, 1000),
+    "max_body_bytes": (1, 1 << 30),
+    "max_background_runs": (1, 10_000_000),
+    "seed": (-(1 << 63), (1 << 64) - 1),
+}
+"""The `[mock]` integers and their documented bounds (inclusive)."""
 _DURATION_KEYS: dict[str, tuple[str, ...]] = {
     "fixed": ("s",),
     "uniform": ("min_s", "max_s"),
@@ -249,6 +276,12 @@ def _start(value: object, where: _Where) -> datetime:
         raise where.fail("must be an ISO 8601 UTC time like 2026-06-10T00:10:00Z", value)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise where.fail("must include a timezone (e.g. a trailing Z)", value)
+    try:
+        check_instant(moment.timestamp(), "start")
+    except (ValueError, OverflowError):
+        raise where.fail(
+            "must be between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z", value
+        ) from None
     return moment.astimezone(UTC)
 
 
@@ -257,13 +290,11 @@ def _parse_settings(value: object, where: _Where) -> MockSettings:
     values: dict[str, Any] = {}
     for key, item in table.items():
         at = where / key
-        positive = ("time_scale", "sync_limit_s", "background_limit_s", "retention_s")
-        if key in positive or key in ("rate_limit_per_s", "status_rate_per_s"):
-            values[key] = _number(item, at, minimum=0)
-        elif key in ("journal_limit", "log_window", "max_body_bytes", "max_background_runs"):
-            values[key] = _integer(item, at, minimum=1)
-        elif key == "seed":
-            values[key] = _integer(item, at)
+        if key in _NUMBER_MAXIMA:
+            values[key] = _number(item, at, minimum=0, maximum=_NUMBER_MAXIMA[key])
+        elif key in _INTEGER_BOUNDS:
+            low, high = _INTEGER_BOUNDS[key]
+            values[key] = _integer(item, at, minimum=low, maximum=high)
         elif key == "start":
             values[key] = _start(item, at)
         elif key == "scenario":
@@ -273,8 +304,28 @@ def _parse_settings(value: object, where: _Where) -> MockSettings:
                 str(item) if isinstance(item, int) else item, at, ("504", "failed")
             )
         else:  # admin_token
+            problem = admin_token_problem(item) if isinstance(item, str) else None
+            if problem is not None:
+                raise at.fail(problem, show=False)
             values[key] = _string(item, at)
     return MockSettings(**values)
+
+
+def admin_token_problem(token: str) -> str | None:
+    """Why `token` cannot be the admin API's bearer token, or None when it can.
+
+    It must be non-empty (an empty token would leave the admin API open while looking set)
+    and made of visible ASCII characters, as an RFC 6750 bearer token is sent. The message
+    never holds the token.
+
+    Args:
+        token: the candidate token.
+    """
+    if not token:
+        return "must not be empty (leave it out to keep the admin API open)"
+    if not all("!" <= char <= "~" for char in token):
+        return "must be visible ASCII characters, without spaces (an RFC 6750 bearer token)"
+    return None
 
 
 def _parse_duration(value: object, where: _Where) -> Duration:
@@ -288,7 +339,13 @@ def _parse_duration(value: object, where: _Where) -> Duration:
     for key in _DURATION_KEYS[dist]:
         if key in table:
             lowest_inclusive = key == "sigma" or (dist == "uniform" and key == "min_s")
-            params[key] = _number(table[key], where / key, minimum=0, inclusive=lowest_inclusive)
+            params[key] = _number(
+                table[key],
+                where / key,
+                minimum=0,
+                inclusive=lowest_inclusive,
+                maximum=MAX_SIGMA if key == "sigma" else MAX_DURATION_S,
+            )
     if dist == "uniform" and params["max_s"] < params["min_s"]:
         raise (where / "max_s").fail(f"must be >= min_s ({params['min_s']:g})", params["max_s"])
     return Duration(dist=dist, **params)  # type: ignore[arg-type]
@@ -319,12 +376,16 @@ def check_cron(cron: CronSpec, environments: tuple[str, ...], *, where: str = "c
     Raises:
         ConfigError: naming the bad key and value.
     """
+    if len(cron.schedule) > _MAX_CRON_CHARS:
+        raise ConfigError(f"{where}.schedule: must be at most {_MAX_CRON_CHARS} characters")
     fields = cron.schedule.split()
     if len(fields) != 5:
         raise ConfigError(f"{where}.schedule: must have 5 fields, got {_show(cron.schedule)}")
+    if len(cron.timezone) > _MAX_CRON_CHARS:
+        raise ConfigError(f"{where}.timezone: must be at most {_MAX_CRON_CHARS} characters")
     try:
         zone = ZoneInfo(cron.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(
             f"{where}.timezone: unknown timezone, got {_show(cron.timezone)}"
         ) from None

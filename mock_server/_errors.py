@@ -24,6 +24,7 @@ __all__ = [
     "echo_input",
     "issue",
     "render_json",
+    "render_json_to_keep",
     "send_json",
     "validation_failed",
 ]
@@ -45,6 +46,16 @@ def render_json(content: Any) -> bytes:
         return orjson.dumps(content)
     except TypeError:
         return json.dumps(content, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def render_json_to_keep(content: Any) -> bytes:
+    """`render_json(content)` in an exactly sized bytes object, for values kept long.
+
+    orjson's output keeps the allocation it started with (4 KiB or more, whatever its length);
+    stored by the thousand that would cost 4 KiB each.
+    """
+    rendered = render_json(content)
+    return memoryview(rendered).tobytes()
 
 
 class JSONResponse(Response):

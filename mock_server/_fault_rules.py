@@ -22,7 +22,11 @@ Kinds and their `params`:
 
 A rule fires on a matching request inside its window (virtual time: ISO times, or numbers of
 seconds after the clock's start), among the first `first_n` matching requests when set, with
-`probability` (default 1). Every key is checked; errors name the key path and the value.
+`probability` (default 1). Every key is checked before anything is stored, against documented
+maxima: ids and match strings at most `MAX_ID_CHARS` characters, window instants within the
+clock's range (1970 to 9000) and offsets up to `MAX_DURATION_S`, delays (latency, `hang`,
+dribble interval) up to `MAX_REAL_DELAY_S` real seconds, `sigma` up to `MAX_SIGMA`,
+`chunk_bytes` up to `MAX_CHUNK_BYTES`; errors name the key path and the bound.
 """
 
 from __future__ import annotations
@@ -31,11 +35,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ._validate import ConfigError, Where, choice, integer, number, required, string, table
+from ._clock import MAX_TIMESTAMP, MIN_TIMESTAMP
+from ._validate import (
+    MAX_DURATION_S,
+    MAX_REAL_DELAY_S,
+    MAX_SIGMA,
+    ConfigError,
+    Where,
+    choice,
+    integer,
+    number,
+    required,
+    string,
+    table,
+)
 
 __all__ = [
     "ENDPOINTS",
     "FAULT_KINDS",
+    "MAX_CHUNK_BYTES",
+    "MAX_FIRST_N",
+    "MAX_ID_CHARS",
     "PRESETS",
     "FaultMatch",
     "FaultRule",
@@ -49,6 +69,12 @@ __all__ = [
 FaultKind = Literal["latency", "error", "reset", "empty_reply", "hang", "dribble"]
 FAULT_KINDS: tuple[str, ...] = ("latency", "error", "reset", "empty_reply", "hang", "dribble")
 ENDPOINTS: tuple[str, ...] = ("E1", "E2", "E3", "E4")
+MAX_ID_CHARS = 64
+"""The longest rule id or match string."""
+MAX_CHUNK_BYTES = 1 << 20
+"""The largest dribble chunk."""
+MAX_FIRST_N = 1 << 62
+"""The largest `first_n`."""
 _METHODS = ("GET", "POST")
 _ERROR_STATUSES = (500, 502, 503, 504)
 _STAGES = ("before", "after")
@@ -161,13 +187,20 @@ def _parse_match(value: object, where: Where) -> FaultMatch:
         elif key == "endpoint":
             values[key] = choice(item, where / key, ENDPOINTS)
         else:
-            values[key] = string(item, where / key)
+            values[key] = _short_string(item, where / key)
     return FaultMatch(**values)
+
+
+def _short_string(value: object, where: Where) -> str:
+    text = string(value, where)
+    if len(text) > MAX_ID_CHARS:
+        raise where.fail(f"must be at most {MAX_ID_CHARS} characters", value)
+    return text
 
 
 def _bound(value: object, where: Where) -> tuple[float, bool]:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return number(value, where, minimum=0, inclusive=True), True
+        return number(value, where, minimum=0, inclusive=True, maximum=MAX_DURATION_S), True
     moment: datetime | None = value if isinstance(value, datetime) else None
     if isinstance(value, str):
         try:
@@ -178,7 +211,13 @@ def _bound(value: object, where: Where) -> tuple[float, bool]:
         raise where.fail(
             "must be seconds after the clock's start or an ISO 8601 time with a zone", value
         )
-    return moment.timestamp(), False
+    try:
+        instant = moment.timestamp()
+    except (OverflowError, ValueError):
+        instant = -1.0
+    if not MIN_TIMESTAMP <= instant <= MAX_TIMESTAMP:
+        raise where.fail("must be between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z", value)
+    return instant, False
 
 
 def _parse_window(value: object, where: Where) -> tuple[tuple[float, bool] | None, ...]:
@@ -197,7 +236,13 @@ def _parse_latency(items: dict[str, Any], where: Where) -> Latency:
         if key not in allowed:
             raise (where / key).fail(f"unknown key for dist {dist} (allowed: {', '.join(allowed)})")
     values = {
-        key: number(required(items, key, where), where / key, minimum=0, inclusive=True)
+        key: number(
+            required(items, key, where),
+            where / key,
+            minimum=0,
+            inclusive=True,
+            maximum=MAX_SIGMA if key == "sigma" else MAX_REAL_DELAY_S,
+        )
         for key in _LATENCY_KEYS[dist]
     }
     if dist == "uniform" and values["max_s"] < values["min_s"]:
@@ -217,13 +262,21 @@ def _kind_values(kind: str, items: dict[str, Any], where: Where) -> dict[str, An
             raise (where / "status").fail("must be one of 500, 502, 503, 504", status)
         values["status"] = int(status)
     elif kind == "hang" and "max_s" in items:
-        values["max_s"] = number(items["max_s"], where / "max_s", minimum=0)
+        values["max_s"] = number(
+            items["max_s"], where / "max_s", minimum=0, maximum=MAX_REAL_DELAY_S
+        )
     elif kind == "dribble":
         if "chunk_bytes" in items:
-            values["chunk_bytes"] = integer(items["chunk_bytes"], where / "chunk_bytes", minimum=1)
+            values["chunk_bytes"] = integer(
+                items["chunk_bytes"], where / "chunk_bytes", minimum=1, maximum=MAX_CHUNK_BYTES
+            )
         if "interval_s" in items:
             values["interval_s"] = number(
-                items["interval_s"], where / "interval_s", minimum=0, inclusive=True
+                items["interval_s"],
+                where / "interval_s",
+                minimum=0,
+                inclusive=True,
+                maximum=MAX_REAL_DELAY_S,
             )
     return values
 
@@ -243,7 +296,7 @@ def parse_fault_rule(value: object, where: Where) -> FaultRule:
     kind = choice(required(items, "kind", where), where / "kind", FAULT_KINDS)
     values: dict[str, Any] = {"kind": kind}
     if "id" in items:
-        values["id"] = string(items["id"], where / "id")
+        values["id"] = _short_string(items["id"], where / "id")
     if "match" in items:
         values["match"] = _parse_match(items["match"], where / "match")
     if "probability" in items:
@@ -252,7 +305,9 @@ def parse_fault_rule(value: object, where: Where) -> FaultRule:
             raise (where / "probability").fail("must be a probability in (0, 1]", probability)
         values["probability"] = probability
     if "first_n" in items:
-        values["first_n"] = integer(items["first_n"], where / "first_n", minimum=1)
+        values["first_n"] = integer(
+            items["first_n"], where / "first_n", minimum=1, maximum=MAX_FIRST_N
+        )
     if "window" in items:
         values["window_from"], values["window_to"] = _parse_window(
             items["window"], where / "window"

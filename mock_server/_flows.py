@@ -82,13 +82,16 @@ class RunTimeline(Protocol):
     workflow_id: str
     seed: int
     message: str
-    user_variables: dict[str, Any]
     started_at: float
     pause_at: float
     resumed_at: float
     end_at: float
     ending: int
     input_message: str | None
+
+    @property
+    def user_variables(self) -> dict[str, Any]:
+        """The run's session variables."""
 
 
 def draw_duration(duration: Duration, rng: random.Random) -> float:

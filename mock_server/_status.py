@@ -12,7 +12,7 @@ import orjson
 from starlette.types import Message, Receive, Scope, Send
 
 from ._api import API_PREFIXES, MockState, bearer_token, too_many_requests
-from ._errors import render_json, send_json
+from ._errors import send_json
 
 __all__ = ["parse_status_path", "serve_status", "status_route"]
 
@@ -55,7 +55,8 @@ async def serve_status(
         The HTTP status code sent.
     """
     store = state.store
-    store.catch_up()
+    if store.catch_up_some():
+        await state.catch_up()
     key_scope = store.key_scope(workspace_id, bearer_token(scope["headers"]))
     if key_scope is None:
         await send_json(send, 401, _AUTH_FAILED_BODY, _WWW_AUTHENTICATE)
@@ -64,12 +65,12 @@ async def serve_status(
     if refused is not None:
         await too_many_requests(refused, "status requests").response()(scope, _no_receive, send)
         return 429
-    envelope = store.status_envelope(workspace_id, workflow_id, key_scope.environments)
-    if envelope is None:
+    answer = store.status_answer(workspace_id, workflow_id, key_scope.environments)
+    if answer is None:
         await send_json(send, 404, _WORKFLOW_NOT_FOUND)
         return 404
-    scope["mock.run_status"] = envelope["status"]
-    await send_json(send, 200, render_json(envelope))
+    scope["mock.run_status"], body = answer
+    await send_json(send, 200, body)
     return 200
 
 

@@ -12,9 +12,14 @@ import re
 from typing import Any
 
 __all__ = [
+    "MAX_DURATION_S",
+    "MAX_RATE_PER_S",
+    "MAX_REAL_DELAY_S",
+    "MAX_SIGMA",
     "SECRET_KEYS",
     "ConfigError",
     "Where",
+    "ascii_integer",
     "choice",
     "integer",
     "number",
@@ -24,6 +29,14 @@ __all__ = [
     "table",
 ]
 
+MAX_DURATION_S = 1e9
+"""The longest duration or limit a config or rule may give, in virtual seconds (~31.7 years)."""
+MAX_SIGMA = 10.0
+"""The widest lognormal `sigma` (a draw beyond it could overflow a float)."""
+MAX_REAL_DELAY_S = 3600.0
+"""The longest real delay a fault rule may add (latency, hang, dribble interval)."""
+MAX_RATE_PER_S = 1e6
+"""The highest rate limit, in requests per real second."""
 SECRET_KEYS = frozenset({"api_keys", "key", "jira_secret", "admin_token"})
 
 
@@ -37,8 +50,12 @@ def show_value(value: object) -> str:
         return json.dumps(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return (
+            str(value) if value.bit_length() <= 96 else f"an integer of {value.bit_length()} bits"
+        )
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
@@ -109,29 +126,69 @@ def required(table: dict[str, Any], key: str, where: Where) -> Any:
     return table[key]
 
 
-def number(value: object, where: Where, *, minimum: float, inclusive: bool = False) -> float:
+def number(
+    value: object,
+    where: Where,
+    *,
+    minimum: float,
+    inclusive: bool = False,
+    maximum: float | None = None,
+) -> float:
     """`value` as a finite float above `minimum` (or equal to it when `inclusive`).
 
+    Args:
+        value: the value to check.
+        where: its key path.
+        minimum: the lowest value allowed (excluded unless `inclusive`).
+        inclusive: whether `minimum` itself is allowed.
+        maximum: the highest value allowed (included), if any.
+
     Raises:
-        ConfigError: not a finite number (booleans are not numbers), or too small.
+        ConfigError: not a finite number (booleans are not numbers), too small or too large
+            (the message names the bound).
     """
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise where.fail("must be a finite number", value)
-    if value < minimum or (value == minimum and not inclusive):
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer beyond the float range
+        as_float = math.inf
+    if not math.isfinite(as_float):
+        raise where.fail("must be a finite number", value)
+    if as_float < minimum or (as_float == minimum and not inclusive):
         raise where.fail(f"must be {'>=' if inclusive else '>'} {minimum:g}", value)
-    return float(value)
+    if maximum is not None and as_float > maximum:
+        raise where.fail(f"must be <= {maximum:g}", value)
+    return as_float
 
 
-def integer(value: object, where: Where, *, minimum: int | None = None) -> int:
-    """`value` as an int, at least `minimum` when one is given.
+_MAX_DIGITS = 18
+
+
+def ascii_integer(text: str) -> int | None:
+    """`text` as a non-negative integer when it is 1 to 18 ASCII digits (RFC 9110 `1*DIGIT`,
+    as query parameters and `Content-Length` are written); None for anything else, such as
+    `²`, `٣` or a sign, which `str.isdigit` or `int` would accept."""
+    if not (0 < len(text) <= _MAX_DIGITS and text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
+def integer(
+    value: object, where: Where, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """`value` as an int within `[minimum, maximum]` (each bound only when given).
 
     Raises:
-        ConfigError: not an integer (booleans are not), or below `minimum`.
+        ConfigError: not an integer (booleans are not), or out of bounds (the message names
+            the bound).
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise where.fail("must be an integer", value)
     if minimum is not None and value < minimum:
         raise where.fail(f"must be >= {minimum}", value)
+    if maximum is not None and value > maximum:
+        raise where.fail(f"must be <= {maximum}", value)
     return value
 
 

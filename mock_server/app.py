@@ -11,6 +11,7 @@ would answer a second 500 inside the guard. No module globals: all state lives i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from collections.abc import Callable
 import httpx
 from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +36,7 @@ from ._api import (
 )
 from ._capacity import Capacity
 from ._clock import VirtualClock
-from ._config import MockConfig, demo_config
+from ._config import MockConfig, admin_token_problem, demo_config
 from ._errors import JSONResponse
 from ._fault_rules import preset
 from ._faults import FaultInjector, FaultSet
@@ -147,6 +148,7 @@ class MockApp:
             scope["mock.workspace_id"], scope["mock.workflow_id"] = ids
         tracker: _AnswerTracker | None = None
         status_code = 500
+        disconnected = False
         try:
             if (
                 ids is None
@@ -160,12 +162,24 @@ class MockApp:
                 status_code = await serve_status(state, scope, send, *ids)
         except httpx.TransportError:
             raise  # an injected connection fault, in process: the client's transport error
+        except ClientDisconnect:
+            disconnected = True  # nothing to answer: the client is gone
+        except asyncio.CancelledError:
+            disconnected = True  # the server gave up on the request (shutdown past its grace)
+            raise
         except Exception as exc:
-            logger.exception("unexpected error answering %s %s", method, scope["path"])
+            logger.exception("unexpected error answering %s %s", method, scope["path"][:200])
             if tracker is None or not tracker.started:
                 await _internal_error(exc)(scope, receive, tracker or send)
         finally:
-            self._record(scope, status_code, tracker, started_real, started_virtual)
+            self._record(
+                scope,
+                status_code,
+                tracker,
+                started_real,
+                started_virtual,
+                disconnected=disconnected,
+            )
 
     async def _route(
         self, scope: Scope, receive: Receive, raw_send: Send, tracker: _AnswerTracker
@@ -188,15 +202,26 @@ class MockApp:
         tracker: _AnswerTracker | None,
         started_real: float,
         started_virtual: float,
+        *,
+        disconnected: bool,
     ) -> None:
-        """Count the request, and journal it unless it is an admin call."""
+        """Count the request, and journal it unless it is an admin call.
+
+        A request whose client went away before any answer started is counted as a
+        disconnect (`mock_client_disconnects_total`), never as a 500.
+        """
         state = self.state
         retry_after = None
         if tracker is not None:
             status_code, retry_after = tracker.status_code, tracker.retry_after
-        code = None if scope.get("mock.dropped", False) else status_code
+            disconnected = disconnected and not tracker.started
         endpoint = scope.get("mock.endpoint", "other")
-        state.request_counts[(endpoint, code or 0)] += 1
+        if disconnected:
+            code = None
+            state.disconnects[endpoint] += 1
+        else:
+            code = None if scope.get("mock.dropped", False) else status_code
+            state.request_counts[(endpoint, code or 0)] += 1
         path: str = scope["path"]
         if endpoint == "admin" or path.startswith(_ADMIN_PREFIX):
             return
@@ -215,6 +240,7 @@ class MockApp:
             run_status=scope.get("mock.run_status"),
             retry_after=retry_after,
             fault=scope.get("mock.fault"),
+            client_disconnected=disconnected,
         )
 
 
@@ -244,9 +270,17 @@ def create_app(
         real_time: monotonic real seconds (journal latencies, the default clock).
         wall_time: real UTC seconds since the epoch (the default clock's start).
         admin_token: required bearer token of the admin API; defaults to `config.mock.admin_token`.
+
+    Raises:
+        ValueError: the admin token is empty or not visible ASCII (`admin_token_problem`).
     """
     if config is None:
         config = store.config if store is not None else demo_config()
+    if admin_token is None:
+        admin_token = config.mock.admin_token
+    problem = None if admin_token is None else admin_token_problem(admin_token)
+    if problem is not None:
+        raise ValueError(f"admin_token {problem}")
     if clock is None:
         clock = (
             store.clock
@@ -259,12 +293,12 @@ def create_app(
         config=config,
         clock=clock,
         store=store,
-        journal=RequestJournal(config.mock.journal_limit),
+        journal=RequestJournal(config.mock.journal_limit, config.mock.journal_max_bytes),
         real_time=real_time,
         waiters=ClockWaiters(clock),
         faults=_fault_set(config, store),
         capacity=Capacity(config.mock, real_time),
-        admin_token=admin_token if admin_token is not None else config.mock.admin_token,
+        admin_token=admin_token,
     )
     return MockApp(state, _routes())
 

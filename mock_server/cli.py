@@ -1,25 +1,35 @@
 """`trigger-mock serve`: the mock on uvicorn, configured by a TOML file and flags.
 
-Flags override the config file's `[mock]` values. The first line on stdout is the base URL;
-a bad config or flag is one line on stderr and exit code 2, never a traceback.
+Flags override the config file's `[mock]` values. The admin token comes from `--admin-token`,
+else from the environment variable `TRIGGER_MOCK_ADMIN_TOKEN`, else from `[mock] admin_token`;
+an empty or malformed token is refused wherever it comes from (never shown). The first line on
+stdout is the base URL; a bad config or flag is one line on stderr and exit code 2, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._config import ConfigError, MockConfig, demo_config, load_config
+from ._clock import MAX_TIME_SCALE
+from ._config import ConfigError, MockConfig, admin_token_problem, demo_config, load_config
 from ._serve import base_url, bind_socket, make_server
 from .app import create_app
 
-__all__ = ["main", "serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "admin_token_from", "main", "serve"]
 
+ADMIN_TOKEN_ENV = "TRIGGER_MOCK_ADMIN_TOKEN"  # noqa: S105 - a variable's name, not a token
+"""The environment variable the admin token is read from when `--admin-token` is not given."""
 _SCENARIOS = ("flaky", "degraded", "overloaded")
+_SEEDS = click.IntRange(-(1 << 63), (1 << 64) - 1)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -63,6 +73,36 @@ def build_config(
     return dataclasses.replace(config, mock=dataclasses.replace(config.mock, **overrides))
 
 
+def admin_token_from(flag: str | None, environ: Mapping[str, str]) -> str | None:
+    """The admin token: `--admin-token`, else `$TRIGGER_MOCK_ADMIN_TOKEN`, else None (the
+    config's, if any).
+
+    Args:
+        flag: the `--admin-token` value, None when not given.
+        environ: the process environment.
+
+    Raises:
+        ConfigError: the chosen value is empty or not visible ASCII; the message names the flag
+            or variable, never the value.
+    """
+    source, token = "--admin-token", flag
+    if token is None:
+        source, token = f"${ADMIN_TOKEN_ENV}", environ.get(ADMIN_TOKEN_ENV)
+    if token is None:
+        return None
+    problem = admin_token_problem(token)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
+    return token
+
+
+def _time_scale(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """`--time-scale` must be a number (not NaN) in (0, MAX_TIME_SCALE]."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter(f"must be a number > 0 and <= {MAX_TIME_SCALE:g}, not nan")
+    return value
+
+
 @click.group()
 def main() -> None:
     """The stateful mock of Phinite's workspace trigger API."""
@@ -86,15 +126,16 @@ def main() -> None:
 )
 @click.option(
     "--time-scale",
-    type=click.FloatRange(min=0, min_open=True, max=1e9),
+    type=click.FloatRange(min=0, min_open=True, max=MAX_TIME_SCALE),
     default=None,
-    help="Virtual seconds per real second (overrides the config).",
+    callback=_time_scale,
+    help=f"Virtual seconds per real second, at most {MAX_TIME_SCALE:g} (overrides the config).",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (overrides the config).")
+@click.option("--seed", type=_SEEDS, default=None, help="Random seed (overrides the config).")
 @click.option(
     "--admin-token",
     default=None,
-    help="Bearer token the admin API requires (overrides the config).",
+    help=f"Bearer token the admin API requires (default: ${ADMIN_TOKEN_ENV}, else the config).",
 )
 @click.option(
     "--scenario",
@@ -118,7 +159,7 @@ def serve(
             config_path,
             time_scale=time_scale,
             seed=seed,
-            admin_token=admin_token,
+            admin_token=admin_token_from(admin_token, os.environ),
             scenario=scenario,
         )
     except ConfigError as exc:

@@ -48,26 +48,44 @@ from harness import (
     RunHistory,
     Target,
     TriggerClient,
+    UsageError,
     issue_created,
     jira_signature,
     join_url,
-    run_checks,
     run_history_checks,
     signed_delivery,
     workflow_id_of,
 )
-from harness.load import FLOW_OPTIONS, VIOLATION_PREFIX, FlowSettings, log_end_time
-from scenarios._metrics import (
+from harness.checks import ANY_ANSWER, Verdict, judge, refused
+from harness.load import (
+    FLOW_OPTIONS,
+    INCONCLUSIVE_PREFIX,
+    VIOLATION_PREFIX,
     ClockMap,
+    FlowSettings,
+    RunEnd,
+    exact_end,
+    log_end,
+)
+from scenarios._metrics import (
     EndTimes,
     FlowCsv,
+    detect_mock_clock,
     fire_flow_events,
     flow_record,
     mock_clock,
     real_clock,
 )
 
-__all__ = ["FlowChecks", "HarnessUser", "LoadFailure", "Settings", "request_name"]
+__all__ = [
+    "FlowChecks",
+    "HarnessUser",
+    "LoadFailure",
+    "Settings",
+    "flow_failure",
+    "inconclusive_reason",
+    "request_name",
+]
 
 _log = logging.getLogger(__name__)
 # One INFO line per request would drown Locust's own output.
@@ -135,15 +153,17 @@ def build_settings(environment: Any, environ: Mapping[str, str]) -> Settings:
     )
     target = flow.target()
     end_times = None
+    token = flow.admin_token.reveal() if flow.admin_token is not None else None
     if flow.mock_admin:
-        token = flow.admin_token.reveal() if flow.admin_token is not None else None
         admin = MockAdmin(httpx.Client(timeout=30.0), base_url=target.base_url, token=token)
         clock, clock_map = mock_clock(admin)
         end_times = EndTimes(
             lambda: admin.runs(workspace_id=target.workspace_id), sleep=gevent.sleep
         )
     else:
-        clock, clock_map = real_clock(flow.time_scale)
+        with httpx.Client(timeout=target.timeout_s) as http:
+            found = detect_mock_clock(http, target.base_url, token=token)
+        clock, clock_map = found if found is not None else real_clock(flow.time_scale)
     return Settings(
         flow=flow,
         target=target,
@@ -219,19 +239,80 @@ class FlowChecks:
         self.context = dataclasses.replace(self.context, expected_workflow_id=workflow_id)
 
     def failure(self, exchange: Exchange) -> LoadFailure | None:
-        """What Locust should count as this answer's failure, None when it is a success."""
-        violations = run_checks(self.context, exchange)
-        if violations:
-            titles = " | ".join(sorted({violation.title for violation in violations}))
+        """What Locust should count as this answer's failure, None when it is a success.
+
+        The one judgement (`harness.checks.judge`) classifies the answer: a violation is
+        `contract violation: <titles>`; an inconclusive answer (none, 429) is
+        `inconclusive: <why>`, never a violation; an open question answered differently
+        (any 2xx from E2/E4, any 4xx refusing a Jira signature, a lower-case environment
+        accepted) is an observation, never a violation. A request refused that should have
+        been taken is an `HTTP <code>` failure: a failed request, not a broken invariant.
+        """
+        expectation = _WITHOUT_KEY if self.refused else ANY_ANSWER
+        judgement = judge(self.context, exchange, expectation)
+        if judgement.verdict is Verdict.VIOLATION:
+            titles = " | ".join(sorted({violation.title for violation in judgement.violations}))
             return LoadFailure(f"{VIOLATION_PREFIX}{titles}")
+        if judgement.verdict is Verdict.INCONCLUSIVE:
+            return LoadFailure(f"{INCONCLUSIVE_PREFIX}{judgement.reason}")
         code = exchange.status_code
-        if code is None:
-            return LoadFailure(f"no answer: {exchange.error}")
-        if self.refused:
-            return None if 400 <= code < 500 else LoadFailure(f"HTTP {code}, expected a refusal")
-        if code == 429:
-            return LoadFailure("HTTP 429 rate limited")
-        return LoadFailure(f"HTTP {code}") if code >= 400 else None
+        if code is None or code < 400 or self.refused:
+            return None
+        seen = f" ({judgement.reason})" if judgement.verdict is Verdict.OBSERVATION else ""
+        return LoadFailure(f"HTTP {code}{seen}")
+
+
+_WITHOUT_KEY: Final = refused("a request without a valid key or signature", invariant=8)
+_INCONCLUSIVE_STOPS: Final = {
+    "rate_limited": "rate-limited until following stopped",
+    "unknown_status": "status outside the documented values",
+    "connection_lost": "connection lost",
+    "server_error": "server errors until following stopped",
+}
+"""`RunHistory.stop_reason` values (`StopReason`) that leave a run's end unknown."""
+
+
+def inconclusive_reason(history: RunHistory) -> str | None:
+    """Why following a run told nothing about how it ended, None if it did.
+
+    `RunHistory.stop_reason` decides: rate-limited past the deadline, a status outside the
+    documented values, the connection lost or server errors until retries ran out. A run
+    still pending or waiting at the deadline is no such case (invariant 9 judges it), nor a
+    final status or an answer that cannot be retried.
+    """
+    reason = _INCONCLUSIVE_STOPS.get(history.stop_reason) if history.stop_reason else None
+    if reason is None:
+        return None
+    last = history.observations[-1]
+    if history.stop_reason == "unknown_status" and last.envelope is not None:
+        return f"status {last.envelope.status!r} outside the documented values"
+    code = last.status_code
+    return f"{reason} (last answer: {'none' if code is None else f'HTTP {code}'})"
+
+
+def flow_failure(context: CheckContext, history: RunHistory, flow: str) -> LoadFailure | None:
+    """A finished flow's verdict: None (it held), a violation, inconclusive, or failed.
+
+    A broken invariant (the history checks) is `contract violation: <titles>`; following
+    that told nothing (`inconclusive_reason`) is `inconclusive: <why>`, counted apart from a
+    failed flow; any other flow left without a final status failed (`timed out` before the
+    run's limit, `gave up polling` on an answer that cannot be retried).
+
+    Args:
+        context: the flow's check context.
+        history: the run as followed.
+        flow: `background`, `jira` or `sync` (a sync flow is judged by its one answer).
+    """
+    violations = run_history_checks(context, history)
+    if violations:
+        titles = " | ".join(sorted({violation.title for violation in violations}))
+        return LoadFailure(f"{VIOLATION_PREFIX}{titles}")
+    if history.final is not None or flow == "sync":
+        return None
+    reason = inconclusive_reason(history)
+    if reason is not None:
+        return LoadFailure(f"{INCONCLUSIVE_PREFIX}{reason}")
+    return LoadFailure("timed out" if history.timed_out else "gave up polling")
 
 
 class HarnessUser(User):
@@ -319,33 +400,26 @@ class HarnessUser(User):
         return {"load_flow": flow, "load_id": uuid.uuid4().hex}
 
     def _finish(self, flow: str, history: RunHistory, checks: FlowChecks) -> None:
-        violations = run_history_checks(checks.context, history)
-        failure: LoadFailure | None = None
-        if violations:
-            titles = " | ".join(sorted({violation.title for violation in violations}))
-            failure = LoadFailure(f"{VIOLATION_PREFIX}{titles}")
-        elif history.final is None and flow != "sync":
-            failure = LoadFailure("timed out" if history.timed_out else "gave up polling")
-        ended_at, source = self._ended_at(history)
+        failure = flow_failure(checks.context, history, flow)
         record = flow_record(
             scenario=self.scenario,
             flow=flow,
             history=history,
             clock_map=self.settings.clock_map,
-            ended_at=ended_at,
-            detection_source=source,
+            end=self._end(history),
             finished_at=self.settings.clock(),
         )
         fire_flow_events(self.environment, record, failure)
         if self.settings.flow_csv is not None:
             self.settings.flow_csv.write(record)
 
-    def _ended_at(self, history: RunHistory) -> tuple[float | None, str]:
+    def _end(self, history: RunHistory) -> RunEnd | None:
         if history.final is None or not history.polls:
-            return None, "none"
-        if self.settings.end_times is not None:
-            return self.settings.end_times.lookup(history.workflow_id), "admin"
-        return log_end_time(history), "logs"
+            return None
+        if self.settings.end_times is None:
+            return log_end(history)
+        ended_at = self.settings.end_times.lookup(history.workflow_id)
+        return None if ended_at is None else exact_end(ended_at)
 
     # --- flows ------------------------------------------------------------------------------
 
@@ -376,7 +450,10 @@ class HarnessUser(User):
         issue = JiraIssue(key=f"LOAD-{number}", summary=f"Load test issue {number}")
         payload = issue_created(issue=issue, timestamp_ms=int(time.time() * 1000))
         target = self.settings.target
-        assert target.jira_secret is not None
+        if target.jira_secret is None:
+            raise UsageError(
+                f"the Jira flow needs the Jira secret: set {self.settings.flow.jira_secret_env}"
+            )
         delivery = signed_delivery(payload, target.jira_secret.reveal())
         checks = FlowChecks(self.settings.check_context(expected_user_variables=payload))
         client = self.client(checks)
@@ -404,9 +481,13 @@ class HarnessUser(User):
             signature = self.rng.choice([None, jira_signature(body, "not-the-secret"), "sha256=zz"])
             client.send_jira(body, signature=signature)
             return
-        auth = self.rng.choice(
-            [False, f"Bearer wrong-{uuid.uuid4().hex[:12]}", "Basic d3Jvbmc6a2V5", "Bearer"]
-        )
+        credentials: list[bool | str] = [
+            False,
+            f"Bearer wrong-{uuid.uuid4().hex[:12]}",
+            "Basic d3Jvbmc6a2V5",
+            "Bearer",
+        ]
+        auth = self.rng.choice(credentials)
         workspace = ("workspace_id", target.workspace_id)
         trigger = ("trigger_id", target.background_trigger or "unknown")
         environment = ("environment", target.environment)

@@ -8,11 +8,14 @@ fast), real seconds on a real target. The CSV names the unit in every time colum
 events carry target-time milliseconds in a name that says so.
 
 Detection delay is the time from the run's end to the arrival of the first poll answer that
-showed the final status. The run's end comes from the mock's admin API (`ended_at` of
-`/__admin/runs`, exact) or, on a real target, from the time of the final envelope's last log
-entry (whole seconds, read as UTC).
+showed the final status, as bounds that hold the true figure (`harness.load.detection_delay`):
+the run's end comes from the mock's admin API (`ended_at` of `/__admin/runs`, exact) or from
+the final log entry's time (whole seconds, read as UTC), and the client's clock relates to the
+target's through a `ClockMap`. Figures that cannot be a delay (the clocks differ) are counted
+as artefacts, never shown as delays; with the target's clock unknown the delay is unknown.
 
-`mock_clock` / `real_clock` give the flows their client clock and its `ClockMap`.
+`mock_clock` reads a mock's clock through its admin API, `detect_mock_clock` finds out whether
+a host is such a mock, and `real_clock` is the client clock for anything else.
 
 This module imports neither locust nor gevent: the Locust environment is passed in.
 """
@@ -28,8 +31,22 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from harness import MockAdmin, RunHistory
-from harness.load import first_final_at, parse_iso
+import httpx
+
+from harness import HarnessError, MockAdmin, RunHistory
+from harness.load import (
+    CLOCK_READINGS,
+    INCONCLUSIVE_PREFIX,
+    MACHINE_CLOCK,
+    ClockMap,
+    DelayArtefact,
+    DelayBounds,
+    RunEnd,
+    admin_root,
+    detection_delay,
+    parse_iso,
+    pick_clock,
+)
 
 __all__ = [
     "FLOW_REQUEST_TYPE",
@@ -37,7 +54,7 @@ __all__ = [
     "EndTimes",
     "FlowCsv",
     "FlowRecord",
-    "detection_delay",
+    "detect_mock_clock",
     "fire_flow_events",
     "flow_record",
     "mock_clock",
@@ -47,62 +64,87 @@ __all__ = [
 FLOW_REQUEST_TYPE: Final = "FLOW"
 _REFRESH_ATTEMPTS: Final = 3
 
+Clock = Callable[[], float]
 
-@dataclass(frozen=True, slots=True)
-class ClockMap:
-    """Relates the client's clock (target seconds) to the target's epoch time.
 
-    `client_at` is a reading of the client clock taken when the target's clock read
-    `target_epoch`; `scale` is target seconds per real second.
+def mock_clock(admin: MockAdmin, *, monotonic: Clock = time.monotonic) -> tuple[Clock, ClockMap]:
+    """A client clock reading the mock's virtual epoch time (read a few times, extrapolated).
+
+    Raises:
+        HarnessError: the admin API's clock answer is not a clock reading.
     """
-
-    client_at: float
-    target_epoch: float
-    scale: float
-
-    def epoch(self, client_time: float) -> float:
-        """The target's epoch time at a client clock reading."""
-        return self.target_epoch + (client_time - self.client_at)
-
-
-def mock_clock(admin: MockAdmin) -> tuple[Callable[[], float], ClockMap]:
-    """A client clock reading the mock's virtual epoch time (sampled once, then extrapolated)."""
-    before = time.monotonic()
-    reading = admin.clock()
-    anchor = (before + time.monotonic()) / 2
-    virtual = parse_iso(reading["now"])
-    scale = 0.0 if reading.get("frozen") else float(reading["time_scale"])
-    scale = scale or 1.0
-
-    def clock() -> float:
-        return virtual + (time.monotonic() - anchor) * scale
-
-    return clock, ClockMap(client_at=virtual, target_epoch=virtual, scale=scale)
+    samples = []
+    for _ in range(CLOCK_READINGS):
+        sent = monotonic()
+        body = admin.clock()
+        samples.append((body, sent, monotonic()))
+    found = pick_clock(samples, monotonic=monotonic)
+    if found is None:
+        raise HarnessError("--mock-admin: /__admin/clock did not answer a clock reading")
+    return found
 
 
-def real_clock(scale: float) -> tuple[Callable[[], float], ClockMap]:
-    """A client clock on the wall's epoch time, running `scale` target seconds per real second."""
+def detect_mock_clock(
+    http: httpx.Client,
+    base_url: str,
+    *,
+    token: str | None = None,
+    monotonic: Clock = time.monotonic,
+) -> tuple[Clock, ClockMap] | None:
+    """The host's clock when it is a mock whose admin API answers `/__admin/clock`, else None.
+
+    Args:
+        http: the client to ask through.
+        base_url: Locust's host (the admin API is at its root).
+        token: the mock's admin token, when one is known.
+        monotonic: the real clock the returned client clock runs on.
+    """
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    samples = []
+    for _ in range(CLOCK_READINGS):
+        sent = monotonic()
+        try:
+            answer = http.get(admin_root(base_url) + "/clock", headers=headers)
+            body = answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        samples.append((body, sent, monotonic()))
+    return pick_clock(samples, monotonic=monotonic)
+
+
+def real_clock(scale: float) -> tuple[Clock, ClockMap]:
+    """A client clock on the wall's epoch time, running `scale` target seconds per real second.
+
+    At scale 1 it is this machine's clock, assumed in sync with the target's. At any other
+    scale the target's clock is a mock's virtual clock this process cannot read, so its
+    `ClockMap` is unknown and no delay is computed from it.
+    """
     anchor, wall = time.monotonic(), time.time()
 
     def clock() -> float:
         return wall + (time.monotonic() - anchor) * scale
 
-    return clock, ClockMap(client_at=wall, target_epoch=wall, scale=scale)
-
-
-def detection_delay(
-    history: RunHistory, clock_map: ClockMap, ended_at: float | None
-) -> float | None:
-    """Target seconds from the run's end (epoch) to the first answer that showed it final."""
-    seen = first_final_at(history)
-    if seen is None or ended_at is None:
-        return None
-    return clock_map.epoch(seen) - ended_at
+    if scale == 1:
+        return clock, MACHINE_CLOCK
+    unknown = ClockMap(
+        source=(
+            f"the target's clock is unknown (time scale {scale:g} and no readable "
+            "/__admin/clock: give --mock-admin and the admin token)"
+        ),
+        scale=scale,
+        known=False,
+    )
+    return clock, unknown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowRecord:
-    """One finished flow, as written to the raw CSV (time columns name their unit)."""
+    """One finished flow, as written to the raw CSV (time columns name their unit).
+
+    The detection delay is known to lie between its `low` and `high` columns (equal when
+    exact); `detection` is `exact`, `bounded`, `artefact` (figures that cannot be a delay:
+    `detection_note` says why) or `unknown`.
+    """
 
     scenario: str
     flow: str
@@ -111,9 +153,13 @@ class FlowRecord:
     started_epoch_s: float
     e2e_target_s: float
     e2e_real_s: float
-    detection_delay_target_s: float | None
-    detection_delay_real_s: float | None
+    detection_delay_low_target_s: float | None
+    detection_delay_high_target_s: float | None
+    detection_delay_low_real_s: float | None
+    detection_delay_high_real_s: float | None
+    detection: str
     detection_source: str
+    detection_note: str
     polls: int
     rate_limited: int
     time_scale: float
@@ -125,8 +171,7 @@ def flow_record(
     flow: str,
     history: RunHistory,
     clock_map: ClockMap,
-    ended_at: float | None,
-    detection_source: str,
+    end: RunEnd | None,
     finished_at: float,
 ) -> FlowRecord:
     """The record of one followed flow.
@@ -136,14 +181,14 @@ def flow_record(
         flow: the kind of flow (`background`, `jira`, `sync`).
         history: everything seen of the run.
         clock_map: client clock to target epoch.
-        ended_at: the run's end (target epoch), None when unknown.
-        detection_source: `admin`, `logs` or `none`.
+        end: when the run ended on the target's clock, None when unknown.
         finished_at: client clock reading when the flow ended.
     """
-    delay = detection_delay(history, clock_map, ended_at)
+    delay = detection_delay(history, end, clock_map)
     e2e = finished_at - history.start.at
     scale = clock_map.scale
     codes = [observation.status_code for observation in history.observations]
+    low, high = (delay.lower_s, delay.upper_s) if isinstance(delay, DelayBounds) else (None, None)
     return FlowRecord(
         scenario=scenario,
         flow=flow,
@@ -152,13 +197,29 @@ def flow_record(
         started_epoch_s=clock_map.epoch(history.start.at),
         e2e_target_s=e2e,
         e2e_real_s=e2e / scale,
-        detection_delay_target_s=delay,
-        detection_delay_real_s=None if delay is None else delay / scale,
-        detection_source=detection_source if delay is not None else "none",
+        detection_delay_low_target_s=low,
+        detection_delay_high_target_s=high,
+        detection_delay_low_real_s=None if low is None else low / scale,
+        detection_delay_high_real_s=None if high is None else high / scale,
+        detection=_detection(delay),
+        detection_source="none" if end is None else end.source,
+        detection_note=_detection_note(delay, clock_map),
         polls=len(history.polls),
         rate_limited=codes.count(429),
         time_scale=scale,
     )
+
+
+def _detection(delay: DelayBounds | DelayArtefact | None) -> str:
+    if isinstance(delay, DelayBounds):
+        return "exact" if delay.exact else "bounded"
+    return "artefact" if isinstance(delay, DelayArtefact) else "unknown"
+
+
+def _detection_note(delay: DelayBounds | DelayArtefact | None, clock_map: ClockMap) -> str:
+    if isinstance(delay, DelayArtefact):
+        return delay.reason
+    return "" if clock_map.known else clock_map.source
 
 
 def _final_status(history: RunHistory) -> str:
@@ -170,7 +231,13 @@ def _final_status(history: RunHistory) -> str:
 def fire_flow_events(environment: Any, record: FlowRecord, exception: Exception | None) -> None:
     """Fire the flow's metrics as Locust request events of type `FLOW`.
 
-    The end-to-end event carries `exception` (a timeout or history violation) as its failure.
+    The end-to-end event carries `exception` (a timeout or history violation) as its failure;
+    a flow that told nothing (`exception` starting `inconclusive: `) fires an
+    `inconclusive (count)` event carrying it instead, so it is counted apart from failed
+    flows and stays out of the end-to-end times.
+    The detection delay is two events, its lower and upper bound (equal when exact); a flow
+    whose figures were an artefact fires one `detection delay artefacts (count)` event instead,
+    never a delay.
     """
     fire = environment.events.request.fire
     prefix = record.flow
@@ -185,9 +252,16 @@ def fire_flow_events(environment: Any, record: FlowRecord, exception: Exception 
             context={"workflow_id": record.workflow_id},
         )
 
-    event("end-to-end (target ms)", record.e2e_target_s * 1000.0, exception)
-    if record.detection_delay_target_s is not None:
-        event("detection delay (target ms)", record.detection_delay_target_s * 1000.0)
+    if exception is not None and str(exception).startswith(INCONCLUSIVE_PREFIX):
+        event("inconclusive (count)", 1.0, exception)
+    else:
+        event("end-to-end (target ms)", record.e2e_target_s * 1000.0, exception)
+    low, high = record.detection_delay_low_target_s, record.detection_delay_high_target_s
+    if low is not None and high is not None:
+        event("detection delay lower bound (target ms)", low * 1000.0)
+        event("detection delay upper bound (target ms)", high * 1000.0)
+    elif record.detection == "artefact":
+        event("detection delay artefacts (count)", 1.0)
     if record.flow != "sync":
         event("polls per flow (count)", float(record.polls))
         event("429s per flow (count)", float(record.rate_limited))

@@ -2,7 +2,8 @@
 
 All in one process, on the demo world, with the store filled directly (`populate`):
 
-1. bytes per stored run: tracemalloc over a sample of `--sample` finished runs;
+1. bytes per stored run: tracemalloc over a sample of `--sample` finished runs (target: at most
+   550, i.e. about 0.5 GiB per million);
 2. RSS (VmRSS) with `--runs` finished runs stored (target: under 1 GiB for 1,000,000);
 3. E3 throughput in process (raw ASGI calls into the app, journal on) asking for `--polled`
    runs at random, with `--runs` runs stored, against a store holding only the polled runs
@@ -30,6 +31,7 @@ from scenarios._mock_process import FINISHED_TRIGGER, SETTLE_S, mock_config, pop
 
 __all__ = ["MemoryFigures", "e3_requests_per_s", "main", "measure"]
 
+TARGET_BYTES_PER_RUN: Final = 550.0
 TARGET_RSS_MIB: Final = 1024.0
 TARGET_RATIO: Final = 0.9
 TARGET_PURGED_SHARE: Final = 0.1
@@ -67,7 +69,11 @@ class MemoryFigures:
         grown = self.rss_full_mib - self.rss_baseline_mib
         return [
             f"runs stored: {self.runs:,} (filled in {self.fill_s:.1f} s)",
-            f"bytes per stored run (tracemalloc): {self.bytes_per_run:,.0f}",
+            f"bytes per stored run (tracemalloc): {self.bytes_per_run:,.0f} "
+            f"({verdict(self.bytes_per_run <= TARGET_BYTES_PER_RUN)} the target "
+            f"<= {TARGET_BYTES_PER_RUN:g})",
+            f"RSS per stored run: {grown * 2**20 / self.runs:,.0f} bytes "
+            f"({grown * 2**20 / self.runs * 1e6 / 2**30:.2f} GiB per million)",
             f"RSS baseline (empty store): {self.rss_baseline_mib:,.1f} MiB",
             f"RSS with {self.runs:,} finished runs: {self.rss_full_mib:,.1f} MiB "
             f"({verdict(self.rss_full_mib < TARGET_RSS_MIB)} the target < {TARGET_RSS_MIB:g} MiB)",

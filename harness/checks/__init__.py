@@ -1,5 +1,6 @@
 """Contract checks: the registry, the built-in response, history and poll-timing checks, and the
-notes on open questions (A1-A15: observations, never violations).
+notes on open questions (A1-A15: observations, never violations) and the one judgement of an
+answer built from both (`judge`: conforming, violation, observation or inconclusive).
 
 The registry (`_registry`) knows nothing of the checks; this package imports the check modules,
 which register themselves with `@check` / `@history_check` (schemathesis's layout). A module
@@ -8,6 +9,19 @@ here never imports this `__init__` back."""
 from __future__ import annotations
 
 from . import _history  # noqa: F401 - its checks register on import
+from ._judgement import (
+    ADDRESS_CHECKS,
+    ANY_ANSWER,
+    Expectation,
+    Judgement,
+    Verdict,
+    accepted,
+    answer_kind,
+    found,
+    judge,
+    open_question,
+    refused,
+)
 from ._notes import (
     MAX_BODY_BYTES,
     NOTE_RULES,
@@ -15,6 +29,7 @@ from ._notes import (
     Note,
     OpenQuestion,
     collect_notes,
+    make_note,
     note_background_limit,
     note_body_fields,
     note_body_size,
@@ -22,6 +37,7 @@ from ._notes import (
     note_idempotency,
     note_jira_refusal,
     note_rate_limit,
+    note_requires_input,
     note_start_code,
     note_sync_limit,
     note_unknown_workflow,
@@ -62,6 +78,8 @@ from ._timing import (
 )
 
 __all__ = [
+    "ADDRESS_CHECKS",
+    "ANY_ANSWER",
     "CHECK_TITLES",
     "MAX_BODY_BYTES",
     "NOTE_RULES",
@@ -72,22 +90,30 @@ __all__ = [
     "CheckOutcome",
     "CheckResult",
     "ContractViolations",
+    "Expectation",
     "HistoryCheck",
     "JournalRow",
+    "Judgement",
     "Note",
     "OpenQuestion",
     "RegisteredCheck",
     "Registry",
     "Severity",
+    "Verdict",
+    "accepted",
+    "answer_kind",
     "assert_checks",
     "check",
     "check_results",
     "collect_notes",
+    "found",
     "header",
     "history_check",
     "history_check_results",
     "history_checks",
     "is_transient",
+    "judge",
+    "make_note",
     "missing_variables",
     "no_polls_closer_than",
     "no_request_after_final",
@@ -98,11 +124,14 @@ __all__ = [
     "note_idempotency",
     "note_jira_refusal",
     "note_rate_limit",
+    "note_requires_input",
     "note_start_code",
     "note_sync_limit",
     "note_unknown_workflow",
     "note_www_authenticate",
     "notes_for",
+    "open_question",
+    "refused",
     "response_checks",
     "retry_after_respected",
     "run_checks",

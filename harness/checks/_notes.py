@@ -3,8 +3,11 @@
 `OPEN_QUESTIONS` holds each open question of trigger-api.md with the mock's default. A note
 records what a target did on one of them and whether that is what the mock does by default
 (`same`). A real endpoint that chooses differently is reported, never failed: only the
-invariants (the check modules here) fail a run. `X1` is the one assumption the spec
-states outside the A table (the 401's `WWW-Authenticate` header).
+invariants (the check modules here) fail a run. `X1` and `X2` are assumptions the spec
+states outside the A table: the 401's `WWW-Authenticate` header, and whether a request of the
+documented shape holding big, deep or odd values is run (invariant 7 lets a target refuse
+"huge or odd unicode values" with a 4xx). `harness.checks._judgement` turns these notes and the
+checks into one verdict per answer.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "Note",
     "OpenQuestion",
     "collect_notes",
+    "make_note",
     "note_background_limit",
     "note_body_fields",
     "note_body_size",
@@ -34,6 +38,7 @@ __all__ = [
     "note_idempotency",
     "note_jira_refusal",
     "note_rate_limit",
+    "note_requires_input",
     "note_start_code",
     "note_sync_limit",
     "note_unknown_workflow",
@@ -44,6 +49,7 @@ __all__ = [
 MAX_BODY_BYTES = 1024 * 1024
 _ENVIRONMENTS = frozenset({"DEV", "UAT", "PROD"})
 _STARTS = frozenset({Endpoint.SYNC, Endpoint.START, Endpoint.JIRA})
+_ENVELOPE_ENDPOINTS = frozenset({Endpoint.SYNC, Endpoint.START, Endpoint.STATUS})
 _LIMIT_WORDS = re.compile(r"(?i)limit|time(d)?[ -]?out")
 
 
@@ -98,6 +104,11 @@ OPEN_QUESTIONS: Mapping[str, OpenQuestion] = _questions(
         "yes; a key limited to some environments gets 401 elsewhere (404 on E3)",
     ),
     ("X1", "WWW-Authenticate on a 401", "WWW-Authenticate: Bearer"),
+    (
+        "X2",
+        "a request of the documented shape with big, deep or odd values",
+        "run: any JSON value is taken, integers exactly",
+    ),
 )
 
 
@@ -113,7 +124,16 @@ class Note:
     evidence: tuple[Exchange, ...]
 
 
-def _note(question_id: str, title: str, observed: str, same: bool, *evidence: Exchange) -> Note:
+def make_note(question_id: str, title: str, observed: str, same: bool, *evidence: Exchange) -> Note:
+    """A note on the open question `question_id` (a key of `OPEN_QUESTIONS`).
+
+    Args:
+        question_id: the question, e.g. "A5".
+        title: what was asked, in a few words.
+        observed: what the target did.
+        same: True when that is the mock's default.
+        evidence: the exchanges that show it.
+    """
     return Note(
         question_id=question_id,
         title=title,
@@ -146,12 +166,12 @@ def note_sync_limit(exchange: Exchange) -> Note | None:
     if exchange.endpoint is not Endpoint.SYNC:
         return None
     if exchange.status_code == 504:
-        return _note("A1", "E1 past its limit", _answer(exchange), True, exchange)
+        return make_note("A1", "E1 past its limit", _answer(exchange), True, exchange)
     body = exchange.json() if _ok(exchange) else None
     error = body.get("error") if isinstance(body, dict) else None
     if body and body.get("status") == RunStatus.FAILED and _LIMIT_WORDS.search(str(error)):
         observed = f"HTTP {exchange.status_code} failed: {error}"
-        return _note("A1", "E1 past its limit", observed, False, exchange)
+        return make_note("A1", "E1 past its limit", observed, False, exchange)
     return None
 
 
@@ -163,7 +183,7 @@ def note_unknown_workflow(exchange: Exchange) -> Note | None:
     if code in (401, 429):
         return None
     same = code == 404 and exchange.json() == {"detail": "Workflow not found"}
-    return _note("A3", "Unknown workflow", _answer(exchange), same, exchange)
+    return make_note("A3", "Unknown workflow", _answer(exchange), same, exchange)
 
 
 def _environment(exchange: Exchange) -> str | None:
@@ -180,7 +200,7 @@ def note_environment_case(exchange: Exchange) -> Note | None:
         return None
     verdict = "accepted" if _ok(exchange) else "refused"
     observed = f"environment {environment!r} {verdict} ({_answer(exchange)})"
-    return _note("A5", "Environment spelling", observed, exchange.status_code == 422, exchange)
+    return make_note("A5", "Environment spelling", observed, exchange.status_code == 422, exchange)
 
 
 def note_start_code(exchange: Exchange) -> Note | None:
@@ -188,7 +208,7 @@ def note_start_code(exchange: Exchange) -> Note | None:
     if exchange.endpoint not in (Endpoint.START, Endpoint.JIRA) or not _ok(exchange):
         return None
     observed = f"HTTP {exchange.status_code}"
-    return _note("A6", "Start answer code", observed, exchange.status_code == 200, exchange)
+    return make_note("A6", "Start answer code", observed, exchange.status_code == 200, exchange)
 
 
 def note_body_size(exchange: Exchange) -> Note | None:
@@ -198,7 +218,7 @@ def note_body_size(exchange: Exchange) -> Note | None:
         return None
     verdict = "accepted" if _ok(exchange) else "refused"
     observed = f"{size} byte body {verdict} ({_answer(exchange)})"
-    return _note("A7", "Body over 1 MiB", observed, exchange.status_code == 413, exchange)
+    return make_note("A7", "Body over 1 MiB", observed, exchange.status_code == 413, exchange)
 
 
 def note_body_fields(exchange: Exchange) -> Note | None:
@@ -221,7 +241,7 @@ def note_body_fields(exchange: Exchange) -> Note | None:
     ]
     verdict = "accepted" if _ok(exchange) else f"refused ({_answer(exchange)})"
     observed = f"body with {'; '.join(p for p in parts if p)} {verdict}"
-    return _note("A7", "Body fields", observed, _ok(exchange), exchange)
+    return make_note("A7", "Body fields", observed, _ok(exchange), exchange)
 
 
 def note_rate_limit(exchange: Exchange) -> Note | None:
@@ -231,7 +251,7 @@ def note_rate_limit(exchange: Exchange) -> Note | None:
     retry_after = header(exchange.response_headers, "retry-after")
     observed = f"429 with Retry-After {retry_after!r}" if retry_after else "429 without Retry-After"
     same = retry_after is not None and retry_after.strip().isdigit()
-    return _note("A8", "Rate limited", observed, same, exchange)
+    return make_note("A8", "Rate limited", observed, same, exchange)
 
 
 def note_www_authenticate(exchange: Exchange) -> Note | None:
@@ -243,15 +263,35 @@ def note_www_authenticate(exchange: Exchange) -> Note | None:
     value = header(exchange.response_headers, "www-authenticate")
     observed = f"WWW-Authenticate: {value}" if value else "no WWW-Authenticate header"
     same = value is not None and value.strip().lower().startswith("bearer")
-    return _note("X1", "401 challenge header", observed, same, exchange)
+    return make_note("X1", "401 challenge header", observed, same, exchange)
 
 
 def note_jira_refusal(exchange: Exchange) -> Note | None:
-    """A12: how E4 refused a delivery (401 with the bearer body is the mock's answer)."""
-    if exchange.endpoint is not Endpoint.JIRA or exchange.status_code not in (401, 403):
+    """A12: how E4 refused a delivery (any 4xx; 401 with the bearer body is the mock's)."""
+    code = exchange.status_code
+    if exchange.endpoint is not Endpoint.JIRA or code is None or not 400 <= code < 500:
+        return None
+    if code in (413, 429):
         return None
     same = exchange.status_code == 401 and exchange.json() == UNAUTHORIZED_BODY
-    return _note("A12", "Jira delivery refused", _answer(exchange), same, exchange)
+    return make_note("A12", "Jira delivery refused", _answer(exchange), same, exchange)
+
+
+def note_requires_input(exchange: Exchange) -> Note | None:
+    """A10: `requires_input` on an envelope, when it is not true exactly with waiting_for_input.
+
+    The envelope table gives `false` for autonomous runs and `true` together with
+    `waiting_for_input`; when a run needs input is left open (A10), so another pairing is
+    an observation, never a violation.
+    """
+    body = exchange.json() if _ok(exchange) else None
+    if exchange.endpoint not in _ENVELOPE_ENDPOINTS or not isinstance(body, dict):
+        return None
+    requires, status = body.get("requires_input"), body.get("status")
+    if not isinstance(requires, bool) or requires == (status == RunStatus.WAITING_FOR_INPUT):
+        return None
+    observed = f"requires_input={str(requires).lower()} with status {status!r}"
+    return make_note("A10", "requires_input", observed, False, exchange)
 
 
 NOTE_RULES: tuple[Callable[[Exchange], Note | None], ...] = (
@@ -264,6 +304,7 @@ NOTE_RULES: tuple[Callable[[Exchange], Note | None], ...] = (
     note_rate_limit,
     note_www_authenticate,
     note_jira_refusal,
+    note_requires_input,
 )
 
 
@@ -288,7 +329,7 @@ def note_idempotency(first: Exchange, second: Exchange) -> Note | None:
         return None
     same = ids[0] != ids[1]
     observed = "two runs started" if same else f"both answered {ids[0]!r}"
-    return _note("A14", "Identical starts", observed, same, first, second)
+    return make_note("A14", "Identical starts", observed, same, first, second)
 
 
 def _workflow_id(exchange: Exchange) -> str | None:
@@ -305,4 +346,4 @@ def note_background_limit(history: RunHistory) -> Note | None:
     observed = f"{final.status}: {final.error}"
     seen = (o.exchange for o in history.observations if o.envelope == final)
     evidence = next(seen, history.start.exchange)
-    return _note("A2", "Background run past its limit", observed, True, evidence)
+    return make_note("A2", "Background run past its limit", observed, True, evidence)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from .._exceptions import ContractViolation, UsageError
+from .._json import json_equal
 from .._models import Endpoint, Exchange, RunHistory
 
 __all__ = [
@@ -382,14 +383,15 @@ def is_transient(exchange: Exchange) -> bool:
 
 
 def missing_variables(response: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
-    """One line per expected variable that `response` lacks or holds with another value."""
+    """One line per expected variable that `response` lacks or holds with another value.
+
+    Values compare in JSON's data model (`harness._json.json_equal`): `1 == 1.0`, `true != 1`,
+    integers exactly.
+    """
     return [
         f"user variable {key!r} missing"
         if key not in response
         else f"user variable {key!r} changed"
         for key, value in expected.items()
-        if response.get(key, _ABSENT) != value
+        if key not in response or not json_equal(response[key], value)
     ]
-
-
-_ABSENT = object()

@@ -6,8 +6,10 @@ and, when known, the run status answered). Each raises `ContractViolation` with 
 requests as evidence (exchanges for a history; the message names row times for a journal).
 
 For a history, gaps are measured between polls (the start answer is not a poll), and a
-`Retry-After` counts from when the 429 arrived (`started_at + elapsed_s`). A `Retry-After` that
-is an HTTP date, or unparsable, is not judged.
+`Retry-After` counts from when the 429 arrived (`started_at + elapsed_s`). A `Retry-After` is
+read by the one parser (`_headers`, RFC 9110 §10.2.3); only its delay-seconds form is judged
+(an HTTP-date needs the wall clock of the answer, which rows do not carry), and an unusable
+value is not judged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from itertools import pairwise
 from typing import Any, Literal, NamedTuple
 
 from .._exceptions import ContractViolation, UsageError
+from .._headers import parse_delay_seconds
 from .._models import FINAL_STATUSES, Exchange, RunHistory
 from ._registry import Severity, header
 
@@ -99,20 +102,24 @@ def no_polls_closer_than(source: Source, min_gap_s: float) -> None:
 
 def _retry_after_s(headers: Mapping[str, str]) -> float | None:
     value = header(headers, "retry-after")
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and seconds >= 0 else None
+    return None if value is None else parse_delay_seconds(value)
 
 
-def retry_after_respected(source: Source) -> None:
-    """Raise when a request followed a 429 with `Retry-After: N` sooner than N seconds."""
+def retry_after_respected(source: Source, *, max_wait_s: float | None = None) -> None:
+    """Raise when a request followed a 429 with `Retry-After: N` sooner than N seconds.
+
+    Args:
+        source: a run's history, or journal rows of one run.
+        max_wait_s: the longest wait a client is asked to honour (`RetryPolicy.max_wait_s`);
+            a longer `Retry-After` is met by waiting this long. None: no bound.
+    """
     requests = _requests(source)
     for limited, following in pairwise(requests):
         wait_s = _retry_after_s(limited.headers) if limited.status_code == 429 else None
         if wait_s is None:
             continue
+        if max_wait_s is not None:
+            wait_s = min(wait_s, max_wait_s)
         waited = following.sent_at - limited.answered_at
         if waited < wait_s - _EPSILON_S:
             message = f"came back after {waited:.3f} s, Retry-After was {wait_s:g} s"

@@ -96,7 +96,7 @@ def contract_command(
     "--select",
     multiple=True,
     metavar="PATTERN",
-    help="Only these cases: ids, area prefixes (auth, body, runs, mock) or globs. Repeatable.",
+    help="Only these cases: ids, area prefixes (auth, body, methods, runs, mock) or globs.",
 )
 @click.option(
     "--time-scale",

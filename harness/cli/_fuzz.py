@@ -4,6 +4,11 @@
 the fuzzing into an open report (the `run` job reuses it); `fuzz_cli` is the thin click
 command the CLI adds with `main.add_command(fuzz_cli)`.
 
+Verdicts: a finding (an invariant broken) is exit 1; what the target did on an open question
+is a note in the report's open-questions section, never a finding; a property the harness could
+not judge (a hypothesis health check, flakiness, every answer inconclusive, an internal error)
+is an error case and, when nothing was found, `CannotJudge` (exit 4) with a plain message.
+
 Budgets: `--profile` (ci, dev, thorough) sets the examples per property unless
 `--max-examples` does; `--max-rps` caps the request rate; `--time-limit` bounds the whole run
 (properties not reached are reported skipped). Hypothesis's home (its example database and
@@ -32,8 +37,9 @@ import click
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from .._embedded import MOCK_LOG_WINDOW, open_session
-from .._exceptions import AuthRejected, TargetUnavailable
+from .._embedded import MOCK_LOG_WINDOW, Session, open_session
+from .._exceptions import AuthRejected, CannotJudge, TargetUnavailable
+from .._preflight import preflight_target
 from .._targets import Target
 from .._types import Sleep
 from ..fuzz import (
@@ -45,11 +51,12 @@ from ..fuzz import (
     FuzzMeter,
     Property,
     PropertyResult,
+    note_events,
     run_machine,
     run_property,
     status_request,
 )
-from ..report import CaseFinished, Outcome, Suite, SuiteStarted
+from ..report import CaseFinished, NoteRecorded, Outcome, Suite, SuiteStarted
 from ._edge import Edge, ReportedRun, report_run, resolve_target
 from ._options import current_edge, target_options
 
@@ -74,20 +81,39 @@ DATABASE_DIR: Final = ".hypothesis"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuzzOutcome:
-    """What a fuzz run gave: one result per property (and the machine), totals, time."""
+    """What a fuzz run gave: one result per property (and the machine), totals, time.
+
+    `notes` are the open-question notes recorded (each once), `inconclusive` the answers
+    that said nothing (no answer, 429, injected 5xx).
+    """
 
     results: tuple[PropertyResult, ...]
     examples: int
     requests: int
     duration_s: float
+    notes: tuple[NoteRecorded, ...] = ()
+    inconclusive: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found and every property could run."""
+        """True when nothing was found and every property could be judged."""
         return all(
             result.finding is None and result.case.outcome is not Outcome.ERROR
             for result in self.results
         )
+
+    @property
+    def found(self) -> bool:
+        """True when some property found an invariant broken."""
+        return any(result.finding is not None for result in self.results)
+
+    def cannot_judge(self) -> CannotJudge | None:
+        """`CannotJudge` naming every property the harness could not judge; None if none."""
+        unjudged = [r for r in self.results if r.cannot_judge is not None]
+        if not unjudged:
+            return None
+        reasons = "; ".join(f"{r.case.case_id}: {r.cannot_judge}" for r in unjudged)
+        return CannotJudge(f"fuzz could not judge {len(unjudged)} of them: {reasons}"[:2000])
 
 
 def _preflight(ctx: FuzzContext) -> None:
@@ -143,23 +169,19 @@ def fuzz_stage(
         clock: real monotonic seconds (pacing, time limit, durations).
         sleep: a real sleep (pacing).
         time_scale: embedded mock only: virtual seconds per real second.
-        app: embedded mock only: an ASGI app to serve instead of the demo mock (tests).
+        app: embedded mock only: an ASGI app to serve instead of the demo mock (tests); it
+            need not keep the demo mock's defaults on open questions.
+
+    Open-question notes go to the report (`NoteRecorded`), never as findings. A finding sets
+    the exit code to 1; a property that could not be judged, with nothing found, to 4.
     """
     meter = FuzzMeter.for_budget(budget, clock=clock, sleep=sleep)
     results: list[PropertyResult] = []
+    notes: dict[tuple[str, str, str], NoteRecorded] = {}
     run.bus.emit(SuiteStarted(suite=Suite.FUZZ))
     with open_session(target, time_scale=time_scale, app=app) as session:
-        ctx = FuzzContext(
-            target=session.target,
-            client=session.client(),
-            http=session.http,
-            meter=meter,
-            admin=session.admin,
-            exact=target.embedded,
-            allow_production=allow_production,
-            log_window=MOCK_LOG_WINDOW if session.admin is not None else None,
-            sleep=session.sleep,
-        )
+        exact = target.embedded and app is None
+        ctx = _context(session, meter, exact=exact, allow_production=allow_production)
         _preflight(ctx)
         steps: list[tuple[str, str, Callable[[], PropertyResult]]] = [
             (
@@ -178,15 +200,43 @@ def fuzz_stage(
             run.bus.emit(result.case)
             if result.finding is not None:
                 run.bus.emit(result.finding)
+            for event in note_events(result.notes):
+                key = (event.question_id, event.title, event.observed)
+                if key not in notes:
+                    notes[key] = event
+                    run.bus.emit(event)
     outcome = FuzzOutcome(
         results=tuple(results),
         examples=meter.examples,
         requests=meter.requests,
         duration_s=meter.elapsed_s,
+        notes=tuple(notes.values()),
+        inconclusive=ctx.inconclusive,
     )
-    if not outcome.ok:
+    if outcome.found:
         run.exit_code = max(run.exit_code, 1)
+    elif outcome.cannot_judge() is not None and run.exit_code == 0:
+        run.exit_code = CannotJudge.exit_code
     return outcome
+
+
+def _context(
+    session: Session, meter: FuzzMeter, *, exact: bool, allow_production: bool
+) -> FuzzContext:
+    """The fuzz context over `session`; faults are expected where the mock has fault rules."""
+    admin = session.admin
+    return FuzzContext(
+        target=session.target,
+        client=session.client(),
+        http=session.http,
+        meter=meter,
+        admin=admin,
+        exact=exact,
+        allow_production=allow_production,
+        log_window=MOCK_LOG_WINDOW if admin is not None else None,
+        sleep=session.sleep,
+        transient_faults=admin is not None and bool(admin.faults()),
+    )
 
 
 @contextmanager
@@ -212,7 +262,8 @@ def hypothesis_home(report_root: Path) -> Iterator[ExampleDatabase]:
 
 
 def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
-    """The lines `fuzz` prints: totals, then each finding with its reproduction."""
+    """The lines `fuzz` prints: totals, the open questions answered unlike the mock, then each
+    error and each finding with its reproduction."""
     counts = dict.fromkeys(Outcome, 0)
     for result in outcome.results:
         counts[result.case.outcome] += 1
@@ -221,7 +272,11 @@ def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
         f"{counts[Outcome.ERROR]} errors, {counts[Outcome.SKIPPED]} skipped; "
         f"{outcome.examples} examples, "
         f"{outcome.requests} requests in {outcome.duration_s:.1f} s"
+        + (f", {outcome.inconclusive} answers inconclusive" if outcome.inconclusive else "")
     ]
+    different = sorted({note.question_id for note in outcome.notes if not note.same})
+    if different:
+        lines.append(f"  open questions answered unlike the mock: {', '.join(different)}")
     for result in outcome.results:
         finding = result.finding
         if result.case.outcome is Outcome.ERROR:
@@ -247,8 +302,12 @@ def fuzz_command(
     time_limit_s: float | None = None,
     seed: int | None = None,
     sleep: Sleep = time.sleep,
+    properties: Sequence[Property] = PROPERTIES,
 ) -> int:
     """`trigger-harness fuzz`: fuzz one target; exit 1 on any finding.
+
+    Raises:
+        CannotJudge: nothing was found but some property could not be judged (exit 4).
 
     Args:
         edge: environment, working directory, clocks and output.
@@ -262,6 +321,7 @@ def fuzz_command(
         time_limit_s: wall-clock seconds for the whole run.
         seed: a fixed hypothesis seed.
         sleep: a real sleep (pacing).
+        properties: the properties to fuzz (default: all; the state machine always runs).
     """
     budget = FuzzBudget(
         profile=profile,
@@ -273,6 +333,7 @@ def fuzz_command(
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )
+    preflight_target(target)
     root = report_dir if report_dir.is_absolute() else edge.cwd / report_dir
     options: dict[str, Any] = {
         "profile": profile,
@@ -293,12 +354,16 @@ def fuzz_command(
             budget=budget,
             database=database,
             allow_production=allow_production,
+            properties=properties,
             clock=edge.monotonic,
             sleep=sleep,
         )
-    for line in describe_fuzz(outcome):
-        edge.echo(run.redactor.redact_text(line))
-    edge.echo(f"report: {run.folder.path / 'index.html'}")
+        for line in describe_fuzz(outcome):
+            edge.echo(run.redactor.redact_text(line))
+        edge.echo(f"report: {run.folder.path / 'index.html'}")
+        unjudged = outcome.cannot_judge()
+        if unjudged is not None and not outcome.found:
+            raise CannotJudge(run.redactor.redact_text(str(unjudged)))
     return run.exit_code
 
 

@@ -2,7 +2,8 @@
 
 The lead's `cli.py` adds it with `main.add_command(...)`; its group maps a `HarnessError` to its
 exit code. The command resolves the target (production guard on: it sends load), opens one
-report and runs `harness.load.load_stage`.
+report, preflights the target (exit 3 when it cannot be reached, refuses the key or is not the
+trigger API, before Locust starts) and runs `harness.load.load_stage`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from .._polling import STRATEGIES
+from .._preflight import preflight_target
 from ..load import (
     DEFAULT_SHAPE,
     SCENARIOS,
@@ -79,6 +81,7 @@ def load_command(
     with report_run(
         edge, command="load", target=target, report_dir=report_dir, options=options
     ) as run:
+        preflight_target(target)
         result = load_stage(run, edge, target, settings, thresholds)
         _print_load(edge, result)
     return run.exit_code

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["render_table"]
@@ -15,12 +16,15 @@ _TABLE_WIDTH: Final = 140
 
 
 def render_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table (rich's layout, no colour codes) ready for `edge.echo`."""
-    table = Table(title=title, title_justify="left")
+    """A plain-text table (rich's layout, no colour codes) ready for `edge.echo`.
+
+    Cells are shown as written: `[...]` in them (a target's text) is never read as markup.
+    """
+    table = Table(title=escape(title), title_justify="left")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(escape(column), overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     console = Console(file=io.StringIO(), width=_TABLE_WIDTH, color_system=None)
     console.print(table)
     return console.file.getvalue().rstrip()  # type: ignore[attr-defined, no-any-return]

@@ -1,7 +1,10 @@
 """`trigger-harness probe`: how a target answers the questions the docs leave open.
 
 `probe_stage` asks them into an open report (the `run` job reuses it); `probe_command` is the
-library function; `probe_cli` the click command.
+library function; `probe_cli` the click command. The probe preflights the target first (exit 3
+when it cannot be reached, refuses the key or is not the trigger API). Questions that may start
+a run are marked in the table; on a production target they are not asked unless
+`--allow-production` is given (the others, which start nothing, are).
 """
 
 from __future__ import annotations
@@ -31,17 +34,27 @@ def probe_stage(
     target: Target,
     *,
     slow_trigger: str | None = None,
+    allow_production: bool = False,
     time_scale: float = DEFAULT_TIME_SCALE,
 ) -> list[ProbeAnswer]:
-    """Ask `target` the open questions; each answer becomes a note and a case in the report."""
+    """Ask `target` the open questions; each answer becomes a note and a case in the report.
+
+    Raises:
+        TargetUnavailable: from the probe's preflight, or the target stopped answering (exit 3).
+    """
     if target.embedded and slow_trigger is None:
         slow_trigger = MOCK_SLOW_TRIGGER
     with open_session(target, time_scale=time_scale) as session:
-        answers = probe_target(session.client(), slow_trigger=slow_trigger)
+        answers = probe_target(
+            session.client(),
+            slow_trigger=slow_trigger,
+            allow_production=allow_production,
+            sleep=session.sleep,
+        )
     run.bus.emit(SuiteStarted(suite=Suite.PROBE))
     for answer in answers:
         run.bus.emit(_probe_case(answer))
-        if answer.same is not None:
+        if answer.asked and answer.same is not None:
             run.bus.emit(
                 NoteRecorded(
                     question_id=answer.question_id,
@@ -56,7 +69,7 @@ def probe_stage(
 
 def _probe_case(answer: ProbeAnswer) -> CaseFinished:
     """A probe question as a report case: asked is passed, not asked is skipped."""
-    asked = answer.same is not None
+    asked = answer.asked
     return CaseFinished(
         suite=Suite.PROBE,
         case_id=f"probe.{answer.question_id}",
@@ -68,13 +81,28 @@ def _probe_case(answer: ProbeAnswer) -> CaseFinished:
     )
 
 
+RUN_MARK: Final = " [may start a run]"
+"""Appended to a question that may start a run on the target."""
+
+
 def probe_rows(answers: Sequence[ProbeAnswer]) -> list[list[str]]:
-    """The probe table's rows: question, what the target did, the mock's default, verdict."""
-    verdicts = {True: "same", False: "different", None: "not asked"}
+    """The probe table's rows: question (marked when it may start a run), what the target did,
+    the mock's default, and the verdict (same, different, could not tell, not asked)."""
     return [
-        [f"{a.question_id} {a.question}", a.observed, a.mock_default, verdicts[a.same]]
+        [
+            f"{a.question_id} {a.question}" + (RUN_MARK if a.starts_runs else ""),
+            a.observed,
+            a.mock_default,
+            _verdict(a),
+        ]
         for a in answers
     ]
+
+
+def _verdict(answer: ProbeAnswer) -> str:
+    if not answer.asked:
+        return "not asked"
+    return {True: "same", False: "different", None: "could not tell"}[answer.same]
 
 
 def probe_command(
@@ -86,15 +114,25 @@ def probe_command(
     allow_production: bool,
     slow_trigger: str | None = None,
 ) -> int:
-    """`trigger-harness probe`: print how the target answers the open questions."""
+    """`trigger-harness probe`: print how the target answers the open questions.
+
+    Questions that may start a run are asked on a production target only with
+    `allow_production`; the others are always asked.
+    """
     target = resolve_target(
-        edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
+        edge, target_name, targets_file, starts_runs=False, allow_production=allow_production
     )
-    options = {"slow_trigger": slow_trigger}
+    options = {"slow_trigger": slow_trigger, "allow_production": allow_production}
     with report_run(
         edge, command="probe", target=target, report_dir=report_dir, options=options
     ) as run:
-        answers = probe_stage(run, target, slow_trigger=slow_trigger)
+        answers = probe_stage(
+            run, target, slow_trigger=slow_trigger, allow_production=allow_production
+        )
+    edge.echo(
+        f"Questions marked{RUN_MARK} are asked on the target's own triggers and may have "
+        f"started runs on {target.name}."
+    )
     columns = ("question", "what the target did", "the mock's default", "same?")
     table = render_table(f"Open questions on {target.name}", columns, probe_rows(answers))
     edge.echo(run.redactor.redact_text(table))
@@ -111,5 +149,5 @@ def probe_command(
 )
 @click.pass_context
 def probe_cli(ctx: click.Context, /, **options: Any) -> None:
-    """Ask the target the open questions (A1, A3-A8, A14, A15) and compare with the mock."""
+    """Ask the target the open questions (A1, A3-A8, A11, A12, A14, A15); compare with the mock."""
     ctx.exit(probe_command(current_edge(ctx), **options))

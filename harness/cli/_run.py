@@ -1,9 +1,9 @@
 """`trigger-harness run`: the main job behind `make run`, against the embedded mock.
 
-It runs the stages in order — contract, probe, a short fuzz, a short load run and polling
-sizing — into one report, shows a progress bar per stage on stderr (unless quiet or JSON), then
-prints a one-screen summary and, last, the path of the report. `--json` prints one JSON object
-instead, for scripts.
+It preflights the target, then runs the stages in order — contract, probe, a short fuzz, a
+short load run and polling sizing — into one report, shows a progress bar per stage on stderr
+(unless quiet or JSON), then prints a one-screen summary and, last, the path of the report.
+`--json` prints one JSON object instead, for scripts.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from .._preflight import preflight_target
 from .._targets import Target, mock_target
 from ..fuzz import FuzzBudget
 from ..load import LoadSettings, SizingPlan, Thresholds, load_stage, parse_candidates, sizing_stage
@@ -59,8 +60,8 @@ def _contract(run: ReportedRun, edge: Edge, target: Target) -> StageResult:
 
 def _probe(run: ReportedRun, edge: Edge, target: Target) -> StageResult:
     answers = probe_stage(run, target)
-    different = [a.question_id for a in answers if a.same is False]
-    asked = sum(a.same is not None for a in answers)
+    different = [a.question_id for a in answers if a.asked and a.same is False]
+    asked = sum(a.asked for a in answers)
     summary = f"{asked} open questions asked, " + (
         f"different from the mock's defaults: {', '.join(different)}" if different else "all same"
     )
@@ -146,6 +147,7 @@ def main_job(
         ) as run,
         _progress(edge, visible=not (quiet or json_output)) as progress,
     ):
+        preflight_target(target)
         overall = progress.add_task("trigger-harness run", total=len(stages))
         for stage in stages:
             progress.update(overall, description=stage.title)
@@ -165,7 +167,9 @@ def main_job(
 
 
 def _summary_lines(exit_code: int, results: Sequence[StageResult]) -> list[str]:
-    verdict = "PASSED: every check held" if exit_code == 0 else f"FAILED (exit {exit_code})"
+    verdict = {0: "PASSED: every check held", 4: "COULD NOT JUDGE (exit 4)"}.get(
+        exit_code, f"FAILED (exit {exit_code})"
+    )
     width = max(len(result.name) for result in results) if results else 0
     lines = [f"trigger-harness run against the embedded mock: {verdict}"]
     for result in results:

@@ -1,8 +1,9 @@
 """`trigger-harness size-polling`: a plain click command and its printing.
 
-The command resolves the target (production guard on: it starts runs), opens one report and
-runs `harness.load.sizing_stage`: on the `mock` target in process on stepped virtual time, on a
-real target in real time.
+The command resolves the target (production guard on: it starts runs), opens one report,
+preflights the target (exit 3 when it cannot be reached, refuses the key or is not the trigger
+API) and runs `harness.load.sizing_stage`: on the `mock` target in process on stepped virtual
+time, on a real target in real time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from .._polling import STRATEGIES
+from .._preflight import preflight_target
 from ..load import (
     DELAY_STATS,
     Measurement,
@@ -67,6 +69,7 @@ def size_polling_command(
     with report_run(
         edge, command="size-polling", target=target, report_dir=report_dir, options=options
     ) as run:
+        preflight_target(target)
         measurements, _, text = sizing_stage(run, target, plan)
         _print_sizing(edge, measurements, text)
     return run.exit_code

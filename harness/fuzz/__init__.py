@@ -1,22 +1,18 @@
-"""Fuzzing: budget and context, the properties, the run-lifecycle state machine, reproductions."""
+"""Fuzzing: budget and context, the runner, the properties, the run-lifecycle state machine,
+reproductions."""
 
 from __future__ import annotations
 
 from ._context import (
     FUZZ_PROFILES,
+    NOTES_PER_QUESTION,
     REQUEST_SOURCES,
     FuzzBudget,
     FuzzContext,
     FuzzFailure,
     FuzzMeter,
     OutOfTime,
-    Property,
-    PropertyResult,
-    finding_of,
     register_profiles,
-    run_property,
-    run_test,
-    seeded,
 )
 from ._machine import (
     MACHINE_CASE_ID,
@@ -29,14 +25,16 @@ from ._machine import (
     run_machine,
 )
 from ._properties import (
-    ADDRESS_CHECKS,
     PROPERTIES,
     addressable,
+    advance_request,
+    body_expectation,
     follow_to_end,
+    jira_request,
     mock_refuses,
     must_refuse,
-    require,
     run_request,
+    started_run,
     status_request,
     without_secrets,
 )
@@ -45,17 +43,29 @@ from ._repro import (
     DEFAULT_SECRET_VAR,
     MOCK_REPRO_BASE_URL,
     FuzzRequest,
+    FuzzStep,
     curl_command,
+    curl_sequence,
     reveals,
+)
+from ._runner import (
+    Property,
+    PropertyResult,
+    cannot_judge_message,
+    finding_of,
+    note_events,
+    run_property,
+    run_test,
+    seeded,
 )
 
 __all__ = [
-    "ADDRESS_CHECKS",
     "DEFAULT_KEY_VAR",
     "DEFAULT_SECRET_VAR",
     "FUZZ_PROFILES",
     "MACHINE_CASE_ID",
     "MOCK_REPRO_BASE_URL",
+    "NOTES_PER_QUESTION",
     "PROPERTIES",
     "REQUEST_SOURCES",
     "FuzzBudget",
@@ -63,6 +73,7 @@ __all__ = [
     "FuzzFailure",
     "FuzzMeter",
     "FuzzRequest",
+    "FuzzStep",
     "MachinePlan",
     "ModelRun",
     "OutOfTime",
@@ -71,21 +82,27 @@ __all__ = [
     "TriggerMachine",
     "TriggerModel",
     "addressable",
+    "advance_request",
+    "body_expectation",
     "build_machine",
+    "cannot_judge_message",
     "curl_command",
+    "curl_sequence",
     "dump_payload",
     "finding_of",
     "follow_to_end",
+    "jira_request",
     "mock_refuses",
     "must_refuse",
+    "note_events",
     "register_profiles",
-    "require",
     "reveals",
     "run_machine",
     "run_property",
     "run_request",
     "run_test",
     "seeded",
+    "started_run",
     "status_request",
     "without_secrets",
 ]

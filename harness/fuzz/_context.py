@@ -1,11 +1,12 @@
-"""Property-based fuzzing against any target: budgets, pacing, requests, findings, the runner.
+"""Property-based fuzzing against any target: budgets, pacing, requests and their judgement.
 
 A property is a plain function `check(ctx, drawn)` over a `FuzzContext` and one drawn input
-that raises `FuzzFailure` when the target breaks an invariant (the properties themselves live
-in `_fuzz_properties.py`, the stateful fuzzer in `_fuzz_machine.py`). `run_property` drives one
-property with hypothesis under a `FuzzBudget` (examples, requests per second, wall clock) and
-turns a failure into a `FuzzFinding` whose reproduction is a curl command naming the key and
-the Jira secret only as environment variables.
+(the properties live in `_properties.py`, the stateful fuzzer in `_machine.py`, the runner in
+`_runner.py`). Every answer is judged once by `FuzzContext.judge` (`harness.checks.judge`):
+a violation of an invariant raises `FuzzFailure`; an open question answered unlike the mock is
+a note (on the embedded demo mock, whose defaults are the baseline, it is a failure); no
+answer, a 429 or a 5xx where faults are expected is counted as inconclusive and the example
+goes on no further.
 
 Decisions:
 - The wall-clock limit stops generation between examples (`OutOfTime`, a `BaseException`
@@ -18,17 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import httpx
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import Flaky, FlakyFailure, HypothesisException
-from hypothesis.reporting import with_reporter
 
 from .._admin_client import MockAdmin
 from .._client import TriggerClient
@@ -39,30 +37,27 @@ from .._redact import Redactor
 from .._targets import Target
 from .._transport import map_transport_errors
 from .._types import Clock, Sleep
-from ..checks import CheckContext, run_checks
-from ..report import CaseFinished, FuzzFinding, Outcome, Suite
-from ._repro import FuzzRequest, curl_command
+from ..checks import ANY_ANSWER, CheckContext, Expectation, Judgement, Note, Verdict, judge
+from ._repro import FuzzRequest, FuzzStep
 
 __all__ = [
     "FUZZ_PROFILES",
+    "NOTES_PER_QUESTION",
     "REQUEST_SOURCES",
     "FuzzBudget",
     "FuzzContext",
     "FuzzFailure",
     "FuzzMeter",
     "OutOfTime",
-    "Property",
-    "PropertyResult",
-    "finding_of",
     "register_profiles",
-    "run_property",
-    "run_test",
-    "seeded",
 ]
 
 FUZZ_PROFILES: Final = ("ci", "dev", "thorough")
 REQUEST_SOURCES: Final = frozenset({"api", "jira"})
 """Run sources a request starts (the mock's admin API labels runs api, cron, jira, manual)."""
+NOTES_PER_QUESTION: Final = 5
+"""Distinct observations kept per open question and title (drawn ids make many)."""
+_INCONCLUSIVE_REASONS: Final = 5
 _PROFILE_EXAMPLES: Final = {"ci": 25, "dev": 100, "thorough": 1000}
 _HEALTH: Final = (
     HealthCheck.too_slow,
@@ -209,7 +204,12 @@ class FuzzMeter:
 
 
 class FuzzFailure(ContractViolation):
-    """A property broken by one input; carries the request that shows it and its answer."""
+    """An invariant broken by one input; carries the requests that show it and the answer.
+
+    `steps` is the whole sequence that shows the fault (a start, a clock move, the poll), in
+    order; empty when the last `request` alone shows it. `invariant` is the trigger-api.md
+    invariant broken, None for a mock default the embedded mock did not keep.
+    """
 
     def __init__(
         self,
@@ -219,11 +219,15 @@ class FuzzFailure(ContractViolation):
         request: FuzzRequest | None = None,
         exchange: Exchange | None = None,
         severity: str = "high",
+        steps: tuple[FuzzStep, ...] = (),
+        invariant: int | None = None,
     ) -> None:
         evidence = (exchange,) if exchange is not None else ()
         super().__init__(title, message, severity=severity, evidence=evidence)
         self.request = request
         self.exchange = exchange
+        self.steps = steps
+        self.invariant = invariant
 
 
 @dataclass(kw_only=True)
@@ -236,10 +240,16 @@ class FuzzContext:
         http: the ready HTTP client (for headers httpx only sends as bytes).
         meter: counts and paces every request.
         admin: the mock's admin API; None on a real target.
-        exact: True on the embedded mock: its defaults for open questions are required.
+        exact: True on the embedded demo mock: its defaults for open questions are required.
         allow_production: let properties that start runs run on a production target.
         log_window: the mock's log window; None on a real target.
         sleep: the session's sleep (virtual on the mock) for polling.
+        transient_faults: True where the target injects faults (a 5xx is then inconclusive).
+
+    `notes` gathers the open-question notes of every judged answer (at most
+    `NOTES_PER_QUESTION` distinct observations per question and title); `judged`,
+    `inconclusive` and `unanswered` (no answer at all) count answers, `inconclusive_reasons`
+    keeps the first few reasons.
     """
 
     target: Target
@@ -251,7 +261,13 @@ class FuzzContext:
     allow_production: bool = False
     log_window: int | None = None
     sleep: Sleep = time.sleep
+    transient_faults: bool = False
     redactor: Redactor = field(init=False)
+    notes: dict[tuple[str, str, str], Note] = field(init=False, default_factory=dict)
+    judged: int = field(init=False, default=0)
+    inconclusive: int = field(init=False, default=0)
+    unanswered: int = field(init=False, default=0)
+    inconclusive_reasons: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.redactor = Redactor(self.target.secret_values())
@@ -271,7 +287,8 @@ class FuzzContext:
         return dataclasses.replace(base, **overrides)
 
     def send(self, request: FuzzRequest) -> Exchange:
-        """Send `request` (paced, counted, never retried); no answer gives `status_code` None."""
+        """Send `request` (paced, counted, never retried); no answer (connection refused or
+        reset, timeout) gives an exchange with `status_code` None, judged inconclusive."""
         self.meter.before_request()
         raw_auth = isinstance(request.auth, str) and not request.auth.isascii()
         try:
@@ -300,20 +317,30 @@ class FuzzContext:
             content=request.body,
             auth=False,
         )
-        headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in spec.wire_headers().items()]
+        headers = spec.wire_header_bytes()
         headers.append((b"Authorization", request.auth.encode("utf-8")))
+        sent = [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers]
         started = self.meter.elapsed_s
-        with map_transport_errors(
-            spec.method,
-            self.redactor.redact_text(spec.url),
-            may_have_run=True,
-            redact=self.redactor.redact_text,
-        ):
-            built = self.http.build_request(
-                spec.method, spec.url, headers=headers, content=spec.body
+        try:
+            with map_transport_errors(
+                spec.method,
+                self.redactor.redact_text(spec.url),
+                may_have_run=True,
+                redact=self.redactor.redact_text,
+            ):
+                built = self.http.build_request(
+                    spec.method, spec.url, headers=headers, content=spec.body
+                )
+                response = self.http.send(built, follow_redirects=False)
+        except TransportError as error:
+            return make_exchange(
+                spec,
+                self.redactor,
+                sent_headers=sent,
+                started_at=started,
+                elapsed_s=self.meter.elapsed_s - started,
+                error=str(error),
             )
-            response = self.http.send(built, follow_redirects=False)
-        sent = [(k.decode("ascii"), v.decode("utf-8", "replace")) for k, v in headers]
         return make_exchange(
             spec,
             self.redactor,
@@ -333,20 +360,46 @@ class FuzzContext:
         request: FuzzRequest | None = None,
         exchange: Exchange | None = None,
         severity: str = "high",
+        steps: tuple[FuzzStep, ...] = (),
+        invariant: int | None = None,
     ) -> FuzzFailure:
         """A `FuzzFailure` to raise; from now on the time limit waits for shrinking to end."""
         self.meter.shrinking = True
-        return FuzzFailure(title, message, request=request, exchange=exchange, severity=severity)
+        return FuzzFailure(
+            title,
+            message,
+            request=request,
+            exchange=exchange,
+            severity=severity,
+            steps=steps,
+            invariant=invariant,
+        )
 
-    def verify(
+    def judge(
         self,
         request: FuzzRequest,
         exchange: Exchange,
+        expectation: Expectation = ANY_ANSWER,
         *,
+        steps: tuple[FuzzStep, ...] = (),
+        addressed: bool = True,
         skip: Collection[str] = (),
         **overrides: Any,
-    ) -> None:
-        """Run the response checks on `exchange`; raise the first violation as a `FuzzFailure`.
+    ) -> Judgement:
+        """Judge one answer (`harness.checks.judge`), record its notes and act on the verdict.
+
+        Args:
+            request: the request sent.
+            exchange: its answer.
+            expectation: what the docs let a target answer it.
+            steps: the requests before it that the fault needs (a start, a clock move).
+            addressed: False when an id holding "/" no longer addresses the endpoint.
+            skip: check names not to run.
+            overrides: `CheckContext` fields (endpoint, authorized, expected run, ...).
+
+        Raises:
+            FuzzFailure: the answer breaks an invariant, or (on the embedded demo mock) an
+                open question was answered unlike the mock's default.
 
         On the embedded mock E1's timing is not judged: its clock is real time scaled up, so
         any stall of the fuzzing process would look like a slow answer.
@@ -354,17 +407,64 @@ class FuzzContext:
         if self.target.embedded:
             skip = (*skip, "sync_within_limit")
         endpoint = overrides.pop("endpoint", request.endpoint)
-        violations = run_checks(self.checks(endpoint=endpoint, **overrides), exchange, skip=skip)
-        if violations:
-            first = violations[0]
-            extra = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        judgement = judge(
+            self.checks(endpoint=endpoint, **overrides),
+            exchange,
+            expectation,
+            transient_faults=self.transient_faults,
+            addressed=addressed,
+            skip=skip,
+        )
+        self.record(judgement.notes)
+        self.judged += 1
+        sequence = (*steps, FuzzStep(request=request)) if steps else ()
+        if judgement.verdict is Verdict.VIOLATION:
+            first = judgement.violations[0]
+            more = len(judgement.violations) - 1
             raise self.failure(
                 first.title,
-                first.message + extra,
+                first.message + (f" (and {more} more)" if more else ""),
                 request=request,
                 exchange=exchange,
                 severity=first.severity,
+                steps=sequence,
+                invariant=judgement.invariant,
             )
+        self._keep_mock_defaults(judgement, request, exchange, sequence)
+        if judgement.inconclusive:
+            self.inconclusive += 1
+            self.unanswered += exchange.status_code is None
+            if len(self.inconclusive_reasons) < _INCONCLUSIVE_REASONS:
+                self.inconclusive_reasons.append(judgement.reason)
+        return judgement
+
+    def _keep_mock_defaults(
+        self,
+        judgement: Judgement,
+        request: FuzzRequest,
+        exchange: Exchange,
+        steps: tuple[FuzzStep, ...],
+    ) -> None:
+        """On the embedded demo mock, an open question answered unlike its default fails."""
+        different = [note for note in judgement.notes if not note.same]
+        if not self.exact or not different:
+            return
+        note = different[0]
+        raise self.failure(
+            f"Mock answered {note.question_id} unlike its default",
+            f"{note.title}: observed {note.observed}; default {note.mock_default}",
+            request=request,
+            exchange=exchange,
+            steps=steps,
+        )
+
+    def record(self, notes: Iterable[Note]) -> None:
+        """Keep `notes`, each (question, title, observed) once, a few per question and title."""
+        for note in notes:
+            key = (note.question_id, note.title, note.observed)
+            kept = sum(k[:2] == key[:2] for k in self.notes)
+            if key not in self.notes and kept < NOTES_PER_QUESTION:
+                self.notes[key] = note
 
     def run_count(self) -> int | None:
         """Runs requests started in the target's workspace (API and Jira; not cron, whose
@@ -375,217 +475,27 @@ class FuzzContext:
         return sum(run["source"] in REQUEST_SOURCES for run in runs)
 
     @contextmanager
-    def starts_nothing(self, request: FuzzRequest, what: str) -> Iterator[list[Exchange]]:
-        """On the mock, fail when the block started a run; yields a list for the answer."""
+    def starts_nothing(
+        self, request: FuzzRequest, what: str, *, invariant: int = 7
+    ) -> Iterator[list[Exchange]]:
+        """On the mock, fail when the block's request was refused (4xx) yet started a run.
+
+        An accepted request may start a run (an open question answered so), and a request
+        with no answer may or may not have: only a refusal that ran something is a fault.
+        Yields a list for the block to put the answer in.
+        """
         before = self.run_count()
         answers: list[Exchange] = []
         yield answers
         after = self.run_count()
-        if before is not None and after is not None and after > before:
+        code = answers[-1].status_code if answers else None
+        refused = code is not None and 400 <= code < 500
+        if refused and before is not None and after is not None and after > before:
             raise self.failure(
                 "A refused request started a run",
-                f"{what} started {after - before} run(s)",
+                f"{what} was refused with HTTP {code} yet started {after - before} run(s)",
                 request=request,
-                exchange=answers[-1] if answers else None,
+                exchange=answers[-1],
                 severity="critical",
+                invariant=invariant,
             )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Property:
-    """One fuzzed property: a name, a title, what it draws, what it checks, when it applies."""
-
-    name: str
-    title: str
-    draw: Callable[[FuzzContext], st.SearchStrategy[Any]]
-    check: Callable[[FuzzContext, Any], None]
-    skip_reason: Callable[[FuzzContext], str | None] = lambda ctx: None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PropertyResult:
-    """How one property's run ended: its report case, finding (if any) and counts."""
-
-    case: CaseFinished
-    finding: FuzzFinding | None
-    examples: int
-    requests: int
-    out_of_time: bool = False
-
-
-def finding_of(ctx: FuzzContext, failure: FuzzFailure, input_repr: str) -> FuzzFinding:
-    """The report event of a failure: shrunk input, redacted answer and a curl reproduction."""
-    reproduction = (
-        curl_command(failure.request, ctx.target)
-        if failure.request is not None
-        else "(no single request reproduces it; see the steps above)"
-    )
-    return FuzzFinding(
-        title=failure.title,
-        input_repr=ctx.redactor.redact_text(input_repr),
-        response=failure.exchange,
-        reproduction=reproduction,
-        message=ctx.redactor.redact_text(failure.message),
-    )
-
-
-def _first_failure(exc: BaseException) -> FuzzFailure | None:
-    if isinstance(exc, FuzzFailure):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _first_failure(inner)
-            if found is not None:
-                return found
-    return None
-
-
-def _as_failure(exc: Exception) -> FuzzFailure:
-    found = _first_failure(exc)
-    if found is not None:
-        return found
-    if isinstance(exc, ContractViolation):
-        exchange = exc.evidence[-1] if exc.evidence else None
-        return FuzzFailure(exc.title, exc.message, exchange=exchange, severity=exc.severity)
-    if isinstance(exc, FlakyFailure):
-        return FuzzFailure("Flaky failure", str(exc))
-    return FuzzFailure(f"Property crashed: {type(exc).__name__}", str(exc))
-
-
-def run_test(
-    ctx: FuzzContext,
-    *,
-    case_id: str,
-    title: str,
-    test: Callable[[], None],
-    last_input: Callable[[], str | None],
-    clock: Clock = time.monotonic,
-) -> PropertyResult:
-    """Run one hypothesis test; its failure becomes a failed case and a `FuzzFinding`.
-
-    Args:
-        ctx: the fuzz context (its meter carries the run's rate and time limits).
-        case_id: the report case id.
-        title: the report case title.
-        test: the hypothesis-wrapped test to call.
-        last_input: the shrunk input's repr once the test failed (None: hypothesis's report).
-        clock: real seconds, for the case's duration.
-    """
-    started, examples_before, requests_before = clock(), ctx.meter.examples, ctx.meter.requests
-    lines: list[object] = []
-    out_of_time, failure = False, None
-    try:
-        with with_reporter(lines.append):
-            test()
-    except OutOfTime:
-        out_of_time = True
-    except HypothesisException as exc:
-        if not isinstance(exc, FlakyFailure | Flaky):
-            # A health check or an invalid strategy: the fuzzer's problem, not the target's.
-            message = f"hypothesis could not run it: {type(exc).__name__}: {exc}"
-            case = CaseFinished(
-                suite=Suite.FUZZ,
-                case_id=case_id,
-                title=title,
-                outcome=Outcome.ERROR,
-                duration_s=clock() - started,
-                message=message[:2000],
-            )
-            ctx.meter.shrinking = False
-            return PropertyResult(case=case, finding=None, examples=0, requests=0)
-        failure = _as_failure(exc)
-    except Exception as exc:
-        failure = _as_failure(exc)
-        # Hypothesis attaches the falsifying example (a state machine's steps) as notes.
-        lines.extend(getattr(exc, "__notes__", ()))
-    finally:
-        ctx.meter.shrinking = False
-    examples = ctx.meter.examples - examples_before
-    requests = ctx.meter.requests - requests_before
-    common: dict[str, Any] = {
-        "suite": Suite.FUZZ,
-        "case_id": case_id,
-        "title": title,
-        "duration_s": clock() - started,
-    }
-    if failure is None:
-        message = f"{examples} examples, {requests} requests"
-        message += " (stopped at the time limit)" if out_of_time else ""
-        case = CaseFinished(**common, outcome=Outcome.PASSED, message=message)
-        return PropertyResult(
-            case=case,
-            finding=None,
-            examples=examples,
-            requests=requests,
-            out_of_time=out_of_time,
-        )
-    shrunk = last_input() or "\n".join(map(str, lines))
-    finding = finding_of(ctx, failure, shrunk)
-    message = (
-        f"{finding.title}: {finding.message}\ninput: {finding.input_repr[:2000]}"
-        f"\nreproduction:\n{finding.reproduction[:4000]}"
-    )
-    case = CaseFinished(
-        **common, outcome=Outcome.FAILED, message=message, evidence=tuple(failure.evidence)
-    )
-    return PropertyResult(case=case, finding=finding, examples=examples, requests=requests)
-
-
-def run_property(
-    ctx: FuzzContext,
-    prop: Property,
-    budget: FuzzBudget,
-    *,
-    database: ExampleDatabase | None = None,
-    clock: Clock = time.monotonic,
-) -> PropertyResult:
-    """Fuzz one property under `budget` (skipped, saying why, where it cannot apply).
-
-    Args:
-        ctx: the fuzz context (its meter carries the run's rate and time limits).
-        prop: the property.
-        budget: examples, seed and profile.
-        database: where hypothesis keeps failing examples between runs; None for none.
-        clock: real seconds, for the case's duration.
-    """
-    reason = prop.skip_reason(ctx)
-    if reason is not None:
-        case = CaseFinished(
-            suite=Suite.FUZZ,
-            case_id=f"fuzz.{prop.name}",
-            title=prop.title,
-            outcome=Outcome.SKIPPED,
-            message=reason,
-            skip_reason=reason,
-        )
-        return PropertyResult(case=case, finding=None, examples=0, requests=0)
-    drawn_inputs: list[Any] = []
-
-    def body(drawn: Any) -> None:
-        ctx.meter.tick()
-        drawn_inputs.append(drawn)
-        try:
-            prop.check(ctx, drawn)
-        except Exception:
-            ctx.meter.shrinking = True
-            raise
-
-    test = budget.settings(database)(given(prop.draw(ctx))(body))
-    return run_test(
-        ctx,
-        case_id=f"fuzz.{prop.name}",
-        title=prop.title,
-        test=seeded(test, budget.seed),
-        last_input=lambda: repr(drawn_inputs[-1]) if drawn_inputs else None,
-        clock=clock,
-    )
-
-
-def seeded(test: Callable[[], None], seed: int | None) -> Callable[[], None]:
-    """`test` with hypothesis's seed fixed (unchanged when `seed` is None)."""
-    if seed is None:
-        return test
-    from hypothesis import seed as fixed_seed  # noqa: PLC0415 - keeps the name `seed` free
-
-    wrapped: Callable[[], None] = fixed_seed(seed)(test)
-    return wrapped

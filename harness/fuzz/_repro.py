@@ -5,7 +5,9 @@ a Jira signature is recomputed in the command from `${PHINITE_JIRA_SECRET}` (or 
 `jira_secret_env`). The body is piped through `printf` with octal escapes, so every byte
 (invalid UTF-8 included) is sent exactly. An `Authorization` value derived from the key in a
 way a shell word cannot rebuild (truncated, case-swapped, look-alike, base64) is replaced by a
-placeholder naming the variant.
+placeholder naming the variant. A fault that shows only after several requests (a start, a clock
+move, then the poll) is reproduced by `curl_sequence`, which carries the run id from one
+request to the next in a shell variable.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import base64
 import binascii
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,7 +29,9 @@ __all__ = [
     "DEFAULT_SECRET_VAR",
     "MOCK_REPRO_BASE_URL",
     "FuzzRequest",
+    "FuzzStep",
     "curl_command",
+    "curl_sequence",
     "reveals",
 ]
 
@@ -39,6 +43,9 @@ _TOKEN: Final = re.compile(r"[A-Za-z0-9+/=_-]{8,}")
 _AUTH_NAME_VAR: Final = "auth_header"
 _SIGNATURE_NAME_VAR: Final = "signature_header"
 _HEADER_NAMES: Final = f"{_AUTH_NAME_VAR}=Authorization {_SIGNATURE_NAME_VAR}=X-Hub-Signature"
+_WORKFLOW_ID_OF: Final = (
+    "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"workflow_id\"])'"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -173,28 +180,28 @@ def _url(request: FuzzRequest, target: Target) -> str:
     return request.url
 
 
-def curl_command(request: FuzzRequest, target: Target) -> str:
-    """A shell command sending `request` again; secrets appear only as `${VAR}`.
-
-    For the embedded mock the URL points at `trigger-mock serve --port 8080`.
-
-    Args:
-        request: the request to reproduce.
-        target: the target it went to (its key and Jira secret are never written).
-    """
+def _secrets(target: Target) -> tuple[dict[str, str], str | None, str, str]:
+    """`{secret value: variable}`, the key, and the key's and the Jira secret's variables."""
     key = target.api_key.reveal() if target.api_key is not None else None
     secret = target.jira_secret.reveal() if target.jira_secret is not None else None
     key_var = target.api_key_env or DEFAULT_KEY_VAR
     secret_var = target.jira_secret_env or DEFAULT_SECRET_VAR
     secrets = {value: var for value, var in ((key, key_var), (secret, secret_var)) if value}
-    words = ["curl", "-sS", "-X", request.method, _shell_word(_url(request, target), secrets)]
+    return secrets, key, key_var, secret_var
+
+
+def _request_lines(
+    request: FuzzRequest, target: Target, variables: Mapping[str, str], capture: str | None
+) -> list[str]:
+    """The lines sending `request`; `variables` maps URL text to shell variables, `capture`
+    names the variable that keeps the answer's `workflow_id`."""
+    secrets, key, key_var, secret_var = _secrets(target)
+    url = _shell_word(_url(request, target), {**variables, **secrets})
+    words = ["curl", "-sS", "-X", request.method, url]
     if request.content_type is not None:
         words += ["-H", _shell_word(f"Content-Type: {request.content_type}", secrets)]
     words += _authorization(request, key, key_var)
     lines: list[str] = []
-    if target.embedded:
-        lines.append("# first: trigger-mock serve --port 8080")
-    lines.append(f"{_HEADER_NAMES} && \\")
     if request.jira_signature is not None:
         if request.jira_signed:
             digest = (
@@ -208,9 +215,72 @@ def curl_command(request: FuzzRequest, target: Target) -> str:
         printf = " ".join(["printf", form, *args])
         lines.append(f'body="$(mktemp)" && {printf} > "$body" && \\')
         words += ["--data-binary", '@"$body"']
-    lines.append(" ".join(words))
+    command = " ".join(words)
+    if capture is not None:
+        command = f'{capture}="$({command} | {_WORKFLOW_ID_OF})"'
+    lines.append(command)
+    return lines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FuzzStep:
+    """One request of a sequence that shows a fault, and the run id its answer named.
+
+    Args:
+        request: the request sent.
+        workflow_id: the `workflow_id` its answer gave (a start's), for later steps to use.
+    """
+
+    request: FuzzRequest
+    workflow_id: str | None = None
+
+
+def curl_sequence(steps: Sequence[FuzzStep], target: Target) -> str:
+    """Shell commands sending `steps` again, in order; secrets appear only as `${VAR}`.
+
+    A run id a start answered is kept in a shell variable (`workflow_id_1`, ...) and used by
+    the later steps whose URL names it, so the replay follows the run it starts. For the
+    embedded mock the URLs point at `trigger-mock serve --port 8080`.
+
+    Args:
+        steps: the requests, first to last (a start, a clock move, the poll that fails).
+        target: the target they went to (its key and Jira secret are never written).
+
+    Raises:
+        HarnessError: a command would show a secret (never expected; refused, not written).
+    """
+    if not steps:
+        raise HarnessError("a reproduction needs at least one request")
+    lines: list[str] = []
+    if target.embedded:
+        lines.append("# first: trigger-mock serve --port 8080")
+    lines.append(f"{_HEADER_NAMES} && \\")
+    variables: dict[str, str] = {}
+    for index, step in enumerate(steps):
+        later = " ".join(other.request.url for other in steps[index + 1 :])
+        known = step.workflow_id is None or step.workflow_id in variables
+        wanted = not known and str(step.workflow_id) in later
+        capture = f"workflow_id_{len(variables) + 1}" if wanted else None
+        step_lines = _request_lines(step.request, target, variables, capture)
+        if index < len(steps) - 1:
+            step_lines[-1] += " && \\"
+        lines.extend(step_lines)
+        if capture is not None and step.workflow_id is not None:
+            variables[step.workflow_id] = capture
     command = "\n".join(lines)
-    for value in secrets:
+    for value in _secrets(target)[0]:
         if value in command:
             raise HarnessError("a reproduction command would show a secret; refusing to write it")
     return command
+
+
+def curl_command(request: FuzzRequest, target: Target) -> str:
+    """A shell command sending `request` again; secrets appear only as `${VAR}`.
+
+    For the embedded mock the URL points at `trigger-mock serve --port 8080`.
+
+    Args:
+        request: the request to reproduce.
+        target: the target it went to (its key and Jira secret are never written).
+    """
+    return curl_sequence([FuzzStep(request=request)], target)

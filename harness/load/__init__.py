@@ -6,7 +6,33 @@
 
 from __future__ import annotations
 
-from ._experiment import SizingPlan, SteppedTime, measure_candidate, run_on_mock, run_on_target
+from ._delays import (
+    ADMIN_END,
+    CLOCK_READINGS,
+    LOG_END,
+    LOG_TIME_RESOLUTION_S,
+    ClockMap,
+    DelayArtefact,
+    DelayBounds,
+    DelayResolution,
+    RunEnd,
+    admin_root,
+    clock_reading,
+    detection_delay,
+    exact_end,
+    log_end,
+    mock_clock_map,
+    pick_clock,
+)
+from ._experiment import (
+    MACHINE_CLOCK,
+    SizingPlan,
+    SteppedTime,
+    measure_candidate,
+    read_target_clock,
+    run_on_mock,
+    run_on_target,
+)
 from ._locust import LoadPlan, LoadResult, build_commands, merge_flow_csvs, redact_outputs, run_load
 from ._options import Option
 from ._scenarios import (
@@ -32,6 +58,7 @@ from ._sizing import (
     recommend,
     sample_of,
     sizing_results,
+    unmeasured_reason,
 )
 from ._soak import SOAK_OPTIONS, SOAK_REPORT, SoakSettings, soak_verdict
 from ._stage import (
@@ -43,8 +70,10 @@ from ._stage import (
     sizing_stage,
 )
 from ._stats import (
+    INCONCLUSIVE_PREFIX,
     VIOLATION_PREFIX,
     FailureRow,
+    count_inconclusive,
     count_violations,
     parse_failures,
     parse_history,
@@ -54,10 +83,16 @@ from ._thresholds import Thresholds, crossed_thresholds
 from ._times import first_final_at, log_end_time, parse_iso
 
 __all__ = [
+    "ADMIN_END",
+    "CLOCK_READINGS",
     "DEFAULT_SHAPE",
     "DELAY_STATS",
     "FLOW_CSV_ENV",
     "FLOW_OPTIONS",
+    "INCONCLUSIVE_PREFIX",
+    "LOG_END",
+    "LOG_TIME_RESOLUTION_S",
+    "MACHINE_CLOCK",
     "PROJECT_ROOT",
     "SCENARIOS",
     "SHAPES",
@@ -67,6 +102,10 @@ __all__ = [
     "SOAK_REPORT",
     "VIOLATION_PREFIX",
     "Candidate",
+    "ClockMap",
+    "DelayArtefact",
+    "DelayBounds",
+    "DelayResolution",
     "FailureRow",
     "FlowSample",
     "FlowSettings",
@@ -76,20 +115,28 @@ __all__ = [
     "Measurement",
     "OpenReport",
     "Option",
+    "RunEnd",
     "SizingPlan",
     "SoakSettings",
     "SteppedTime",
     "Thresholds",
+    "admin_root",
     "build_commands",
+    "clock_reading",
+    "count_inconclusive",
     "count_violations",
     "crossed_thresholds",
+    "detection_delay",
+    "exact_end",
     "expected_fixed",
     "first_final_at",
     "load_stage",
+    "log_end",
     "log_end_time",
     "measure",
     "measure_candidate",
     "merge_flow_csvs",
+    "mock_clock_map",
     "parse_candidates",
     "parse_duration_dist",
     "parse_failures",
@@ -97,6 +144,8 @@ __all__ = [
     "parse_iso",
     "parse_stats",
     "parse_timespan",
+    "pick_clock",
+    "read_target_clock",
     "recommend",
     "redact_outputs",
     "require_triggers",
@@ -109,4 +158,5 @@ __all__ = [
     "sizing_results",
     "sizing_stage",
     "soak_verdict",
+    "unmeasured_reason",
 ]

@@ -3,8 +3,14 @@
 Against the embedded mock the flows run in process (`_embedded.embedded_mock`) and the client
 reads the mock's own virtual clock, so delays are exact in virtual (target) seconds; the run's
 end comes from `/__admin/runs`. By default virtual time is stepped from one wake-up to the next
-(`SteppedTime`: exact and CPU-independent). Against a real target the end is the final log
-entry's time.
+(`SteppedTime`: exact and CPU-independent).
+
+Against any other target the client first asks for `/__admin/clock` at the target's root: a
+`trigger-mock serve` answers it (at any `--time-scale`), and the flows then run on the mock's
+virtual clock (read to +/- half a round trip), sleep scaled time and take run ends from
+`/__admin/runs`. A target that does not answer it is real: this machine's clock, assumed in
+sync with the target's, and run ends from the final log entry's time (whole seconds), so
+delays are bounds (`_delays`), and figures that disagree are artefacts, never delays.
 """
 
 from __future__ import annotations
@@ -27,8 +33,22 @@ from .._exceptions import UsageError
 from .._models import RunHistory
 from .._polling import PollStrategy
 from .._targets import Secret, Target, mock_target
+from .._types import AsyncSleep, Clock
+from ._delays import (
+    ADMIN_END,
+    CLOCK_READINGS,
+    LOG_END,
+    ClockMap,
+    ClockSample,
+    DelayResolution,
+    RunEnd,
+    admin_root,
+    exact_end,
+    log_end,
+    pick_clock,
+)
 from ._sizing import DELAY_STATS, Candidate, Measurement, measure, sample_of
-from ._times import log_end_time, parse_iso
+from ._times import parse_iso
 
 __all__ = [
     "SizingPlan",
@@ -42,6 +62,9 @@ T = TypeVar("T")
 
 EndTimes = Callable[[Iterable[str]], Awaitable[Mapping[str, float]]]
 """Looks up the end (target epoch seconds) of the given runs."""
+
+MACHINE_CLOCK: Final = ClockMap(source="this machine's clock, assumed in sync with the target's")
+_IN_PROCESS_CLOCK: Final = ClockMap(source="the mock's own clock (in process)")
 
 RunAll = Callable[[list[Coroutine[Any, Any, RunHistory]]], Awaitable[list[RunHistory]]]
 """Runs coroutines together and returns their results in order."""
@@ -109,6 +132,7 @@ async def measure_candidate(
     flows: int,
     end_times: EndTimes | None,
     deadline_s: float,
+    clock: ClockMap = MACHINE_CLOCK,
     trigger_id: str | None = None,
     seed: int = 0,
     run_all: RunAll | None = None,
@@ -121,6 +145,7 @@ async def measure_candidate(
         flows: runs started (and the in-flight count the rate is given for).
         end_times: the mock's run ends; None to read each final log entry instead.
         deadline_s: give up on a run after this long (target seconds).
+        clock: how the client's clock relates to the target's.
         trigger_id: the background trigger (default: the target's).
         seed: seeds the jitter of the candidate's strategy.
         run_all: runs the flows' coroutines together (default `asyncio.gather`).
@@ -145,17 +170,17 @@ async def measure_candidate(
     else:
         histories = await run_all(flows_to_run)
     finished = list(histories)
-    ended: Mapping[str, float] = {}
-    if end_times is not None:
+    ends: Mapping[str, RunEnd | None]
+    if end_times is None:
+        ends = {history.workflow_id: log_end(history) for history in finished}
+    else:
         ended = await end_times(history.workflow_id for history in finished)
-    samples = [
-        sample_of(
-            history,
-            ended.get(history.workflow_id) if end_times is not None else log_end_time(history),
-        )
-        for history in finished
-    ]
-    return measure(candidate, samples, flows)
+        ends = {workflow_id: exact_end(at) for workflow_id, at in ended.items()}
+    samples = [sample_of(history, ends.get(history.workflow_id), clock) for history in finished]
+    resolution = DelayResolution(
+        end_source=LOG_END if end_times is None else ADMIN_END, clock=clock
+    )
+    return measure(candidate, samples, flows, resolution=resolution)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,17 +281,7 @@ async def _on_mock(plan: SizingPlan) -> list[Measurement]:
     stepped = SteppedTime(mock.set_now, start=mock.clock()) if stepping else None
     target = _mock_target(plan)
     async with in_process_async_client(mock.app, base_url=target.base_url) as http:
-
-        async def end_times(ids: Iterable[str]) -> Mapping[str, float]:
-            wanted = set(ids)
-            answer = await http.get("/__admin/runs", params={"workspace_id": _MOCK_WORKSPACE})
-            answer.raise_for_status()
-            return {
-                row["workflow_id"]: parse_iso(row["ended_at"])
-                for row in answer.json()["runs"]
-                if row["workflow_id"] in wanted and row.get("ended_at")
-            }
-
+        end_times = _admin_end_times(http, "/__admin/runs", _MOCK_WORKSPACE)
         client = AsyncTriggerClient(
             target,
             http=http,
@@ -280,6 +295,7 @@ async def _on_mock(plan: SizingPlan) -> list[Measurement]:
                 flows=plan.flows,
                 end_times=end_times,
                 deadline_s=plan.deadline_s,
+                clock=_IN_PROCESS_CLOCK,
                 seed=plan.seed + index,
                 run_all=stepped.run if stepped else None,
             )
@@ -287,8 +303,49 @@ async def _on_mock(plan: SizingPlan) -> list[Measurement]:
         ]
 
 
+def _admin_end_times(http: httpx.AsyncClient, url: str, workspace_id: str) -> EndTimes:
+    """Run ends (epoch s) from a mock's `/__admin/runs` listing of `workspace_id`."""
+
+    async def end_times(ids: Iterable[str]) -> Mapping[str, float]:
+        wanted = set(ids)
+        answer = await http.get(url, params={"workspace_id": workspace_id})
+        answer.raise_for_status()
+        return {
+            row["workflow_id"]: parse_iso(row["ended_at"])
+            for row in answer.json()["runs"]
+            if row["workflow_id"] in wanted and row.get("ended_at")
+        }
+
+    return end_times
+
+
+async def read_target_clock(
+    http: httpx.AsyncClient, base_url: str, *, monotonic: Clock = time.monotonic
+) -> tuple[Clock, ClockMap] | None:
+    """The target's clock when it is a mock that answers `/__admin/clock`, else None.
+
+    Args:
+        http: the client to ask through.
+        base_url: the target's base URL (the admin API is at its root).
+        monotonic: the real clock the returned client clock runs on.
+    """
+    samples: list[ClockSample] = []
+    for _ in range(CLOCK_READINGS):
+        sent = monotonic()
+        try:
+            answer = await http.get(admin_root(base_url) + "/clock")
+            body = answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        samples.append((body, sent, monotonic()))
+    return pick_clock(samples, monotonic=monotonic)
+
+
 def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
-    """Measure every candidate against a real target (real time; run ends from the logs).
+    """Measure every candidate against a target outside this process.
+
+    A mock answering `/__admin/clock` is followed on its own (virtual) clock with exact run
+    ends; any other target in real time, with run ends from the logs (module docstring).
 
     Args:
         plan: the experiment; `duration` must be None.
@@ -299,14 +356,24 @@ def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
 
     async def all_candidates() -> list[Measurement]:
         async with httpx.AsyncClient(timeout=target.timeout_s) as http:
-            client = AsyncTriggerClient(target, http=http, clock=time.time)
+            mock = await read_target_clock(http, target.base_url)
+            clock: Clock = time.time
+            sleep: AsyncSleep = asyncio.sleep
+            clock_map, end_times = MACHINE_CLOCK, None
+            if mock is not None:
+                clock, clock_map = mock
+                sleep = scaled_async_sleep(clock_map.scale)
+                runs_url = admin_root(target.base_url) + "/runs"
+                end_times = _admin_end_times(http, runs_url, target.workspace_id)
+            client = AsyncTriggerClient(target, http=http, clock=clock, sleep=sleep)
             return [
                 await measure_candidate(
                     client,
                     candidate,
                     flows=plan.flows,
-                    end_times=None,
+                    end_times=end_times,
                     deadline_s=plan.deadline_s,
+                    clock=clock_map,
                     seed=plan.seed + index,
                 )
                 for index, candidate in enumerate(plan.candidates)

@@ -27,7 +27,14 @@ from .._redact import Redactor
 from ..report import LoadSummary
 from ._scenarios import DEFAULT_SHAPE, SCENARIOS, SHAPE_OPTION, SHAPES
 from ._settings import FlowSettings
-from ._stats import FailureRow, count_violations, parse_failures, parse_history, parse_stats
+from ._stats import (
+    FailureRow,
+    count_inconclusive,
+    count_violations,
+    parse_failures,
+    parse_history,
+    parse_stats,
+)
 from ._thresholds import Thresholds, crossed_thresholds
 
 __all__ = [
@@ -140,13 +147,18 @@ def _free_port() -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadResult:
-    """A finished run: the summary, the failures, Locust's exit code and its output folder."""
+    """A finished run: the summary, the failures, Locust's exit code and its output folder.
+
+    `violations` counts broken invariants; `inconclusive` the answers and flows that told
+    nothing (no answer, 429, transient 5xx), counted apart and never as violations.
+    """
 
     summary: LoadSummary
     failures: tuple[FailureRow, ...]
     violations: int
     exit_code: int
     out_dir: Path
+    inconclusive: int = 0
 
 
 def run_load(
@@ -200,6 +212,7 @@ def run_load(
         violations=count_violations(failures),
         exit_code=codes[0],
         out_dir=out_dir,
+        inconclusive=count_inconclusive(failures),
     )
 
 

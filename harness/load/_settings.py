@@ -197,10 +197,17 @@ class FlowSettings:
     ) -> FlowSettings:
         """The settings a locustfile was started with: its options, host and secrets.
 
+        The API key is required (the demo's on workspace `demo`); the Jira secret only by Jira
+        flows, which refuse to start without it (issue 14: configuration must not block work
+        it does not concern).
+
         Args:
             parsed: Locust's parsed options (`environment.parsed_options`).
             host: Locust's `--host` (`environment.host`).
             environ: where the variables the options name are read.
+
+        Raises:
+            UsageError: the API key's variable is unset on a workspace other than `demo`.
         """
         values = read(parsed, FLOW_OPTIONS)
         workspace = values["workspace"]
@@ -208,7 +215,8 @@ class FlowSettings:
             **values,
             host=host or None,
             api_key=_secret(environ, values["api_key_env"], _DEMO.api_key, workspace),
-            jira_secret=_secret(environ, values["jira_secret_env"], _DEMO.jira_secret, workspace),
+            jira_secret=_optional_secret(environ, values["jira_secret_env"])
+            or (_DEMO.jira_secret if workspace == DEMO_WORKSPACE else None),
             admin_token=_optional_secret(environ, values["admin_token_env"]),
         )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from .._embedded import open_session
-from .._exceptions import UsageError
+from .._exceptions import CannotJudge, UsageError
 from .._redact import Redactor
 from .._targets import Target
 from ..report import CaseFinished, EventBus, Outcome, ReportFolder, Suite, SuiteStarted
@@ -136,8 +136,8 @@ def require_triggers(target: Target, scenario: str) -> None:
             raise UsageError(
                 f"--scenario {scenario}: target {target.name!r} sets no {name} in its targets file"
             )
-    if scenario in _NEEDS_JIRA_SECRET and target.jira_secret is None:
-        raise UsageError(f"--scenario {scenario}: target {target.name!r} sets no jira_secret_env")
+    if scenario in _NEEDS_JIRA_SECRET and target.jira_skip_reason:
+        raise UsageError(f"--scenario {scenario}: {target.jira_skip_reason}")
 
 
 @contextmanager
@@ -215,6 +215,11 @@ def _report_load(run: OpenReport, result: LoadResult, seconds: float) -> bool:
         failed = failed or not held
         lines.insert(0, text)
         title = "Soak: no lost run, no unexpected 5xx, RSS flat"
+    if result.inconclusive:
+        lines.append(
+            f"{result.inconclusive} answers or flows were inconclusive (no answer, rate-limited, "
+            "a status outside the documented values): counted apart, never as violations"
+        )
     run.bus.emit(
         CaseFinished(
             suite=Suite.LOAD,
@@ -234,7 +239,10 @@ def sizing_stage(
 ) -> tuple[list[Measurement], Measurement | None, str]:
     """Measure every candidate schedule on `target`, report them and the recommendation.
 
-    The run's exit code becomes 1 when no candidate meets the delay budget.
+    The run's exit code becomes 1 when no candidate meets the delay budget. When no delay
+    could be measured at all (every figure an artefact, or the target's clock unknown) the
+    case is skipped with the reason and, unless the run already failed, the exit code is 4:
+    the harness could not judge, which is never a finding.
 
     Args:
         run: the open report.
@@ -243,8 +251,11 @@ def sizing_stage(
     """
     measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
     best, text = recommend(measurements, max_delay_s=plan.max_delay_s, stat=plan.delay_stat)
-    _report_sizing(run, measurements, best, text, plan)
-    if best is None:
+    judged = best is not None or any(m.measured for m in measurements)
+    _report_sizing(run, measurements, best, text, plan, judged=judged)
+    if not judged:
+        run.exit_code = run.exit_code or CannotJudge.exit_code
+    elif best is None:
         run.exit_code = max(run.exit_code, 1)
     return measurements, best, text
 
@@ -255,15 +266,19 @@ def _report_sizing(
     best: Measurement | None,
     text: str,
     plan: SizingPlan,
+    *,
+    judged: bool,
 ) -> None:
     run.bus.emit(SuiteStarted(suite=Suite.SIZING))
+    outcome = Outcome.PASSED if best is not None else Outcome.FAILED
     run.bus.emit(
         CaseFinished(
             suite=Suite.SIZING,
             case_id="sizing.delay_budget",
             title="A polling schedule meets the detection delay budget",
-            outcome=Outcome.PASSED if best is not None else Outcome.FAILED,
+            outcome=outcome if judged else Outcome.SKIPPED,
             message=text,
+            skip_reason=None if judged else text,
         )
     )
     for result in sizing_results(

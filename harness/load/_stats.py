@@ -1,7 +1,10 @@
 """Reading Locust's CSV output: statistics, the time series, failures and contract violations.
 
 Request names are `<type> <name>`; rows of type `FLOW` are the locustfiles' flow metrics (not
-HTTP requests). A contract violation is a failure whose error starts with `VIOLATION_PREFIX`.
+HTTP requests). A contract violation is a failure whose error starts with `VIOLATION_PREFIX`;
+an answer or flow that told nothing (no answer, 429, a transient 5xx, a status outside the
+documented values) is a failure whose error starts with `INCONCLUSIVE_PREFIX`, counted apart:
+never a violation.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from ..report import LoadSeriesPoint, LoadStatsRow
 
 __all__ = [
     "FLOW_TYPE",
+    "INCONCLUSIVE_PREFIX",
     "VIOLATION_PREFIX",
     "FailureRow",
+    "count_inconclusive",
     "count_violations",
     "is_http",
     "parse_failures",
@@ -28,6 +33,7 @@ __all__ = [
 ]
 
 VIOLATION_PREFIX: Final = "contract violation: "
+INCONCLUSIVE_PREFIX: Final = "inconclusive: "
 FLOW_TYPE: Final = "FLOW"
 _AGGREGATED: Final = "Aggregated"
 
@@ -136,3 +142,8 @@ def count_violations(failures: Sequence[FailureRow]) -> int:
             titles = row.error[len(VIOLATION_PREFIX) :].split(" | ")
             total += row.occurrences * len(titles)
     return total
+
+
+def count_inconclusive(failures: Sequence[FailureRow]) -> int:
+    """Failures that told nothing about the contract (`INCONCLUSIVE_PREFIX`)."""
+    return sum(row.occurrences for row in failures if row.error.startswith(INCONCLUSIVE_PREFIX))

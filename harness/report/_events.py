@@ -12,12 +12,13 @@ A run's stream is `RunStarted`, then per suite a `SuiteStarted` followed by that
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType, TracebackType
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from harness._exceptions import ContractViolation
 from harness._models import Exchange
@@ -68,6 +69,16 @@ class Outcome(StrEnum):
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     """A read-only copy, so a frozen event cannot change under a reporter."""
     return MappingProxyType(dict(value))
+
+
+_VERDICTS: Final = {
+    0: "passed",
+    1: "failed",
+    4: "could not judge",
+    130: "interrupted",
+    143: "interrupted",
+}
+"""The verdict each exit code means (interfaces.md exit codes); any other code is `error`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,6 +222,10 @@ class LoadSummary:
 class SizingRow:
     """One polling schedule tried: the status-request rate it costs and the delay it adds.
 
+    Delays are target seconds and bounds that hold the true figure: `mean_delay_s` and
+    `p95_delay_s` are the upper bounds (what the budget is judged on), `*_low_s` the lower
+    ones (None: the same, an exact figure); infinite when no delay was measured.
+    `artefacts` counts flows whose figures could not be a delay (clocks that differ).
     `strategy` names the schedule's polling strategy (`fixed`, `fixed_jittered`,
     `exponential`); `recommended` marks the row the recommendation picked.
     """
@@ -219,8 +234,19 @@ class SizingRow:
     status_rps: float
     mean_delay_s: float
     p95_delay_s: float
+    mean_delay_low_s: float | None = None
+    p95_delay_low_s: float | None = None
+    artefacts: int = 0
     strategy: str = "fixed"
     recommended: bool = False
+
+    def delay_text(self, stat: str) -> str:
+        """The `p95` or `mean` delay as text: `2.55` when exact, `0.40-1.40` as bounds."""
+        high = self.p95_delay_s if stat == "p95" else self.mean_delay_s
+        low = self.p95_delay_low_s if stat == "p95" else self.mean_delay_low_s
+        if low is None or low == high or not math.isfinite(high):
+            return f"{high:.2f}"
+        return f"{low:.2f}-{high:.2f}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,12 +255,15 @@ class SizingResult:
 
     `max_delay_s` is the detection delay budget the recommendation was judged against (None
     when unknown) and `delay_stat` which delay it applies to (`p95` or `mean`).
+    `delay_resolution` says what bounds the delays (exact on the embedded mock; log times'
+    whole seconds and request latency on a real target).
     """
 
     rows: tuple[SizingRow, ...]
     recommendation: str
     max_delay_s: float | None = None
     delay_stat: str = "p95"
+    delay_resolution: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -384,13 +413,12 @@ class RunRecord:
 
     @property
     def verdict(self) -> str:
-        """`passed`, `failed`, `error` (usage or target problem) or `incomplete`."""
+        """`passed`, `failed`, `could not judge` (exit 4), `interrupted` (130/143), `error`
+        (usage or target problem, exit 2/3) or `incomplete` (no exit code recorded)."""
         code = self.exit_code
         if code is None:
             return "incomplete"
-        if code == 0:
-            return "passed"
-        return "failed" if code == 1 else "error"
+        return _VERDICTS.get(code, "error")
 
     def counts(self) -> list[SuiteCounts]:
         """Per-suite outcome counts, suites in the order they started."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar, Final
 
 from ._base import FileReporter
@@ -149,18 +150,27 @@ def _load(summary: LoadSummary) -> dict[str, Any]:
     }
 
 
+def _finite(value: float | None) -> float | None:
+    """`value`, or None for a figure that was not measured (infinite: not valid JSON)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _sizing(result: SizingResult) -> dict[str, Any]:
     return {
         "recommendation": result.recommendation,
         "max_delay_s": result.max_delay_s,
         "delay_stat": result.delay_stat,
+        "delay_resolution": result.delay_resolution,
         "rows": [
             {
                 "strategy": row.strategy,
                 "interval_s": row.interval_s,
-                "status_rps": row.status_rps,
-                "mean_delay_s": row.mean_delay_s,
-                "p95_delay_s": row.p95_delay_s,
+                "status_rps": _finite(row.status_rps),
+                "mean_delay_s": _finite(row.mean_delay_s),
+                "p95_delay_s": _finite(row.p95_delay_s),
+                "mean_delay_low_s": _finite(row.mean_delay_low_s),
+                "p95_delay_low_s": _finite(row.p95_delay_low_s),
+                "artefacts": row.artefacts,
                 "recommended": row.recommended,
             }
             for row in result.rows

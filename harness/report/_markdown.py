@@ -16,7 +16,14 @@ from ._format import format_duration
 
 __all__ = ["MarkdownReporter", "markdown_cell", "render_markdown"]
 
-_VERDICT_MARKS = {"passed": "✅", "failed": "❌", "error": "⚠️", "incomplete": "⏳"}
+_VERDICT_MARKS = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "⚠️",
+    "incomplete": "⏳",
+    "could not judge": "❔",
+    "interrupted": "⏹️",
+}
 _CELL_LIMIT = 200
 
 
@@ -145,7 +152,10 @@ def _details(record: RunRecord) -> list[str]:
             lines.append(f"  - {markdown_cell(verdict, 2 * _CELL_LIMIT)}")
     if not record.sizings:
         lines.append("- Polling sizing: not run.")
-    lines += [f"- Polling sizing: {markdown_cell(s.recommendation)}" for s in record.sizings]
+    for sizing in record.sizings:
+        lines.append(f"- Polling sizing: {markdown_cell(sizing.recommendation)}")
+        if sizing.delay_resolution:
+            lines.append(f"  - Delay resolution: {markdown_cell(sizing.delay_resolution)}")
     return lines
 
 

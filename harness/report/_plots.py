@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,6 +78,11 @@ def _delay(row: SizingRow, stat: str) -> float:
     return row.mean_delay_s if stat == "mean" else row.p95_delay_s
 
 
+def _delay_low(row: SizingRow, stat: str) -> float:
+    low = row.mean_delay_low_s if stat == "mean" else row.p95_delay_low_s
+    return _delay(row, stat) if low is None else low
+
+
 def _strategies(rows: Sequence[SizingRow]) -> list[str]:
     return list(dict.fromkeys(row.strategy for row in rows))
 
@@ -84,8 +90,10 @@ def _strategies(rows: Sequence[SizingRow]) -> list[str]:
 def sizing_chart_png(result: SizingResult) -> bytes | None:
     """The polling trade-off: detection delay against status requests/s, a line per strategy.
 
-    Each point is one schedule, labelled with its interval; the delay budget is a dashed line
-    and the recommended schedule is ringed. None when the table has no rows.
+    Each point is one schedule at its delay's upper bound, labelled with its interval, with a
+    bar down to the lower bound when the delay is known only within bounds; schedules with no
+    measured delay are left out. The delay budget is a dashed line and the recommended
+    schedule is ringed. None when the table has no rows.
 
     Args:
         result: the sizing table.
@@ -96,18 +104,26 @@ def sizing_chart_png(result: SizingResult) -> bytes | None:
     stat = result.delay_stat
     for strategy in _strategies(result.rows):
         rows = sorted(
-            (row for row in result.rows if row.strategy == strategy), key=lambda r: r.status_rps
+            (
+                row
+                for row in result.rows
+                if row.strategy == strategy
+                and math.isfinite(_delay(row, stat))
+                and math.isfinite(row.status_rps)
+            ),
+            key=lambda r: r.status_rps,
         )
         xs = [row.status_rps for row in rows]
         ys = [_delay(row, stat) for row in rows]
-        axis.plot(xs, ys, marker="o", label=strategy)
+        (line,) = axis.plot(xs, ys, marker="o", label=strategy)
+        axis.vlines(xs, [_delay_low(row, stat) for row in rows], ys, colors=line.get_color())
         for row, x, y in zip(rows, xs, ys, strict=True):
             axis.annotate(
                 f"{row.interval_s:g}s", (x, y), textcoords="offset points", xytext=(4, 4),
                 fontsize="small",
             )  # fmt: skip
     for row in result.rows:
-        if row.recommended:
+        if row.recommended and math.isfinite(_delay(row, stat)):
             axis.scatter(
                 [row.status_rps], [_delay(row, stat)], s=180, facecolors="none",
                 edgecolors=_PICK_COLOUR, linewidths=2, label="recommended", zorder=3,
@@ -120,7 +136,7 @@ def sizing_chart_png(result: SizingResult) -> bytes | None:
     axis.set(
         title="polling trade-off: load on the API against detection delay",
         xlabel="status requests per second (cost)",
-        ylabel=f"{stat} detection delay (s)",
+        ylabel=f"{stat} detection delay (s, upper bound)",
     )
     axis.set_ylim(bottom=0)
     axis.set_xlim(left=0)

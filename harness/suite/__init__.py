@@ -50,7 +50,6 @@ from ._registry import (
 from ._runner import (
     SuiteOutcome,
     execute_case,
-    preflight,
     run_contract,
     run_suite,
     suite_context,
@@ -88,7 +87,6 @@ __all__ = [
     "note_unknown_workflow",
     "note_www_authenticate",
     "notes_for",
-    "preflight",
     "probe_target",
     "raise_failures",
     "random_id",

@@ -146,8 +146,8 @@ class SuiteContext:
                 return _SKIP_REASONS[need]
             if need in _TRIGGER_NEEDS and getattr(self.target, need) is None:
                 return _SKIP_REASONS[need]
-            if need == "jira_trigger" and self.target.jira_secret is None:
-                return "target has no Jira secret (jira_secret_env)"
+            if need == "jira_trigger" and self.target.jira_skip_reason:
+                return self.target.jira_skip_reason
             if need == "starts_runs" and not self.target.may_start_runs(
                 allow_production=self.allow_production
             ):

@@ -1,40 +1,86 @@
-"""`probe`: ask a target the open questions that can be asked safely, and compare with the mock.
+"""`probe`: ask a target the open questions, each where its answer means something, and
+compare with the mock's defaults.
 
-Each question is a small function sending a few requests through the client's raw `request`
-(so no answer raises) and returning a `ProbeAnswer`: what the target did, the mock's default,
-and whether they are the same. Questions that would need a run the harness cannot start safely
-(a trigger known to outlast the sync limit, a paused trigger) are answered "not asked" unless
-the caller names such a trigger.
+Each question is a `ProbeQuestion`: a small function sending a few requests and returning a
+`ProbeAnswer` (what the target did, the mock's default, and whether they are the same), and
+whether it may start a run. Before the first question `harness._preflight.preflight` stops a
+target that cannot be reached, refuses the key or is not the trigger API (exit 3).
 
-Requests that could start runs use the target's background trigger (A6, A7, A14); the others
-use a trigger id that cannot exist, so nothing runs (A4, A5, A7 size, A15).
+Where each question is asked:
+- Body and environment questions (A5, A7) and the start code (A6), idempotency (A14) go to the
+  target's own trigger: the background trigger (E2), else the sync trigger (E1). A target that
+  looks the trigger up first would answer "trigger not found" to an id that does not exist, so
+  a made-up trigger would hide the answer. These may start runs.
+- A4 asks an unknown trigger (that is its question) and a workspace that is not the key's; A15
+  asks an unknown trigger in each environment (nothing runs); A3 and A8 ask E3. None starts
+  a run.
+- A1 asks a trigger known to outlast the sync limit, when one is named; A11 reads the log
+  window of finished runs (up to `A11_SYNC_RUNS` E1 runs on the sync trigger; when they are
+  too short to tell, one background run followed for at most `FINISH_WAIT_S`, whose older
+  entries dropping out show the window's size); A12 sends a delivery signed with
+  another secret to the Jira trigger, when one is named. These may start runs.
+
+On a target where `Target.may_start_runs` says no (production without `--allow-production`),
+questions that may start a run are not asked, and say so. A request that gets no answer is
+"could not tell", unless the target no longer answers at all: then the probe stops with
+"became unreachable" (exit 3).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
-from .._client import TriggerClient
-from .._models import Exchange
-from .._targets import ENVIRONMENTS
-from ..checks import OPEN_QUESTIONS
+from .._client import TriggerClient, workflow_id_of
+from .._embedded import MOCK_LOG_WINDOW
+from .._exceptions import HarnessError, TransportError
+from .._jira import JiraIssue, issue_created, signed_delivery
+from .._models import Envelope, Exchange, LogEntry
+from .._preflight import became_unreachable, preflight, reachable
+from .._protocol import EnvelopeError, decode_envelope
+from .._targets import ENVIRONMENTS, PRODUCTION_SKIP_REASON
+from .._types import Sleep
+from ..checks import OPEN_QUESTIONS, note_jira_refusal
 
-__all__ = ["PROBE_QUESTIONS", "ProbeAnswer", "probe_target"]
+__all__ = [
+    "A11_SYNC_RUNS",
+    "FINISH_WAIT_S",
+    "PROBE_QUESTIONS",
+    "ProbeAnswer",
+    "ProbeQuestion",
+    "probe_target",
+]
 
-_MISSING_TRIGGER = "harness-probe-no-such-trigger"
-_JSON = {"Content-Type": "application/json"}
-_RATE_PROBE_REQUESTS = 25
-_OVERSIZE_BYTES = 1024 * 1024 + 1024
+FINISH_WAIT_S: Final = 600.0
+"""How long (target seconds) A11 follows a background run to its end before giving up."""
+A11_SYNC_RUNS: Final = 3
+"""At most this many E1 runs for A11: a short run shows fewer entries than the window."""
+_MISSING_TRIGGER: Final = "harness-probe-no-such-trigger"
+_JSON: Final = {"Content-Type": "application/json"}
+_RATE_PROBE_REQUESTS: Final = 25
+_OVERSIZE_BYTES: Final = 1024 * 1024 + 1024
+_SYNC: Final[tuple[str, ...]] = ()
+_START: Final = ("start",)
+_JIRA: Final = ("jira", "start")
+_Route = tuple[tuple[str, ...], str]
+"""A trigger's path literals after `/trigger/` (E1: none, E2: start, E4: jira/start) and id."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProbeAnswer:
-    """One row of the probe table; `same` is None when the question was not asked."""
+    """One row of the probe table.
+
+    `asked` is False when the question was not asked (`observed` says why). When asked,
+    `same` says whether the target did what the mock does by default; None when the answers
+    could not tell (no answer, 5xx, 429, or too little to judge by). `starts_runs` says the
+    question may start a run on the target.
+    """
 
     question_id: str
     question: str
@@ -42,28 +88,47 @@ class ProbeAnswer:
     mock_default: str
     same: bool | None
     evidence: tuple[Exchange, ...] = ()
-
-
-Question = Callable[["_Probe"], ProbeAnswer]
+    asked: bool = True
+    starts_runs: bool = False
 
 
 class _Probe:
     """The requests a probe sends, built from one client and its target."""
 
-    def __init__(self, client: TriggerClient, *, slow_trigger: str | None) -> None:
+    def __init__(self, client: TriggerClient, *, slow_trigger: str | None, sleep: Sleep) -> None:
         self.client = client
         self.target = client.target
         self.slow_trigger = slow_trigger
+        self.sleep = sleep
+        self.done = 0
 
-    def post(
-        self, kind: str, trigger: str, environment: str, body: bytes, **kwargs: Any
-    ) -> Exchange:
-        segments = [kind] if kind else []
-        path = _path("trigger", *segments, self.target.workspace_id, trigger, environment)
-        return self.client.request("POST", path, headers=_JSON, content=body, **kwargs)
+    def send(self, method: str, path: str, **kwargs: Any) -> Exchange:
+        """A raw request; a lost answer is an exchange without a status, unless the target no
+        longer answers at all (then `TargetUnavailable`)."""
+        try:
+            return self.client.request(method, path, **kwargs)
+        except TransportError as lost:
+            if lost.exchange is None or not reachable(self.client, sleep=self.sleep):
+                raise became_unreachable(self.target, self.done, "question", str(lost)) from lost
+            return lost.exchange
+
+    def post(self, route: _Route, environment: str, body: bytes, **kwargs: Any) -> Exchange:
+        """POST `body` to `route` (path literals and trigger id) in `environment`."""
+        literals, trigger = route
+        path = _path("trigger", *literals, self.target.workspace_id, trigger, environment)
+        headers = kwargs.pop("headers", _JSON)
+        return self.send("POST", path, headers=headers, content=body, **kwargs)
 
     def status(self, workspace_id: str, workflow_id: str) -> Exchange:
-        return self.client.request("GET", _path("trigger", "status", workspace_id, workflow_id))
+        return self.send("GET", _path("trigger", "status", workspace_id, workflow_id))
+
+    def own_trigger(self) -> _Route | None:
+        """The route of the target's own trigger: background (E2), else sync (E1)."""
+        if self.target.background_trigger is not None:
+            return _START, self.target.background_trigger
+        if self.target.sync_trigger is not None:
+            return _SYNC, self.target.sync_trigger
+        return None
 
     def answer(
         self, question_id: str, observed: str, same: bool | None, *evidence: Exchange
@@ -77,6 +142,20 @@ class _Probe:
             same=same,
             evidence=evidence,
         )
+
+    def not_asked(self, question_id: str, why: str) -> ProbeAnswer:
+        question = OPEN_QUESTIONS[question_id]
+        return ProbeAnswer(
+            question_id=question_id,
+            question=question.question,
+            observed=f"not asked: {why}",
+            mock_default=question.mock_default,
+            same=None,
+            asked=False,
+        )
+
+
+_NO_OWN_TRIGGER: Final = "the target names no background_trigger or sync_trigger"
 
 
 def _path(*segments: str) -> str:
@@ -101,11 +180,19 @@ def _ok(exchange: Exchange) -> bool:
     return exchange.status_code is not None and 200 <= exchange.status_code < 300
 
 
+def _unclear(*exchanges: Exchange) -> bool:
+    """True when any answer cannot tell anything: none came, or a 5xx or 429."""
+    return any(
+        e.status_code is None or e.status_code == 429 or e.status_code >= 500 for e in exchanges
+    )
+
+
 def ask_sync_limit(probe: _Probe) -> ProbeAnswer:
     """A1: what E1 answers when the flow outlives the synchronous limit."""
     if probe.slow_trigger is None:
-        return probe.answer("A1", "not asked: no trigger known to outlast the sync limit", None)
-    exchange = probe.post("", probe.slow_trigger, probe.target.environment, _body(message="probe"))
+        return probe.not_asked("A1", "no trigger known to outlast the sync limit (--slow-trigger)")
+    route = (_SYNC, probe.slow_trigger)
+    exchange = probe.post(route, probe.target.environment, _body(message="probe A1"))
     body = exchange.json() if _ok(exchange) else None
     if exchange.status_code == 504:
         return probe.answer("A1", _said(exchange), True, exchange)
@@ -113,76 +200,81 @@ def ask_sync_limit(probe: _Probe) -> ProbeAnswer:
         return probe.answer(
             "A1", f"HTTP {exchange.status_code} failed: {body.get('error')}", False, exchange
         )
-    return probe.answer("A1", _said(exchange), False, exchange)
+    return probe.answer("A1", _said(exchange), None if _unclear(exchange) else False, exchange)
 
 
 def ask_unknown_workflow(probe: _Probe) -> ProbeAnswer:
     """A3: what E3 answers for a workflow id nobody started."""
     exchange = probe.status(probe.target.workspace_id, str(uuid.uuid4()))
     same = exchange.status_code == 404 and exchange.json() == {"detail": "Workflow not found"}
-    return probe.answer("A3", _said(exchange), same, exchange)
+    return probe.answer("A3", _said(exchange), None if _unclear(exchange) else same, exchange)
 
 
 def ask_unknown_workspace_and_trigger(probe: _Probe) -> ProbeAnswer:
     """A4: the key on a workspace that is not its own, and an unknown trigger id."""
     foreign = probe.status(f"harness-probe-{uuid.uuid4().hex[:8]}", str(uuid.uuid4()))
-    missing = probe.post("start", _MISSING_TRIGGER, probe.target.environment, _body(message=""))
+    route = (_START, _MISSING_TRIGGER)
+    missing = probe.post(route, probe.target.environment, _body(message=""))
     observed = f"other workspace: {_said(foreign)}; unknown trigger: {_said(missing)}"
     same = foreign.status_code == 401 and missing.status_code == 404
-    return probe.answer("A4", observed, same, foreign, missing)
+    return probe.answer(
+        "A4", observed, None if _unclear(foreign, missing) else same, foreign, missing
+    )
 
 
 def ask_environment_case(probe: _Probe) -> ProbeAnswer:
-    """A5: is a lower-case environment accepted? (unknown trigger: nothing starts)."""
+    """A5: is a lower-case environment accepted? Asked on the target's own trigger."""
+    own = probe.own_trigger()
+    if own is None:
+        return probe.not_asked("A5", _NO_OWN_TRIGGER)
     lower = probe.target.environment.lower()
-    exchange = probe.post("start", _MISSING_TRIGGER, lower, _body(message=""))
+    exchange = probe.post(own, lower, _body(message="probe A5", user_variables={}))
+    if _unclear(exchange):
+        return probe.answer("A5", f"{lower!r}: {_said(exchange)}", None, exchange)
     if exchange.status_code == 422:
         return probe.answer(
             "A5", f"{lower!r} refused as invalid ({_said(exchange)})", True, exchange
         )
-    verdict = "accepted" if exchange.status_code in (200, 404, 409) else "answered"
+    verdict = "accepted" if _ok(exchange) else "refused"
     return probe.answer("A5", f"{lower!r} {verdict} ({_said(exchange)})", False, exchange)
 
 
 def ask_start_code(probe: _Probe) -> ProbeAnswer:
     """A6: the HTTP code of a successful E2."""
     if probe.target.background_trigger is None:
-        return probe.answer("A6", "not asked: the target names no background_trigger", None)
-    exchange = probe.post(
-        "start",
-        probe.target.background_trigger,
-        probe.target.environment,
-        _body(message="probe A6"),
-    )
-    return probe.answer("A6", _said(exchange), exchange.status_code == 200, exchange)
+        return probe.not_asked("A6", "the target names no background_trigger")
+    route = (_START, probe.target.background_trigger)
+    exchange = probe.post(route, probe.target.environment, _body(message="probe A6"))
+    same = None if _unclear(exchange) else exchange.status_code == 200
+    return probe.answer("A6", _said(exchange), same, exchange)
 
 
 def ask_body_rules(probe: _Probe) -> ProbeAnswer:
-    """A7: missing fields, extra fields, a body over 1 MiB, a body that is not a JSON object."""
-    findings: list[str] = []
-    evidence: list[Exchange] = []
-    same = True
+    """A7: missing fields, extra fields, a body over 1 MiB, a body that is not a JSON object;
+    all on the target's own trigger."""
+    own = probe.own_trigger()
+    if own is None:
+        return probe.not_asked("A7", _NO_OWN_TRIGGER)
     environment = probe.target.environment
-    if probe.target.background_trigger is not None:
-        trigger = probe.target.background_trigger
-        empty = probe.post("start", trigger, environment, b"{}")
-        extra = probe.post(
-            "start",
-            trigger,
-            environment,
-            _body(message="probe A7", user_variables={}, harness_extra=1),
-        )
-        findings += [f"no fields: {_said(empty)}", f"extra field: {_said(extra)}"]
-        evidence += [empty, extra]
-        same = same and _ok(empty) and _ok(extra)
-    oversize = probe.post(
-        "start", _MISSING_TRIGGER, environment, b'{"message": "' + b"x" * _OVERSIZE_BYTES + b'"}'
+    empty = probe.post(own, environment, b"{}")
+    extra = probe.post(
+        own, environment, _body(message="probe A7", user_variables={}, harness_extra=1)
     )
-    not_object = probe.post("start", _MISSING_TRIGGER, environment, b"[1, 2]")
-    findings += [f"over 1 MiB: {_said(oversize)}", f"JSON array: {_said(not_object)}"]
-    evidence += [oversize, not_object]
-    same = same and oversize.status_code == 413 and not_object.status_code == 422
-    return probe.answer("A7", "; ".join(findings), same, *evidence)
+    oversize = probe.post(own, environment, b'{"message": "' + b"x" * _OVERSIZE_BYTES + b'"}')
+    not_object = probe.post(own, environment, b"[1, 2]")
+    observed = "; ".join(
+        (
+            f"no fields: {_said(empty)}",
+            f"extra field: {_said(extra)}",
+            f"over 1 MiB: {_said(oversize)}",
+            f"JSON array: {_said(not_object)}",
+        )
+    )
+    evidence = (empty, extra, oversize, not_object)
+    same = (
+        _ok(empty) and _ok(extra) and oversize.status_code == 413 and not_object.status_code == 422
+    )
+    return probe.answer("A7", observed, None if _unclear(*evidence) else same, *evidence)
 
 
 def ask_rate_limit(probe: _Probe) -> ProbeAnswer:
@@ -197,21 +289,153 @@ def ask_rate_limit(probe: _Probe) -> ProbeAnswer:
     if limited is None:
         observed = f"no 429 in {_RATE_PROBE_REQUESTS} back-to-back status requests"
         return probe.answer("A8", observed, True)
-    retry_after = limited.response_headers.get("retry-after") or limited.response_headers.get(
-        "Retry-After"
+    retry_after = next(
+        (v for k, v in limited.response_headers.items() if k.lower() == "retry-after"), None
     )
     return probe.answer("A8", f"429 with Retry-After {retry_after!r}", False, limited)
+
+
+@dataclass(slots=True)
+class _Windows:
+    """What finished runs showed of their logs: the most entries one showed, the window size
+    when older entries were seen to drop out of a followed run, and the evidence."""
+
+    most: int = 0
+    exact: int | None = None
+    evidence: list[Exchange] = dataclasses.field(default_factory=list)
+    runs: int = 0
+
+    def decided(self) -> bool:
+        """True once the window's size, or that it holds at least the mock's 5, is known."""
+        return self.exact is not None or self.most >= MOCK_LOG_WINDOW
+
+
+def _envelope(exchange: Exchange) -> Envelope | None:
+    if not _ok(exchange):
+        return None
+    try:
+        return decode_envelope(exchange.response_body)
+    except EnvelopeError:
+        return None
+
+
+def _sync_windows(probe: _Probe, trigger: str, windows: _Windows) -> str | None:
+    """Up to `A11_SYNC_RUNS` E1 runs, until one shows the mock's whole window; why none
+    finished, or None."""
+    for _ in range(A11_SYNC_RUNS):
+        exchange = probe.post(
+            (_SYNC, trigger), probe.target.environment, _body(message="probe A11")
+        )
+        envelope = _envelope(exchange)
+        if envelope is None or not envelope.is_final:
+            return f"E1 answered {_said(exchange)}, not a finished run"
+        windows.runs += 1
+        windows.most = max(windows.most, len(envelope.logs))
+        windows.evidence[:] = [exchange]
+        if windows.decided():
+            break
+    return None
+
+
+def _entry_key(entry: LogEntry) -> tuple[str, str, str, str]:
+    """An entry's identity across polls (its status may be updated in place)."""
+    return (entry.time, entry.level, entry.node_id, entry.message)
+
+
+def _background_window(probe: _Probe, windows: _Windows) -> str | None:
+    """Follow one background run to its end (at most `FINISH_WAIT_S`): an entry seen in an
+    earlier poll, older than every entry of the final window and gone from it, shows the
+    window's size exactly. Why no run finished, or None."""
+    target = probe.target
+    try:
+        started = probe.client.start(message="probe A11")
+    except HarnessError as exc:
+        return f"E2 did not start a run ({type(exc).__name__})"
+    deadline = min(target.max_run_s, FINISH_WAIT_S)
+    history = probe.client.wait(workflow_id_of(started), start=started, deadline_s=deadline)
+    final = history.final
+    if final is None:
+        return f"the background run did not finish within {deadline:g} s"
+    windows.runs += 1
+    windows.most = max(windows.most, len(final.logs))
+    windows.evidence[:] = [history.observations[-1].exchange]
+    shown = {_entry_key(entry) for entry in final.logs}
+    oldest = min((entry.time for entry in final.logs), default="")
+    earlier = (
+        entry
+        for observation in history.observations
+        if observation.envelope is not None and observation.envelope is not final
+        for entry in observation.envelope.logs
+    )
+    if any(_entry_key(e) not in shown and e.time <= oldest for e in earlier):
+        windows.exact = len(final.logs)
+    return None
+
+
+def ask_log_window(probe: _Probe) -> ProbeAnswer:
+    """A11: the log window, read from finished runs: E1 runs first; when they are too short to
+    tell, one background run followed to its end (older entries dropping out give the size)."""
+    target = probe.target
+    windows = _Windows()
+    missing = None
+    if target.sync_trigger is not None:
+        missing = _sync_windows(probe, target.sync_trigger, windows)
+    if not windows.decided() and target.background_trigger is not None:
+        missing = _background_window(probe, windows) or missing
+    if target.sync_trigger is None and target.background_trigger is None:
+        missing = _NO_OWN_TRIGGER
+    evidence = windows.evidence
+    if windows.exact is not None:
+        observed = (
+            f"older entries dropped out of a finished run's window of {windows.exact} log "
+            f"entries: a window of {windows.exact}"
+        )
+        return probe.answer("A11", observed, windows.exact == MOCK_LOG_WINDOW, *evidence)
+    if windows.runs == 0:
+        return probe.answer("A11", f"could not tell: {missing}", None, *evidence)
+    if windows.most > MOCK_LOG_WINDOW:
+        observed = f"a finished run showed {windows.most} log entries (more than 5)"
+        return probe.answer("A11", observed, False, *evidence)
+    if windows.most == MOCK_LOG_WINDOW:
+        observed = f"a finished run showed {windows.most} log entries, as a window of 5 does"
+        return probe.answer("A11", observed, True, *evidence)
+    observed = (
+        f"could not tell: {windows.runs} finished run(s) showed at most {windows.most} log "
+        "entries and none dropped out (the window is at least that)"
+    )
+    return probe.answer("A11", observed, None, *evidence)
+
+
+def ask_jira_refusal(probe: _Probe) -> ProbeAnswer:
+    """A12: how E4 refuses a delivery signed with another secret (Jira trigger named)."""
+    trigger = probe.target.jira_trigger
+    if trigger is None:
+        return probe.not_asked("A12", "the target names no jira_trigger")
+    payload = issue_created(issue=JiraIssue(key="QA-1", summary="probe A12"), timestamp_ms=0)
+    delivery = signed_delivery(payload, f"not-the-secret-{uuid.uuid4()}")
+    exchange = probe.post(
+        (_JIRA, trigger),
+        probe.target.environment,
+        delivery.body,
+        headers=dict(delivery.headers),
+        auth=False,
+    )
+    if _unclear(exchange):
+        return probe.answer("A12", _said(exchange), None, exchange)
+    note = note_jira_refusal(exchange)
+    if note is not None:
+        return probe.answer("A12", f"refused: {_said(exchange)}", note.same, exchange)
+    verdict = "accepted (a run may have started)" if _ok(exchange) else "answered"
+    return probe.answer("A12", f"{verdict}: {_said(exchange)}", False, exchange)
 
 
 def ask_idempotency(probe: _Probe) -> ProbeAnswer:
     """A14: do two identical starts start two runs?"""
     if probe.target.background_trigger is None:
-        return probe.answer("A14", "not asked: the target names no background_trigger", None)
+        return probe.not_asked("A14", "the target names no background_trigger")
     body = _body(message="probe A14", user_variables={"probe": "idempotency"})
-    first, second = (
-        probe.post("start", probe.target.background_trigger, probe.target.environment, body)
-        for _ in range(2)
-    )
+    route = (_START, probe.target.background_trigger)
+    first, second = (probe.post(route, probe.target.environment, body) for _ in range(2))
     ids = [
         item.json().get("workflow_id") if _ok(item) and isinstance(item.json(), dict) else None
         for item in (first, second)
@@ -230,7 +454,7 @@ def ask_idempotency(probe: _Probe) -> ProbeAnswer:
 def ask_key_environments(probe: _Probe) -> ProbeAnswer:
     """A15: is the key accepted in every environment? (unknown trigger: nothing starts)."""
     answers = {
-        environment: probe.post("start", _MISSING_TRIGGER, environment, _body(message=""))
+        environment: probe.post((_START, _MISSING_TRIGGER), environment, _body(message=""))
         for environment in ENVIRONMENTS
     }
     refused = [env for env, exchange in answers.items() if exchange.status_code == 401]
@@ -239,19 +463,37 @@ def ask_key_environments(probe: _Probe) -> ProbeAnswer:
         if not refused
         else "key refused (401) in " + ", ".join(refused)
     )
-    return probe.answer("A15", observed, not refused, *answers.values())
+    same = None if _unclear(*answers.values()) else not refused
+    return probe.answer("A15", observed, same, *answers.values())
 
 
-PROBE_QUESTIONS: tuple[Question, ...] = (
-    ask_sync_limit,
-    ask_unknown_workflow,
-    ask_unknown_workspace_and_trigger,
-    ask_environment_case,
-    ask_start_code,
-    ask_body_rules,
-    ask_rate_limit,
-    ask_idempotency,
-    ask_key_environments,
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeQuestion:
+    """One probe question: its id, how it is asked, and whether asking may start a run."""
+
+    question_id: str
+    ask: Callable[[_Probe], ProbeAnswer]
+    starts_runs: bool
+
+
+def _q(
+    question_id: str, ask: Callable[[_Probe], ProbeAnswer], *, starts_runs: bool
+) -> ProbeQuestion:
+    return ProbeQuestion(question_id=question_id, ask=ask, starts_runs=starts_runs)
+
+
+PROBE_QUESTIONS: tuple[ProbeQuestion, ...] = (
+    _q("A1", ask_sync_limit, starts_runs=True),
+    _q("A3", ask_unknown_workflow, starts_runs=False),
+    _q("A4", ask_unknown_workspace_and_trigger, starts_runs=False),
+    _q("A5", ask_environment_case, starts_runs=True),
+    _q("A6", ask_start_code, starts_runs=True),
+    _q("A7", ask_body_rules, starts_runs=True),
+    _q("A8", ask_rate_limit, starts_runs=False),
+    _q("A11", ask_log_window, starts_runs=True),
+    _q("A12", ask_jira_refusal, starts_runs=True),
+    _q("A14", ask_idempotency, starts_runs=True),
+    _q("A15", ask_key_environments, starts_runs=False),
 )
 
 
@@ -259,14 +501,33 @@ def probe_target(
     client: TriggerClient,
     *,
     slow_trigger: str | None = None,
-    questions: Sequence[Question] = PROBE_QUESTIONS,
+    questions: Sequence[ProbeQuestion] = PROBE_QUESTIONS,
+    allow_production: bool = False,
+    sleep: Sleep = time.sleep,
 ) -> list[ProbeAnswer]:
-    """Ask every question in order and return the table's rows.
+    """Preflight the target, then ask every question in order; the table's rows.
 
     Args:
         client: a client for the target (its key is sent; nothing else of it is shown).
         slow_trigger: a trigger known to outlast the sync limit, to ask A1; None skips A1.
         questions: which questions to ask.
+        allow_production: ask questions that may start runs on a production target too
+            (`Target.may_start_runs`); otherwise they are reported as not asked.
+        sleep: how to wait between retries (target seconds: the session's sleep).
+
+    Raises:
+        TargetUnavailable: the target cannot be reached, refuses the key or is not the trigger
+            API (preflight), or stopped answering part-way (exit 3).
     """
-    probe = _Probe(client, slow_trigger=slow_trigger)
-    return [question(probe) for question in questions]
+    preflight(client, sleep=sleep)
+    probe = _Probe(client, slow_trigger=slow_trigger, sleep=sleep)
+    may_start_runs = client.target.may_start_runs(allow_production=allow_production)
+    answers = []
+    for question in questions:
+        if question.starts_runs and not may_start_runs:
+            answer = probe.not_asked(question.question_id, PRODUCTION_SKIP_REASON)
+        else:
+            answer = question.ask(probe)
+        answers.append(dataclasses.replace(answer, starts_runs=question.starts_runs))
+        probe.done += 1
+    return answers

@@ -7,22 +7,30 @@ never a failure (except on the embedded demo mock, whose defaults are the notes'
 `run_suite` runs the selected cases, emits `SuiteStarted`, `CaseFinished` and `NoteRecorded`
 events and returns the counts; pytest runs the same cases through `execute_case`.
 
-Outcomes: a violation (or any `AssertionError`) fails a case; any other `HarnessError` (the
-target unreachable mid-run, an answer the case could not use) is an error; `SkipCase` and a
-`skip_reason` skip it. Before the first case a preflight request re-raises `TargetUnavailable`
-when the target cannot be reached or refuses the key.
+Outcomes: a violation (or any `AssertionError`) fails a case; any other `HarnessError` (an
+answer the case could not use) is an error; `SkipCase` and a `skip_reason` skip it.
+
+Before the first case, `harness._preflight.preflight` raises `TargetUnavailable` (exit 3) when
+the target cannot be reached, refuses the key or is not the trigger API. A target that stops
+answering part-way is exit 3 too, never a failed case. The rule: when a case did not pass and
+at least one of its requests got no answer, the runner asks whether the target still answers
+anything (`reachable`: an E3 request tried four times over 3.5 target seconds). If it does,
+the lost answer was a blip and the case's result stands; if it does not, the run stops with
+"became unreachable after N cases", and that case is reported as an error naming the cause.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .._embedded import DEFAULT_TIME_SCALE, MOCK_LOG_WINDOW, Session, open_session
-from .._exceptions import AuthRejected, ContractViolation, HarnessError
-from .._models import Endpoint, Exchange
+from .._exceptions import ContractViolation, HarnessError, TargetUnavailable
+from .._models import Exchange
+from .._preflight import became_unreachable, preflight, reachable
 from .._targets import Target
 from ..checks import ContractViolations
 from ..report import (
@@ -34,27 +42,16 @@ from ..report import (
     SuiteStarted,
     ViolationRecord,
 )
-from ._context import Case, SkipCase, SuiteContext, SuiteViolation, random_id
+from ._context import Case, SkipCase, SuiteContext, SuiteViolation
 from ._registry import select_cases
 
 __all__ = [
     "SuiteOutcome",
     "execute_case",
-    "preflight",
     "run_contract",
     "run_suite",
     "suite_context",
 ]
-
-
-def preflight(ctx: SuiteContext) -> Exchange:
-    """One E3 request for an unknown run; raises `TargetUnavailable` if unreachable or refused."""
-    exchange = ctx.send(Endpoint.STATUS, "GET", ctx.url("status", workflow_id=random_id("probe")))
-    if exchange.status_code == 401:
-        raise AuthRejected(
-            f"target {ctx.target.name!r} refused the configured key (401)", exchange=exchange
-        )
-    return exchange
 
 
 def _records(exc: AssertionError) -> tuple[ViolationRecord, ...]:
@@ -140,6 +137,21 @@ def execute_case(
     return CaseFinished(**common, duration_s=clock() - started, **outcome)
 
 
+def _target_lost(ctx: SuiteContext, result: CaseFinished, *, done: int) -> TargetUnavailable | None:
+    """The error that stops the run when `result` did not pass because the target went away.
+
+    None when the case passed or was skipped, when every request of it was answered, or when
+    the target still answers (a lost connection that was a blip: the result stands).
+    """
+    if result.outcome not in (Outcome.FAILED, Outcome.ERROR):
+        return None
+    unanswered = [e for e in ctx.exchanges if e.status_code is None]
+    if not unanswered or reachable(ctx.client, sleep=ctx.sleep):
+        return None
+    cause = unanswered[-1].error or "no answer"
+    return became_unreachable(ctx.target, done, "case", f"{result.case_id}: {cause}")
+
+
 def _error_evidence(exc: HarnessError) -> tuple[Exchange, ...]:
     exchange = getattr(exc, "exchange", None)
     return (exchange,) if isinstance(exchange, Exchange) else ()
@@ -174,8 +186,9 @@ def run_suite(
 ) -> SuiteOutcome:
     """Run the selected cases against `ctx.target`, emitting report events as they end.
 
-    Raises `TargetUnavailable` (before any case) when the target cannot be reached or refuses
-    the key.
+    Raises `TargetUnavailable` (exit 3) before any case when the target cannot be reached,
+    refuses the key or is not the trigger API, and part-way when it stops answering (the
+    module docstring gives the rule).
 
     Args:
         ctx: the suite context (target, client, admin, note sink).
@@ -184,13 +197,19 @@ def run_suite(
     """
     cases = select_cases(select)
     emit(SuiteStarted(suite=Suite.CONTRACT))
-    preflight(ctx)
+    preflight(ctx.client, sleep=ctx.sleep)
     results: list[CaseFinished] = []
     seen: set[tuple[str, str, str]] = set()
     notes: list[NoteRecorded] = []
     for item in cases:
         ctx.notes.clear()
         result = execute_case(ctx, item)
+        lost = _target_lost(ctx, result, done=len(results))
+        if lost is not None:
+            emit(
+                dataclasses.replace(result, outcome=Outcome.ERROR, message=str(lost), violations=())
+            )
+            raise lost
         results.append(result)
         emit(result)
         for note in ctx.notes:

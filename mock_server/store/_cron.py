@@ -8,7 +8,8 @@ passed, once each, in order, each at its own time. A tick is skipped, never fire
 its trigger is paused at the tick, or when its overlap is `skip` and the trigger's previous cron
 run is still pending/waiting at the tick time (a run ending exactly at the tick does not
 overlap). Moving the clock backwards does not re-fire ticks already fired. Firing costs about
-25 µs per tick, so a jump of a year past a once-a-minute schedule takes some seconds.
+25 µs per tick, so a jump of a year past a once-a-minute schedule takes some seconds: `fire_due`
+handles a bounded number per call, so the HTTP layer can yield to the event loop in between.
 """
 
 from __future__ import annotations
@@ -123,15 +124,20 @@ class CronTicks:
         state.cron_iter = None
         state.next_tick = None
 
-    def fire_due(self, now: float) -> None:
-        """Fire every tick at or before `now` (virtual POSIX seconds), oldest first."""
+    def fire_due(self, now: float, budget: int) -> bool:
+        """Fire the ticks at or before `now` (virtual POSIX seconds), oldest first, at most
+        `budget` of them; True when due ticks are left."""
         heap = self.heap
         while heap and heap[0][0] <= now:
+            if budget <= 0:
+                return True
+            budget -= 1
             tick, _, state, generation = heapq.heappop(heap)
             if generation != state.generation or state.cron_iter is None:
                 continue
             self._fire(state, tick)
             self._push_next_tick(state)
+        return False
 
     def _push_next_tick(self, state: TriggerState) -> None:
         if state.cron_iter is None:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .._config import WorkspaceConfig
 
-__all__ = ["KeyRing", "KeyScope", "jira_signature_ok"]
+__all__ = ["KeyRing", "KeyScope", "jira_signature_ok", "signature_digest"]
 
-_SIGNATURE_PREFIX = "sha256="
+_SIGNATURE = re.compile(r"sha256=([0-9A-Fa-f]{64})")
+"""A12's grammar: `sha256=` and exactly 64 ASCII hex digits, nothing between or after."""
+_OWS = " \t"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +76,36 @@ class KeyRing:
         return KeyScope(self._workspace_ids[workspace_id], found) if matched else None
 
 
+def signature_digest(header: str | None) -> bytes | None:
+    """The lower-case hex digest of an `X-Hub-Signature` value; None unless it is exactly
+    `sha256=` followed by 64 hex digits (either case).
+
+    Only the field's leading and trailing OWS (space, tab) is set aside, as RFC 9110 §5.5
+    excludes it from the field value; whitespace inside (`sha256= <hex>`), a no-break space or
+    any other character anywhere makes the header malformed.
+
+    Args:
+        header: the header value, or None when absent.
+    """
+    if header is None:
+        return None
+    match = _SIGNATURE.fullmatch(header.strip(_OWS))
+    return None if match is None else match.group(1).lower().encode("ascii")
+
+
 def jira_signature_ok(secret: str, raw_body: bytes, header: str | None) -> bool:
     """True when `header` is `sha256=<hex>` of the HMAC-SHA256 of `raw_body` under `secret` (A12).
 
-    The hex digest is compared case-insensitively and in constant time.
+    The header is parsed with its exact grammar (`signature_digest`); the digest is compared
+    case-insensitively and in constant time.
 
     Args:
         secret: the trigger's Jira secret.
         raw_body: the request body exactly as received.
         header: the `X-Hub-Signature` value, or None when absent.
     """
-    if header is None or not header.startswith(_SIGNATURE_PREFIX):
+    given = signature_digest(header)
+    if given is None:
         return False
-    given = header[len(_SIGNATURE_PREFIX) :].strip().lower().encode("ascii", "replace")
     expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest().encode()
     return hmac.compare_digest(given, expected)

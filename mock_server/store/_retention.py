@@ -1,7 +1,9 @@
 """Retention (A9): a final run disappears `retention_s` (virtual seconds) after it ended.
 
 Reads check the expiry themselves (`now >= end_at + retention_s`); `purge_due` drops expired
-runs from a heap keyed by expiry, so nothing is scanned and an idle check is one compare.
+runs from a heap keyed by end (expiry is end + the one retention, so the order is the same and
+the heap shares each run's own `end_at` float), so nothing is scanned and an idle check is one
+compare.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from ._runs import INF, Run
 __all__ = ["Retention"]
 
 _COMPACT_AFTER = 4096
-"""Purging more runs than this at once (and than are left) compacts the run map."""
+"""Purging more runs than this since the last compaction (and than are left) compacts the map."""
 
 
 class Retention:
     """The expiry heap over a run map it shares with the store, and the purged count.
 
-    `heap` is a list of `(expires_at, workflow_id)`; it is never replaced, so its holder may
-    read the head directly. Purging keeps the run map's identity (it is compacted in place).
+    `heap` is a list of `(end_at, workflow_id)`: an entry is due once `end_at + retention_s` has
+    come. It is never replaced, so its holder may read the
+    head directly. Purging keeps the run map's identity (it is compacted in place).
 
     Args:
         retention_s: how long a final run stays readable, in virtual seconds.
@@ -29,7 +32,7 @@ class Retention:
         forget: called with each purged run, to drop it from the store's other indexes.
     """
 
-    __slots__ = ("_forget", "_runs", "heap", "purged", "retention_s")
+    __slots__ = ("_forget", "_runs", "_since_compact", "heap", "purged", "retention_s")
 
     def __init__(
         self, retention_s: float, runs: dict[str, Run], forget: Callable[[Run], None]
@@ -39,11 +42,13 @@ class Retention:
         self._forget = forget
         self.heap: list[tuple[float, str]] = []
         self.purged = 0
+        self._since_compact = 0
 
     def reset(self) -> None:
         """Forget every expiry and zero the purged count (the caller clears the run map)."""
         self.heap.clear()
         self.purged = 0
+        self._since_compact = 0
 
     def expired(self, run: Run, now: float) -> bool:
         """True when `run` is past its retention at `now` (virtual POSIX seconds)."""
@@ -70,13 +75,18 @@ class Retention:
         An earlier entry for the same run stays in the heap and is ignored when it comes due.
         """
         if run.end_at != INF:
-            heapq.heappush(self.heap, (run.end_at + self.retention_s, run.workflow_id))
+            heapq.heappush(self.heap, (run.end_at, run.workflow_id))
 
-    def purge_due(self, now: float) -> None:
-        """Delete every run past its retention at `now` (virtual POSIX seconds)."""
+    def purge_due(self, now: float, budget: int) -> bool:
+        """Delete runs past their retention at `now` (virtual POSIX seconds), at most `budget`
+        expiries; True when due expiries are left."""
         heap, runs = self.heap, self._runs
+        retention_s = self.retention_s
         purged = 0
-        while heap and heap[0][0] <= now:
+        while heap and heap[0][0] + retention_s <= now:
+            if budget <= 0:
+                break
+            budget -= 1
             _, workflow_id = heapq.heappop(heap)
             run = runs.get(workflow_id)
             if run is not None and self.expired(run, now):
@@ -84,8 +94,11 @@ class Retention:
                 self._forget(run)
                 purged += 1
         self.purged += purged
-        if purged > _COMPACT_AFTER and len(runs) < purged:
+        self._since_compact += purged
+        if self._since_compact > _COMPACT_AFTER and len(runs) < self._since_compact:
             _compact(runs)
+            self._since_compact = 0
+        return bool(heap) and heap[0][0] + retention_s <= now
 
 
 def _compact(runs: dict[str, Run]) -> None:

@@ -10,6 +10,7 @@ limit is `failed` at that limit (A2); waiting time does not count.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,7 @@ from typing import Any
 
 from .._clock import format_iso
 from .._config import ENVIRONMENTS, TriggerConfig
+from .._errors import render_json_to_keep
 from .._flows import (
     Ending,
     Fate,
@@ -40,7 +42,9 @@ __all__ = [
     "RunFilter",
     "Source",
     "count_by_status",
+    "decode_variables",
     "draw_run",
+    "encode_variables",
     "envelope_at",
     "run_summary",
 ]
@@ -54,6 +58,33 @@ FAILED = "failed"
 STATUSES = (PENDING, WAITING, COMPLETED, FAILED)
 """Every status a run can show, in lifecycle order."""
 _ENVIRONMENTS = {env: env for env in ENVIRONMENTS}  # shared strings keep records small
+_NO_VARIABLES = b"{}"
+
+
+def encode_variables(variables: dict[str, Any]) -> bytes:
+    """A run's session variables as compact JSON bytes, as they are kept.
+
+    A parsed JSON object holds one Python object per value (a 1 MiB body of small objects
+    is about 24 MiB of them); its JSON text is no larger than the body. Integers of any size
+    are kept exactly (`render_json_to_keep`).
+
+    Args:
+        variables: a JSON object (string keys, JSON values).
+    """
+    return render_json_to_keep(variables) if variables else _NO_VARIABLES
+
+
+def decode_variables(encoded: bytes) -> dict[str, Any]:
+    """The variables `encode_variables` kept, as a fresh object (the stdlib parser: exact
+    integers, the same floats).
+
+    Args:
+        encoded: what `encode_variables` returned.
+    """
+    if encoded is _NO_VARIABLES:
+        return {}
+    variables: dict[str, Any] = json.loads(encoded)
+    return variables
 
 
 class Source(StrEnum):
@@ -76,7 +107,7 @@ class Run:
         source: what started it.
         started_at: when it started.
         message: the first message of its session.
-        user_variables: its session variables (kept as given, never copied).
+        user_variables: its session variables (kept as compact JSON, `encode_variables`).
         seed: the seed its logs, result and error derive from.
         pause_at: when it pauses for input (`inf`: never).
         end_at: when it becomes final (`inf`: while it waits for input).
@@ -96,7 +127,7 @@ class Run:
         "source",
         "started_at",
         "trigger_id",
-        "user_variables",
+        "variables_json",
         "workflow_id",
         "workspace_id",
     )
@@ -124,7 +155,7 @@ class Run:
         self.source = source
         self.started_at = started_at
         self.message = message
-        self.user_variables = user_variables
+        self.variables_json = encode_variables(user_variables)
         self.seed = seed
         self.pause_at = pause_at
         self.resumed_at = INF
@@ -132,6 +163,11 @@ class Run:
         self.ending = ending
         self.input_message: str | None = None
         self.error_text: str | None = None  # an error set by the store (E1's sync limit)
+
+    @property
+    def user_variables(self) -> dict[str, Any]:
+        """Its session variables, decoded afresh from the kept JSON."""
+        return decode_variables(self.variables_json)
 
     def status_at(self, now: float) -> str:
         """The run's status (one of `STATUSES`) at virtual time `now` (POSIX seconds)."""

@@ -6,11 +6,12 @@ checks, schedules) over `CronTicks` (A13's tick heap), `Retention` (A9's expiry 
 shared with `Retention`; statuses are derived from the virtual clock at read time
 (`Run.status_at`). All times are virtual POSIX seconds.
 
-Every method that reads or changes state at "now" expects `catch_up()` to have run first (the
-HTTP layer calls it once per request); the trigger changes that depend on the past (pause,
-cron) call it themselves. E3 (`catch_up`, `key_scope`, `status_envelope`) is the hot path: it
-reads the run map, the heads of both heaps and the cache of final envelopes directly, and
-`key_scope` is the key ring's own method, so no request pays a call per part.
+Every method that reads or changes state at "now" expects the store to be caught up first: the
+HTTP layer runs `catch_up_some()` in bounded steps (yielding to the event loop between them)
+until it returns False, once per request; the trigger changes that depend on the past (pause,
+cron) call `catch_up()` themselves. E3 (`catch_up_some`, `key_scope`, `status_answer`) is the
+hot path: it reads the run map, the heads of both heaps and the cache of final envelopes
+directly, and `key_scope` is the key ring's own method, so no request pays a call per part.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from .._clock import VirtualClock
 from .._config import CronSpec, MockConfig
+from .._errors import render_json, render_json_to_keep
 from ._active import ActiveRuns
 from ._cron import CronTicks, TriggerState
 from ._exceptions import JiraNotEnabled, TriggerPaused, WorkflowNotFound
@@ -30,10 +32,15 @@ from ._runs import Run, RunFilter, Source, count_by_status, draw_run, envelope_a
 from ._sync import SyncLimit
 from ._triggers import Triggers
 
-__all__ = ["FINAL_ENVELOPE_CACHE", "TriggerStore"]
+__all__ = ["CATCH_UP_STEP", "FINAL_ENVELOPE_CACHE", "FINAL_ENVELOPE_MAX_BYTES", "TriggerStore"]
+
+CATCH_UP_STEP = 1024
+"""The most cron ticks and run purges one `catch_up_some()` call handles (a few ms of work)."""
 
 FINAL_ENVELOPE_CACHE = 4096
-"""How many final runs' envelopes E3 keeps ready (each a few hundred bytes)."""
+"""How many final runs' envelopes E3 keeps rendered (each a few hundred bytes)."""
+FINAL_ENVELOPE_MAX_BYTES = 4096
+"""The largest rendered envelope E3 keeps (larger ones, rare, are rendered per read)."""
 
 
 class TriggerStore:
@@ -57,7 +64,7 @@ class TriggerStore:
         self.key_scope = self._keys.scope  # bound once: E3's key check is a single call
         """`key_scope(workspace_id, bearer token or None) -> KeyScope | None` (`KeyRing.scope`)."""
         self._runs: dict[str, Run] = {}
-        self._final_envelopes: dict[str, dict[str, Any]] = {}
+        self._final_envelopes: dict[str, tuple[str, bytes]] = {}
         self._active = ActiveRuns()
         self._retention = Retention(settings.retention_s, self._runs, self._forget)
         self._cron = CronTicks(self._start_cron_run)
@@ -206,16 +213,19 @@ class TriggerStore:
         """
         return envelope_at(run, self.clock.now(), self._window, self._background_limit)
 
-    def status_envelope(
+    def status_answer(
         self,
         workspace_id: str,
         workflow_id: str,
         environments: frozenset[str] | None = None,
-    ) -> dict[str, Any] | None:
-        """E3: the envelope, or None (404) for unknown, foreign, expired or hidden runs.
+    ) -> tuple[str, bytes] | None:
+        """E3: the run's status and its envelope as JSON bytes, or None (404) for unknown,
+        foreign, expired or hidden runs.
 
         A final run's envelope never changes again (invariant 2), and pollers and dashboards
-        keep reading finished runs: the newest `FINAL_ENVELOPE_CACHE` of them are kept ready.
+        keep reading finished runs: the newest `FINAL_ENVELOPE_CACHE` of them are kept
+        rendered, each at most `FINAL_ENVELOPE_MAX_BYTES` (a larger one is rendered per read,
+        so the cache stays within a few MiB whatever the runs' variables).
 
         Args:
             workspace_id: the workspace of the path (already authorised).
@@ -235,11 +245,13 @@ class TriggerStore:
         if cached is not None:
             return cached
         envelope = envelope_at(run, now, self._window, self._background_limit)
-        if now >= run.end_at:
+        answer = envelope["status"], render_json(envelope)
+        if now >= run.end_at and len(answer[1]) <= FINAL_ENVELOPE_MAX_BYTES:
             if len(cache) >= FINAL_ENVELOPE_CACHE:
                 del cache[next(iter(cache))]
-            cache[workflow_id] = envelope
-        return envelope
+            answer = answer[0], render_json_to_keep(envelope)
+            cache[workflow_id] = answer
+        return answer
 
     def active_background_runs(self, workspace_id: str) -> tuple[int, float | None]:
         """How many background runs of a workspace are not final now, and the soonest end.
@@ -284,18 +296,28 @@ class TriggerStore:
 
     # --- time passing ----------------------------------------------------------------------
 
-    def catch_up(self) -> None:
-        """Fire every due cron tick in time order, then purge runs past their retention.
+    def catch_up_some(self, budget: int = CATCH_UP_STEP) -> bool:
+        """Fire due cron ticks in time order, then purge runs past their retention: at most
+        `budget` of each; True when work is left for another call.
 
         Two compares when nothing is due.
+
+        Args:
+            budget: the most ticks, and the most purges, handled by this call.
         """
         now = self.clock.now()
         cron_heap = self._cron_heap
-        if cron_heap and cron_heap[0][0] <= now:
-            self._cron.fire_due(now)
+        if cron_heap and cron_heap[0][0] <= now and self._cron.fire_due(now, budget):
+            return True
         expiry_heap = self._expiry_heap
-        if expiry_heap and expiry_heap[0][0] <= now:
-            self._retention.purge_due(now)
+        if expiry_heap and expiry_heap[0][0] + self._retention_s <= now:
+            return self._retention.purge_due(now, budget)
+        return False
+
+    def catch_up(self) -> None:
+        """Everything due now, at once (see `catch_up_some`; the HTTP layer goes step by step)."""
+        while self.catch_up_some():
+            pass
 
     # --- metrics and reset -----------------------------------------------------------------
 

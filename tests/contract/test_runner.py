@@ -10,7 +10,8 @@ import pytest
 
 from harness import ConnectError, HarnessError, Secret, Target, TargetUnavailable, UsageError
 from harness._client import TriggerClient
-from harness._embedded import Session, open_session
+from harness._embedded import Session, embedded_app, in_process_client, open_session
+from harness._models import Exchange
 from harness._targets import mock_target
 from harness.checks._notes import Note
 from harness.report import CaseFinished, Event, NoteRecorded, Outcome, SuiteStarted
@@ -192,3 +193,58 @@ def test_exact_mock_turns_a_non_default_note_into_a_violation(session: Session) 
     lenient = suite_context(session, exact=False)
     lenient.note(note)
     assert lenient.notes == [note]
+
+
+class _Dies:
+    """Forwards to an in-process mock until `fail_from` requests have gone, then every request
+    (or, with `once`, only that one) loses its connection."""
+
+    def __init__(self, fail_from: int, *, once: bool = False) -> None:
+        self.live = in_process_client(embedded_app())
+        self.sent = 0
+        self.fail_from, self.once = fail_from, once
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        lost = self.sent == self.fail_from if self.once else self.sent >= self.fail_from
+        if lost:
+            raise httpx.ConnectError("connection refused", request=request)
+        answer = self.live.request(
+            request.method, str(request.url), headers=request.headers, content=request.content
+        )
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+def _hooked_context(transport: _Dies) -> SuiteContext:
+    target = _remote_target(base_url="http://testserver", workspace_id="demo")
+    target = dataclasses.replace(target, api_key=Secret("demo-key"))
+    exchanges: list[Exchange] = []
+    http = httpx.Client(transport=httpx.MockTransport(transport))
+    client = TriggerClient(target, http=http, event_hooks={"response": [exchanges.append]})
+    return SuiteContext(target=target, client=client, exchanges=exchanges, sleep=lambda s: None)
+
+
+def test_a_target_dying_mid_run_is_exit_3_not_a_failed_case() -> None:
+    """Lost after the first case: TargetUnavailable "became unreachable after 1 case" (exit 3);
+    the case that met the dead target is an error naming why, and no case is FAILED."""
+    events: list[Event] = []
+    # preflight sends 2 requests (keyed, anonymous); the first case 1; then the target dies.
+    ctx = _hooked_context(_Dies(fail_from=4))
+    with pytest.raises(TargetUnavailable, match="became unreachable after 1 case:") as raised:
+        run_suite(ctx, emit=events.append, select=["auth.no_header"])
+    assert raised.value.exit_code == 3
+    finished = [event for event in events if isinstance(event, CaseFinished)]
+    assert [(c.case_id, c.outcome) for c in finished] == [
+        ("auth.no_header.E1", Outcome.PASSED),
+        ("auth.no_header.E2", Outcome.ERROR),
+    ]
+    assert "became unreachable" in finished[1].message
+
+
+def test_one_lost_connection_is_a_blip_and_the_run_goes_on() -> None:
+    """A single lost connection in a case, the target answering again: the run continues and
+    only that case's result (an error) stands."""
+    events: list[Event] = []
+    ctx = _hooked_context(_Dies(fail_from=4, once=True))
+    outcome = run_suite(ctx, emit=events.append, select=["auth.no_header"])
+    assert [c.outcome for c in outcome.cases] == [Outcome.PASSED, Outcome.ERROR, Outcome.PASSED]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from harness._embedded import MOCK_LOG_WINDOW, Session
-from harness.fuzz._context import FuzzContext, FuzzMeter
+from harness.fuzz import FuzzContext, FuzzMeter
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from harness.fuzz._context import FuzzBudget, FuzzContext, Property
-from harness.fuzz._properties import PROPERTIES
+from harness.fuzz import PROPERTIES, FuzzBudget, FuzzContext, Property
 
 BUDGET = FuzzBudget(profile="ci", max_examples=20)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from harness.fuzz._context import FuzzBudget, FuzzContext
-from harness.fuzz._machine import build_machine
+from harness.fuzz import FuzzBudget, FuzzContext, build_machine
 
 BUDGET = FuzzBudget(profile="ci", max_examples=15)
 

@@ -6,7 +6,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from harness._models import Endpoint, Envelope, Exchange, LogEntry, Observation, RunHistory
+from harness._models import (
+    Endpoint,
+    Envelope,
+    Exchange,
+    LogEntry,
+    Observation,
+    RunHistory,
+    StopReason,
+)
 
 __all__ = ["LOG_ENTRY", "WORKFLOW_ID", "body", "exchange", "history", "observation", "poll"]
 
@@ -103,7 +111,7 @@ def history(
     *polls: Observation,
     start: Observation | None = None,
     request: Any = None,
-    timed_out: bool = False,
+    stop_reason: StopReason | None = None,
     deadline_s: float | None = None,
 ) -> RunHistory:
     """A run started by E2 (pending, sending `request`) and followed by `polls`."""
@@ -115,6 +123,6 @@ def history(
         start=start,
         polls=polls,
         final=finals[0] if finals else None,
-        timed_out=timed_out,
+        stop_reason=stop_reason,
         deadline_s=deadline_s,
     )

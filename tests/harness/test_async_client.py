@@ -23,10 +23,12 @@ from harness import (
     RequestSpec,
     Secret,
     ServerError,
+    UsageError,
     backoff,
     fixed,
     mock_target,
 )
+from harness._models import StopReason
 
 pytestmark = pytest.mark.anyio
 
@@ -196,3 +198,39 @@ async def test_sync_and_async_hooks_see_redacted_attempts() -> None:
     for text in [*map(repr, seen), repr(history)]:
         assert KEY not in text
     assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def limited(retry_after: bytes) -> httpx.Response:
+    return httpx.Response(429, headers=[(b"Retry-After", retry_after)], json={"detail": "slow"})
+
+
+async def test_async_unusable_and_huge_retry_after_never_crash_and_are_bounded() -> None:
+    """0xB2 is unusable (backoff), 86400 waits max_wait_s: status() and start() alike."""
+    time = FakeTime()
+    script = Script(limited(b"\xb2"), ok(), limited(b"86400"), ok())
+    client = make_client(script, time)
+    assert (await client.status("wf-1")).envelope is not None
+    assert (await client.start(retry_rate_limited=True)).envelope is not None
+    assert time.sleeps == [0.5, 60.0]
+    with pytest.raises(RateLimited):
+        await make_client(Script(limited(b"86400")), time).status("wf-1", deadline_s=30.0)
+
+
+async def test_async_stop_reasons_match_the_sync_client() -> None:
+    """429s until the deadline are RATE_LIMITED; `cancelled` is UNKNOWN_STATUS after one sight."""
+    rate_limited = await make_client(Script(*(limited(b"1") for _ in range(40)))).wait(
+        "wf-1", deadline_s=30.0
+    )
+    assert rate_limited.stop_reason is StopReason.RATE_LIMITED
+    assert len(rate_limited.polls) > 4
+    cancelled = await make_client(Script(ok(), ok("cancelled"))).wait("wf-1", strategy=fixed(5))
+    assert cancelled.stop_reason is StopReason.UNKNOWN_STATUS
+    assert len(cancelled.observations) == 2
+
+
+async def test_async_nan_is_refused_before_sending() -> None:
+    """A NaN variable is a UsageError naming it; no request leaves."""
+    script = Script()
+    with pytest.raises(UsageError, match=r"body\.user_variables\.x: nan"):
+        await make_client(script).start(user_variables={"x": float("nan")})
+    assert script.requests == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import email.utils
 import json
@@ -40,8 +41,11 @@ from harness import (
     fixed,
     mock_target,
 )
+from harness._exceptions import ContractViolation
+from harness._models import StopReason
 from harness._protocol import SYNC_SLACK_S
 from harness._transport import map_transport_errors
+from harness.checks import CheckContext, assert_checks, run_history_checks
 
 KEY = "sk-live-0123456789"
 JIRA = "jira-hush-9876"
@@ -439,3 +443,158 @@ def test_wait_honours_a_retry_after_http_date() -> None:
     history = make_client(script, time, wall_clock=lambda: wall).wait("wf-1")
     assert history.final is not None
     assert time.sleeps == [20.0]
+
+
+# --- why following stopped, Retry-After bounds, the number model (issue 13) -------------------
+
+
+def limited(retry_after: bytes) -> httpx.Response:
+    return httpx.Response(429, headers=[(b"Retry-After", retry_after)], json={"detail": "slow"})
+
+
+@pytest.mark.parametrize("raw", [b"\xb2", "\u0663".encode(), b"\xff\xfe", b"1.5"])
+def test_unusable_retry_after_bytes_never_crash_status_or_start(raw: bytes) -> None:
+    """0xB2 ("²" once decoded), "٣" and other junk are unusable: the backoff applies, no crash."""
+    time = FakeTime()
+    script = Script(limited(raw), ok("pending"), limited(raw), ok("pending"))
+    client = make_client(script, time)
+    assert client.status("wf-1").envelope is not None
+    assert client.start(retry_rate_limited=True).envelope is not None
+    assert time.sleeps == [0.5, 0.5]  # the policy's first backoff, not a misread "3"
+
+
+def test_asctime_retry_after_is_honoured() -> None:
+    """`Retry-After: Fri Jan 15 08:00:30 2027` (asctime, UTC) waits the 30 s it names."""
+    wall = float(calendar.timegm((2027, 1, 15, 8, 0, 0, 0, 0, 0)))
+    script = Script(limited(b"Fri Jan 15 08:00:30 2027"), ok("completed"))
+    time = FakeTime()
+    make_client(script, time, wall_clock=lambda: wall).status("wf-1")
+    assert time.sleeps == [30.0]
+
+
+def test_a_day_long_retry_after_is_bounded_by_max_wait_and_the_call_deadline() -> None:
+    """`Retry-After: 86400` waits at most max_wait_s, and not at all past the call's deadline."""
+    time = FakeTime()
+    script = Script(limited(b"86400"), ok("pending"))
+    client = make_client(script, time, retry=backoff(0.5, max_wait_s=20.0))
+    assert client.status("wf-1").envelope is not None
+    assert time.sleeps == [20.0]
+    short = make_client(Script(limited(b"86400")), time, retry=backoff(0.5, max_wait_s=20.0))
+    with pytest.raises(RateLimited) as info:
+        short.status("wf-1", deadline_s=10.0)
+    assert info.value.retry_after_s == 86400.0
+    assert time.sleeps == [20.0]  # nothing more: 20 s would pass the 10 s deadline
+
+
+def test_an_absurd_retry_after_never_overflows() -> None:
+    """`Retry-After: 99999999999` (and longer) is read, bounded, and never an OverflowError."""
+    for raw in (b"99999999999", b"9" * 400):
+        time = FakeTime()
+        script = Script(limited(raw), limited(raw), ok("pending"))
+        client = make_client(script, time, retry=backoff(0.5, max_wait_s=30.0))
+        assert client.start(retry_rate_limited=True, deadline_s=100.0).envelope is not None
+        assert time.sleeps == [30.0, 30.0]
+
+
+def test_429_until_the_deadline_is_rate_limited_never_a_timeout() -> None:
+    """`Retry-After: 3600` on a 30 s run ends "rate-limited past the deadline": no finding."""
+    script = Script(limited(b"3600"))
+    time = FakeTime()
+    start = make_client(Script(ok("pending")), time).start()
+    history = make_client(script, time).wait("wf-1", start=start, deadline_s=30.0)
+    assert history.stop_reason is StopReason.RATE_LIMITED
+    assert not history.timed_out
+    assert len(history.polls) == 1
+    ctx = CheckContext(max_run_s=30.0)
+    assert run_history_checks(ctx, history) == []
+    with pytest.raises(RateLimited):
+        make_client(Script(limited(b"3600")), time).wait_or_raise(
+            "wf-1", start=start, deadline_s=30.0
+        )
+
+
+def test_429s_are_followed_until_the_deadline_past_max_attempts() -> None:
+    """More consecutive 429s than max_attempts never stop following before the deadline."""
+    script = Script(*(limited(b"1") for _ in range(40)))
+    time = FakeTime()
+    history = make_client(script, time).wait("wf-1", deadline_s=60.0)
+    assert history.stop_reason is StopReason.RATE_LIMITED
+    assert len(history.observations) > 4  # max_attempts of this client's policy
+    assert sum(time.sleeps) == pytest.approx(60.0)
+
+
+def test_a_status_outside_the_enum_stops_following_once() -> None:
+    """`cancelled` is seen once, following stops there (no polling to the deadline), and the
+    checks report it once, as an unknown status."""
+    script = Script(ok("pending"), ok("cancelled"), ok("cancelled"))
+    time = FakeTime()
+    history = make_client(script, time).wait("wf-1", deadline_s=2700.0)
+    assert history.stop_reason is StopReason.UNKNOWN_STATUS
+    assert [p.envelope.status for p in history.observations if p.envelope] == [
+        "pending",
+        "cancelled",
+    ]
+    assert sum(time.sleeps) < 30.0
+    with pytest.raises(ContractViolation) as info:
+        assert_checks(CheckContext(), history)
+    assert info.value.title == "Unknown status"
+    with pytest.raises(MalformedResponse, match="'cancelled'"):
+        make_client(Script(ok("cancelled")), time).wait_or_raise("wf-1")
+
+
+def test_lost_connection_and_server_errors_are_told_apart() -> None:
+    """Retries exhausted on no answer is CONNECTION_LOST; on 5xx, SERVER_ERROR."""
+    lost = make_client(Script(*(reset() for _ in range(4)))).wait("wf-1")
+    failing = make_client(Script(*(httpx.Response(502) for _ in range(4)))).wait("wf-1")
+    assert lost.stop_reason is StopReason.CONNECTION_LOST
+    assert failing.stop_reason is StopReason.SERVER_ERROR
+    refused = make_client(Script(httpx.Response(404, json={"detail": "x"}))).wait("wf-1")
+    assert refused.stop_reason is StopReason.NOT_RETRYABLE
+
+
+def test_the_default_deadline_passes_max_run_s_so_a_stuck_run_is_caught() -> None:
+    """Followed with the default deadline, a run pending for ever breaks invariant 9."""
+    time = FakeTime()
+    target = real_target(max_run_s=60.0, poll_interval_s=5.0)
+    start = make_client(Script(ok("pending")), time).start()
+    client = TriggerClient(
+        target,
+        http=httpx.Client(transport=httpx.MockTransport(lambda _: ok("pending"))),
+        clock=time.clock,
+        sleep=time.sleep,
+    )
+    history = client.wait("wf-1", start=start)
+    assert history.timed_out
+    assert history.deadline_s == 60.0 + SYNC_SLACK_S
+    (violation,) = run_history_checks(CheckContext(max_run_s=60.0), history)
+    assert violation.title == "Run never finished"
+
+
+def test_values_json_cannot_hold_are_refused_before_sending() -> None:
+    """NaN, infinities and non-string keys are a UsageError naming the path; nothing is sent."""
+    script = Script()
+    client = make_client(script)
+    with pytest.raises(UsageError, match=r"body\.user_variables\.x: nan"):
+        client.start(user_variables={"x": float("nan")})
+    with pytest.raises(UsageError, match=r"body\.user_variables\.a\[0\]\.k: inf"):
+        client.run_sync(user_variables={"a": [{"k": float("inf")}]})
+    with pytest.raises(UsageError, match=r"body\.user_variables\[1\]: object keys must be"):
+        client.start(user_variables={1: "x"})
+    assert script.requests == []
+
+
+def test_huge_integers_are_sent_exactly() -> None:
+    """`user_variables={"n": 2**64}` is sent as the exact integer, not a TypeError."""
+    script = Script(ok("pending"))
+    make_client(script).start(user_variables={"n": 2**64, "m": 2**64 + 1})
+    sent = script.requests[0].content
+    assert b'"n":18446744073709551616' in sent
+    assert b'"m":18446744073709551617' in sent
+
+
+def test_non_ascii_header_values_are_sent_not_crashed_on() -> None:
+    """A raw request with a non-ASCII header value is sent as UTF-8, recorded as given."""
+    script = Script(httpx.Response(200, json={}))
+    exchange = make_client(script).request("GET", "/trigger/x", headers={"X-Note": "\u0663 é"})
+    assert (b"X-Note", "\u0663 é".encode()) in script.requests[0].headers.raw
+    assert exchange.request_headers["x-note"] == "\u0663 é"

@@ -46,6 +46,7 @@ PUBLIC_NAMES = {
     "RunStatus",
     "Secret",
     "ServerError",
+    "StopReason",
     "Target",
     "TargetUnavailable",
     "TransportError",

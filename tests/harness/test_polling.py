@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness import UsageError, backoff, exponential, fixed, fixed_jittered
+from harness._models import StopReason
 from harness._polling import (
     DEFAULT_CAP_S,
     STRATEGIES,
@@ -22,7 +23,6 @@ from harness._polling import (
     PollPlan,
     default_jitter,
     next_action,
-    retry_delay,
     strategy_from,
 )
 from harness._protocol import Interpretation, build_status, interpret, make_exchange
@@ -118,15 +118,61 @@ def test_backoff_grows_caps_and_honours_retry_after() -> None:
     assert policy.delay(3, 0.5) == 4.0
 
 
-def test_retry_delay_stops_on_success_permanent_errors_and_attempts() -> None:
-    """Single-call retries happen only for transient failures and within max_attempts."""
-    policy = backoff(1, max_attempts=3)
-    assert retry_delay(policy, 1, answer(503)) == 1.0
-    assert retry_delay(policy, 2, answer(429, retry_after="9")) == 9.0
-    assert retry_delay(policy, 3, answer(503)) is None
-    assert retry_delay(policy, 1, answer(200)) is None
-    assert retry_delay(policy, 1, answer(404)) is None
-    assert retry_delay(policy, 1, answer(401)) is None
+def test_backoff_bounds_a_retry_after_by_max_wait() -> None:
+    """A server-suggested wait longer than `max_wait_s` is honoured only up to it."""
+    policy = backoff(1, factor=2, cap_s=5, max_wait_s=60)
+    assert policy.delay(1, 86400.0) == 60.0
+    assert policy.delay(1, float("inf")) == 60.0
+    assert backoff().max_wait_s == 60.0
+
+
+def test_call_retry_stops_on_success_permanent_errors_and_attempts() -> None:
+    """Single-call retries happen only for transient failures; 5xx within max_attempts (a 429
+    in between does not count towards it)."""
+    retry = backoff(1, max_attempts=3).begin_call(started_at=0.0)
+    assert retry.next_delay(answer(503), 0.0) == 1.0
+    assert retry.next_delay(answer(429, retry_after="9"), 1.0) == 9.0
+    assert retry.next_delay(answer(503), 10.0) == 4.0
+    assert retry.next_delay(answer(503), 14.0) is None
+    for final in (answer(200), answer(404), answer(401)):
+        assert backoff(1).begin_call(started_at=0.0).next_delay(final, 0.0) is None
+
+
+def test_call_retry_keeps_honouring_429_until_the_deadline() -> None:
+    """429s are retried past max_attempts, each wait at least Retry-After, until the deadline."""
+    retry = backoff(1, cap_s=1, max_attempts=2).begin_call(started_at=0.0, deadline_s=30.0)
+    waits = []
+    while (wait := retry.next_delay(answer(429, retry_after="3"), retry.waited_s)) is not None:
+        waits.append(wait)
+    assert waits == [3.0] * 10
+    assert retry.waited_s == 30.0
+
+
+def test_call_retry_bounds_retry_after_by_max_wait_and_the_deadline() -> None:
+    """`Retry-After: 86400` waits at most max_wait_s, and not at all past the call's deadline."""
+    policy = backoff(1, max_wait_s=60)
+    assert policy.begin_call(started_at=0.0).next_delay(answer(429, retry_after="86400"), 0) == 60
+    short = policy.begin_call(started_at=0.0, deadline_s=30.0)
+    assert short.next_delay(answer(429, retry_after="86400"), 0.0) is None
+    huge = policy.begin_call(started_at=0.0)
+    assert huge.next_delay(answer(429, retry_after="99999999999"), 0.0) == 60.0
+
+
+def test_call_retry_of_a_start_retries_only_429() -> None:
+    """A start may have begun a run on no answer or a 5xx, so only a 429 is re-sent."""
+    retry = backoff(1).begin_call(started_at=0.0, rate_limited_only=True)
+    assert retry.next_delay(answer(503), 0.0) is None
+    assert retry.next_delay(answer(None), 0.0) is None
+    assert retry.next_delay(answer(429, retry_after="2"), 0.0) == 2.0
+
+
+def test_call_retry_ends_under_a_clock_that_does_not_move() -> None:
+    """The waits handed out count as elapsed time, so retries end even if the clock is stuck."""
+    retry = backoff(1, cap_s=4).begin_call(started_at=0.0, deadline_s=20.0)
+    count = 0
+    while retry.next_delay(answer(429), 0.0) is not None:
+        count += 1
+    assert count == 6  # 1 + 2 + 4 + 4 + 4 + 4 = 19 s; 4 s more would pass 20 s
 
 
 def plan(deadline_s: float = 100.0, max_attempts: int = 6) -> PollPlan:
@@ -166,9 +212,13 @@ def test_too_many_consecutive_failures_give_up_without_timing_out() -> None:
     state = plan(max_attempts=2).begin(started_at=0.0, rng=random.Random(0))
     assert isinstance(next_action(state, answer(500), 0.0), Poll)
     action = next_action(state, answer(500), 1.0)
-    assert isinstance(action, GiveUp)
-    assert not action.timed_out
-    assert "2 consecutive transient failures" in action.reason
+    assert action == GiveUp(StopReason.SERVER_ERROR, action.detail)
+    assert "2 consecutive transient failures" in action.detail
+    state = plan(max_attempts=2).begin(started_at=0.0, rng=random.Random(0))
+    assert isinstance(next_action(state, answer(None), 0.0), Poll)
+    lost = next_action(state, answer(None), 1.0)
+    assert isinstance(lost, GiveUp)
+    assert lost.reason is StopReason.CONNECTION_LOST
 
 
 def test_permanent_errors_give_up() -> None:
@@ -177,7 +227,7 @@ def test_permanent_errors_give_up() -> None:
         state = plan().begin(started_at=0.0, rng=random.Random(0))
         action = next_action(state, outcome, 0.0)
         assert isinstance(action, GiveUp)
-        assert not action.timed_out
+        assert action.reason is StopReason.NOT_RETRYABLE
 
 
 def test_deadline_clamps_the_last_poll_then_times_out() -> None:
@@ -188,16 +238,57 @@ def test_deadline_clamps_the_last_poll_then_times_out() -> None:
     assert next_action(state, answer(200), 106.0) == Poll(4.0)
     action = next_action(state, answer(200), 110.0)
     assert isinstance(action, GiveUp)
-    assert action.timed_out
+    assert action.reason is StopReason.DEADLINE
 
 
-def test_retry_after_past_the_deadline_times_out() -> None:
-    """A Retry-After reaching past the deadline ends following as timed out rather than early."""
-    state = plan(deadline_s=10.0).begin(started_at=0.0, rng=random.Random(0))
-    action = next_action(state, answer(429, retry_after="60"), 5.0)
+def test_retry_after_past_the_deadline_is_rate_limited_not_a_timeout() -> None:
+    """A Retry-After reaching past the deadline (3600 s on a 30 s run) ends as rate-limited."""
+    state = plan(deadline_s=30.0).begin(started_at=0.0, rng=random.Random(0))
+    action = next_action(state, answer(429, retry_after="3600"), 1.0)
     assert isinstance(action, GiveUp)
-    assert action.timed_out
-    assert "Retry-After 60" in action.reason
+    assert action.reason is StopReason.RATE_LIMITED
+    assert "Retry-After 60" in action.detail  # bounded by max_wait_s first
+
+
+def test_429s_are_honoured_until_the_deadline_never_earlier() -> None:
+    """Consecutive 429s never exhaust max_attempts: polls go on until the deadline passes."""
+    state = plan(deadline_s=120.0, max_attempts=2).begin(started_at=0.0, rng=random.Random(0))
+    now, actions = 0.0, []
+    action = next_action(state, answer(429, retry_after="3"), now)
+    while isinstance(action, Poll):
+        actions.append(action)
+        now += action.after_s
+        action = next_action(state, answer(429, retry_after="3"), now)
+    assert len(actions) > 2
+    assert now == pytest.approx(120.0)
+    assert action == GiveUp(StopReason.RATE_LIMITED, action.detail)
+
+
+def test_deadline_while_retrying_names_the_failure_not_the_deadline() -> None:
+    """The deadline passing during 5xx retries is a server error: the run was not seen pending."""
+    state = plan(deadline_s=3.0).begin(started_at=0.0, rng=random.Random(0))
+    assert next_action(state, answer(503), 0.0) == Poll(1.0)
+    action = next_action(state, answer(503), 3.0)
+    assert isinstance(action, GiveUp)
+    assert action.reason is StopReason.SERVER_ERROR
+
+
+def test_status_outside_the_enum_stops_following_at_once() -> None:
+    """`cancelled` (no documented status) ends following at the first sight, not the deadline."""
+    state = plan().begin(started_at=0.0, rng=random.Random(0))
+    action = next_action(state, answer(200, run="cancelled"), 1.0)
+    assert isinstance(action, GiveUp)
+    assert action.reason is StopReason.UNKNOWN_STATUS
+    assert "'cancelled'" in action.detail
+
+
+def test_waiting_for_input_is_followed_like_pending() -> None:
+    """waiting_for_input is unfinished, not unknown: polling goes on, and the deadline applies."""
+    state = plan(deadline_s=3.0).begin(started_at=0.0, rng=random.Random(0))
+    assert next_action(state, answer(200, run="waiting_for_input"), 0.0) == Poll(2.0)
+    action = next_action(state, answer(200, run="waiting_for_input"), 3.0)
+    assert isinstance(action, GiveUp)
+    assert action.reason is StopReason.DEADLINE
 
 
 def test_plan_validates_deadline() -> None:

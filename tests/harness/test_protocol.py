@@ -7,6 +7,7 @@ import email.utils
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from harness import (
@@ -25,6 +26,7 @@ from harness import (
     parse_envelope,
     redact_headers,
 )
+from harness._headers import parse_retry_after
 from harness._protocol import (
     SYNC_SLACK_S,
     Verdict,
@@ -36,7 +38,6 @@ from harness._protocol import (
     endpoint_of_path,
     interpret,
     make_exchange,
-    parse_retry_after,
 )
 from harness._redact import Redactor
 
@@ -352,3 +353,12 @@ def test_raw_request_paths_are_tagged_with_their_endpoint(
 ) -> None:
     """A raw request's endpoint is recognised from the path's shape after `/trigger/`."""
     assert endpoint_of_path(path) is endpoint
+
+
+@pytest.mark.parametrize("raw", [b"\xb2", "\u0663".encode(), b"\xff" * 3])
+def test_a_429_with_an_unusable_retry_after_is_retryable_without_a_wait(raw: bytes) -> None:
+    """0xB2 (decoded "²" by httpx), "٣" and other junk give no Retry-After, never an error."""
+    headers = httpx.Headers([(b"Retry-After", raw)]).multi_items()
+    outcome = interpret(exchange(429, b"{}", headers=dict(headers)), now_epoch=0)
+    assert outcome.verdict is Verdict.RETRYABLE
+    assert outcome.retry_after_s is None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from mock_server import MockApp
 from tests.fixtures.mock import AUTH
 
 E2 = "/trigger/start/demo/quick-answer/DEV"
@@ -249,3 +252,168 @@ def test_metrics_are_prometheus_text(mock_client: TestClient) -> None:
     assert all(len(line.rsplit(" ", 1)) == 2 for line in samples)
     assert any("runs_started" in line and "api" in line and line.endswith(" 1") for line in samples)
     assert any("manual" in line and line.endswith(" 1") for line in samples)
+
+
+@pytest.mark.parametrize(
+    ("body", "maximum"),
+    [
+        ({"advance_s": 1e12}, "advance_s must be a number >= 0 and <= 3.16224e+07"),
+        ({"advance_s": 10**30}, "<= 3.16224e+07"),
+        ({"time_scale": 1e308}, "time_scale must be a number > 0 and <= 1e+06"),
+        ({"now": "9999-12-31T23:59:59Z"}, "9000-01-01T00:00:00.000Z"),
+        ({"now": "0001-01-01T00:00:00+14:00"}, "between 1970-01-01"),
+        ({"now": "2027-12-01T00:00:00Z"}, "ahead of the clock"),
+    ],
+)
+def test_clock_moves_past_the_maxima_are_422_and_the_mock_keeps_serving(
+    mock_client: TestClient, body: dict[str, Any], maximum: str
+) -> None:
+    """A clock move past a documented maximum is 422 naming it; nothing moved, E2/E3 still work."""
+    response = clock_post(mock_client, body)
+    assert response.status_code == 422
+    assert maximum in response.json()["detail"]
+    assert mock_client.get("/__admin/clock").json() == {
+        "now": "2026-06-10T00:10:00.000Z",
+        "time_scale": 1.0,
+        "frozen": False,
+    }
+    workflow_id = start(mock_client)
+    assert mock_client.get(f"/trigger/status/demo/{workflow_id}", headers=AUTH).status_code == 200
+
+
+def test_a_long_catch_up_yields_to_other_requests(mock_app: MockApp) -> None:
+    """A week's jump past an every-minute schedule fires in steps: other requests are answered
+    while it runs, and every tick has fired when the clock call answers."""
+    metrics = asyncio.run(_jump_while_asking_health(mock_app))
+    fired = [line for line in metrics.splitlines() if line.startswith("mock_cron_ticks_fired")]
+    assert fired == [f"mock_cron_ticks_fired_total {7 * 1440 + 7 * 24}"]
+
+
+async def _jump_while_asking_health(mock_app: MockApp) -> str:
+    transport = httpx.ASGITransport(app=mock_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        put = await client.put(
+            "/__admin/triggers/demo/quick-answer/cron", json={"schedule": "* * * * *"}
+        )
+        assert put.status_code == 200
+        jump = asyncio.ensure_future(client.post("/__admin/clock", json={"advance_s": 7 * 86_400}))
+        await asyncio.sleep(0)
+        health = await client.get("/__admin/health")
+        assert health.status_code == 200
+        assert not jump.done()
+        assert (await jump).status_code == 200
+        return (await client.get("/__admin/metrics")).text
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        (
+            {
+                "kind": "error",
+                "params": {"status": 500},
+                "window": {"from": "0001-01-01T00:00:00Z"},
+            },
+            "rule: window.from: must be between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z",
+        ),
+        (
+            {"kind": "error", "params": {"status": 500}, "window": {"to": 1e300}},
+            "rule: window.to: must be <= 1e+09",
+        ),
+        (
+            {"kind": "latency", "params": {"dist": "lognormal", "median_s": 1, "sigma": 1e308}},
+            "rule: params.sigma: must be <= 10",
+        ),
+        (
+            {"kind": "latency", "params": {"dist": "fixed", "s": 1e9}},
+            "rule: params.s: must be <= 3600",
+        ),
+        ({"kind": "hang", "params": {"max_s": 1e12}}, "rule: params.max_s: must be <= 3600"),
+        ({"kind": "error", "id": "x" * 10_000, "params": {"status": 500}}, "at most 64"),
+        (
+            {"kind": "error", "match": {"workspace_id": "w" * 100}, "params": {"status": 500}},
+            "rule: match.workspace_id: must be at most 64 characters",
+        ),
+        (
+            {"kind": "dribble", "params": {"chunk_bytes": 10**12}},
+            "rule: params.chunk_bytes: must be <= 1048576",
+        ),
+    ],
+)
+def test_fault_rules_past_the_maxima_are_refused_before_they_are_stored(
+    mock_client: TestClient, rule: dict[str, Any], named: str
+) -> None:
+    """A rule outside the documented bounds is 422 naming the key, and nothing is in force."""
+    response = mock_client.post("/__admin/faults", json=rule)
+    assert response.status_code == 422
+    assert named in response.json()["detail"]
+    assert mock_client.get("/__admin/faults").json() == {"faults": []}
+    assert mock_client.get("/trigger/status/demo/none", headers=AUTH).status_code == 404
+
+
+def test_cron_variables_deeper_than_the_api_allows_are_refused(mock_client: TestClient) -> None:
+    """Cron user_variables nested 1,000 deep are 422 (the API's depth limit); runs still list."""
+    deep = '{"a":' * 999 + "{}" + "}" * 999
+    spec = '{"schedule": "* * * * *", "user_variables": ' + deep + "}"
+    response = mock_client.put("/__admin/triggers/demo/quick-answer/cron", content=spec)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Body must be a JSON object: ")
+    assert mock_client.get("/__admin/triggers/demo/quick-answer/cron").json()["cron"] is None
+    clock_post(mock_client, {"advance_s": 120})
+    assert mock_client.get("/__admin/runs").status_code == 200
+
+
+def test_cron_variables_at_the_depth_limit_are_kept_and_listed(mock_client: TestClient) -> None:
+    """Cron user_variables at the API's depth limit start runs that list and answer E3."""
+    spec = {"schedule": "* * * * *", "user_variables": {"v": _nested(500)}}
+    assert mock_client.put("/__admin/triggers/demo/quick-answer/cron", json=spec).status_code == 200
+    clock_post(mock_client, {"advance_s": 60})
+    listed = mock_client.get("/__admin/runs", params={"source": "cron"})
+    assert listed.status_code == 200
+    (run,) = [r for r in listed.json()["runs"] if r["trigger_id"] == "quick-answer"]
+    assert run["user_variables"] == {"v": _nested(500)}
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/__admin/requests?limit=%C2%B2", "limit"),
+        ("/__admin/requests?limit=%D9%A3", "limit"),
+        ("/__admin/requests?limit=-1", "limit"),
+        ("/__admin/requests?limit=" + "9" * 5000, "limit"),
+        ("/__admin/requests?status_code=%C2%B2", "status_code"),
+        ("/__admin/requests/count?status_code=%EF%BC%95", "status_code"),
+    ],
+)
+def test_integer_query_parameters_are_ascii_digits_only(
+    mock_client: TestClient, path: str, named: str
+) -> None:
+    """`²`, Arabic-Indic or full-width digits, signs and 5,000 digits are 422, never 500."""
+    response = mock_client.get(path)
+    assert response.status_code == 422
+    assert f"Invalid {named}=" in response.json()["detail"]
+    assert "ASCII digits" in response.json()["detail"]
+
+
+def test_admin_bodies_have_the_api_size_limit(make_client: Callable[..., TestClient]) -> None:
+    """An admin body over max_body_bytes is 413 and changes nothing."""
+    client = make_client(max_body_bytes=1024)
+    rule = {"kind": "error", "params": {"status": 500}, "id": "x", "pad": "y" * 2000}
+    assert client.post("/__admin/faults", json=rule).status_code == 413
+    assert client.get("/__admin/faults").json() == {"faults": []}
+
+
+@pytest.mark.parametrize("body", [b'{"advance_s": NaN}', b'{"advance_s": 1e400}', b"[" * 600])
+def test_admin_bodies_are_parsed_like_the_api(mock_client: TestClient, body: bytes) -> None:
+    """NaN, numbers beyond the float range and deep nesting are 422 before the clock moves."""
+    response = mock_client.post("/__admin/clock", content=body)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Body must be a JSON object")
+    assert mock_client.get("/__admin/clock").json()["now"] == "2026-06-10T00:10:00.000Z"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -180,3 +182,29 @@ def test_no_client_body_gets_a_5xx(
         response = client.post(path, content=body, headers=headers)
         assert response.status_code < 500
         assert "detail" in response.json() or response.json()["status"] != "pending"
+
+
+def test_a_body_of_small_objects_is_kept_as_compact_json(mock_client: TestClient) -> None:
+    """A 256 KiB body of `{}`s keeps about its own size (not one Python object per `{}`), and
+    the completed run still answers every variable."""
+    count = (256 * 1024 - 40) // 3
+    body = ('{"user_variables": {"a": [' + ",".join(["{}"] * count) + "]}}").encode()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        started = mock_client.post(
+            "/trigger/start/demo/quick-answer/DEV",
+            content=body,
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+        workflow_id = started.json()["workflow_id"]
+        del started
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 2 * len(body)  # the objects alone would take about 24 times the body
+    mock_client.post("/__admin/clock", json={"advance_s": 10})
+    final = mock_client.get(f"/trigger/status/demo/{workflow_id}", headers=AUTH).json()
+    assert final["response"]["a"] == [{}] * count

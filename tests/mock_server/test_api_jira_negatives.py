@@ -35,10 +35,10 @@ BEARER_401 = {"detail": "Invalid authentication credentials"}
 def deliver(
     client: TestClient, body: bytes, signature: str | None, path: str = E4, **headers: str
 ) -> httpx.Response:
-    """POST `body` to E4 with this `X-Hub-Signature` (none when None)."""
-    sent = {"Content-Type": "application/json", **headers}
+    """POST `body` to E4 with this `X-Hub-Signature` (none when None; sent as latin-1 bytes)."""
+    sent: dict[str, str | bytes] = {"Content-Type": "application/json", **headers}
     if signature is not None:
-        sent["X-Hub-Signature"] = signature
+        sent["X-Hub-Signature"] = signature.encode("latin-1")
     response: httpx.Response = client.post(path, content=body, headers=sent)
     return response
 
@@ -67,6 +67,11 @@ def all_runs(client: TestClient) -> list[dict[str, Any]]:
         (jira_signature(BODY), OTHER_BODY),
         (jira_signature(OTHER_BODY), BODY),
         (jira_signature(BODY), b"not json at all"),
+        ("sha256= " + DIGEST, BODY),
+        ("sha256=\t" + DIGEST, BODY),
+        (jira_signature(BODY) + "\u00a0", BODY),
+        ("\u00a0" + jira_signature(BODY), BODY),
+        ("sha256=" + DIGEST[:32] + " " + DIGEST[32:], BODY),
     ],
     ids=[
         "missing",
@@ -84,6 +89,11 @@ def all_runs(client: TestClient) -> list[dict[str, Any]]:
         "tampered-field",
         "another-body",
         "bad-signature-on-non-json",
+        "space-after-prefix",
+        "tab-after-prefix",
+        "trailing-nbsp",
+        "leading-nbsp",
+        "space-inside-digest",
     ],
 )
 def test_bad_signature_is_the_bearer_401_and_starts_nothing(

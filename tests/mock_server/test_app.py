@@ -20,7 +20,7 @@ class BrokenStore(TriggerStore):
     def start_run(self, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    def status_envelope(self, *args: Any, **kwargs: Any) -> Any:
+    def status_answer(self, *args: Any, **kwargs: Any) -> Any:
         raise KeyError("boom")
 
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from mock_server.cli import build_config, main
+from mock_server import create_app
+from mock_server.cli import ADMIN_TOKEN_ENV, admin_token_from, build_config, main
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -108,3 +109,86 @@ def test_serve_port_0_prints_the_url_first_and_serves() -> None:
         _, err = process.communicate(timeout=10)
     assert "adm1n" not in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "named"),
+    [
+        (["--admin-token", ""], {}, "--admin-token: must not be empty"),
+        (["--admin-token", "two words"], {}, "--admin-token: must be visible ASCII"),
+        ([], {"TRIGGER_MOCK_ADMIN_TOKEN": ""}, "$TRIGGER_MOCK_ADMIN_TOKEN: must not be empty"),
+        ([], {"TRIGGER_MOCK_ADMIN_TOKEN": "jeton\u00e9"}, "$TRIGGER_MOCK_ADMIN_TOKEN: must be"),
+    ],
+)
+def test_an_empty_or_malformed_admin_token_is_refused(
+    args: list[str], environ: dict[str, str], named: str
+) -> None:
+    """An empty or non-ASCII admin token, by flag or variable, is exit 2 naming the source only."""
+    result = CliRunner().invoke(main, ["serve", "--port", "0", *args], env=environ)
+    assert result.exit_code == 2
+    assert named in result.stderr
+    assert "jeton" not in result.stderr
+    assert "two words" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_empty_admin_token_in_a_config_is_refused(tmp_path: Path) -> None:
+    """The config file refuses an empty admin_token the same way (exit 2, key named)."""
+    config = tmp_path / "mock.toml"
+    config.write_text('[mock]\nadmin_token = ""\n[[workspaces]]\nid = "a"\napi_keys = ["k"]\n')
+    code, _, err = invoke("serve", "--config", str(config), "--port", "0")
+    assert code == 2
+    assert "mock.admin_token: must not be empty" in err
+
+
+def test_admin_token_comes_from_the_flag_then_the_environment() -> None:
+    """--admin-token wins over $TRIGGER_MOCK_ADMIN_TOKEN; without either, None (the config's)."""
+    environ = {ADMIN_TOKEN_ENV: "from-env"}
+    assert admin_token_from("from-flag", environ) == "from-flag"
+    assert admin_token_from(None, environ) == "from-env"
+    assert admin_token_from(None, {}) is None
+
+
+def test_create_app_refuses_an_empty_admin_token() -> None:
+    """A library caller cannot open the admin API by passing an empty token."""
+    with pytest.raises(ValueError, match="must not be empty"):
+        create_app(admin_token="")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--time-scale", "nan"], "--time-scale"),
+        (["--time-scale", "1e9"], "--time-scale"),
+        (["--time-scale", "inf"], "--time-scale"),
+        (["--seed", "1" + "0" * 30], "--seed"),
+    ],
+)
+def test_out_of_range_flag_values_are_exit_2_without_a_traceback(
+    args: list[str], named: str
+) -> None:
+    """NaN, a scale past 1e6 and a seed past 64 bits are usage errors naming the flag."""
+    result = CliRunner().invoke(main, ["serve", "--port", "0", *args])
+    assert result.exit_code == 2
+    assert named in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("journal_limit = 10000000000000000000", "mock.journal_limit: must be <= 10000000"),
+        ("time_scale = 1e308", "mock.time_scale: must be <= 1e+06"),
+        ("retention_s = 1e300", "mock.retention_s: must be <= 1e+09"),
+        ("seed = 100000000000000000000000", "mock.seed: must be <="),
+        ('start = "9999-12-31T00:00:00Z"', "mock.start: must be between"),
+    ],
+)
+def test_out_of_range_config_values_are_exit_2(tmp_path: Path, line: str, named: str) -> None:
+    """Config values past their documented maxima are one line naming key and bound, exit 2."""
+    config = tmp_path / "mock.toml"
+    config.write_text(f'[mock]\n{line}\n[[workspaces]]\nid = "a"\napi_keys = ["k"]\n')
+    code, _, err = invoke("serve", "--config", str(config), "--port", "0")
+    assert code == 2
+    assert named in err
+    assert len(err.strip().splitlines()) == 1

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
-from mock_server._clock import VirtualClock, format_iso
+from mock_server._clock import (
+    MAX_ADVANCE_S,
+    MAX_TIME_SCALE,
+    MAX_TIMESTAMP,
+    VirtualClock,
+    format_iso,
+)
 from mock_server._config import MockSettings
 
 START = 1_781_050_200.0  # 2026-06-10T00:10:00Z
@@ -129,3 +137,52 @@ def test_from_settings_uses_configured_start_or_wall_time(real: FakeRealTime) ->
 def test_format_iso_uses_z_suffix() -> None:
     """ISO timestamps are UTC with a `Z` suffix."""
     assert format_iso(START) == "2026-06-10T00:10:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("move", "named"),
+    [
+        (lambda clock: clock.advance(1e12), "<= 3.16224e+07"),
+        (lambda clock: clock.advance(10**400), "<= 3.16224e+07"),
+        (lambda clock: clock.advance(float("nan")), "advance_s"),
+        (lambda clock: clock.set_time_scale(1e308), "<= 1e+06"),
+        (lambda clock: clock.set_time_scale(float("nan")), "time_scale"),
+        (lambda clock: clock.set_now(-62_135_596_800.0), "between 1970-01-01"),
+        (lambda clock: clock.set_now(1e15), "9000-01-01"),
+        (lambda clock: clock.set_now(START + 400 * 86_400), "ahead of the clock"),
+    ],
+)
+def test_moves_past_the_documented_maxima_are_refused(
+    real: FakeRealTime, move: Callable[[VirtualClock], None], named: str
+) -> None:
+    """Jumps, scales and instants beyond the maxima raise a ValueError naming the bound."""
+    clock = VirtualClock(start=START, real_time=real)
+    with pytest.raises(ValueError, match=re.escape(named)):
+        move(clock)
+    assert (clock.now(), clock.time_scale) == (START, 1.0)
+
+
+def test_the_largest_allowed_moves_are_accepted(real: FakeRealTime) -> None:
+    """A jump of exactly MAX_ADVANCE_S and the scale MAX_TIME_SCALE are allowed."""
+    clock = VirtualClock(start=START, real_time=real)
+    clock.advance(MAX_ADVANCE_S)
+    clock.set_time_scale(MAX_TIME_SCALE)
+    assert (clock.now(), clock.time_scale) == (START + MAX_ADVANCE_S, MAX_TIME_SCALE)
+
+
+def test_a_fast_clock_stops_at_the_latest_time(real: FakeRealTime) -> None:
+    """A clock running into MAX_TIMESTAMP stays there and still formats as a date."""
+    clock = VirtualClock(start=MAX_TIMESTAMP - 10, time_scale=MAX_TIME_SCALE, real_time=real)
+    real.value += 1e9
+    assert clock.now() == MAX_TIMESTAMP
+    assert format_iso(clock.now()) == "9000-01-01T00:00:00.000Z"
+    with pytest.raises(ValueError, match="latest time"):
+        clock.advance(1)
+
+
+def test_a_start_or_scale_out_of_range_is_refused(real: FakeRealTime) -> None:
+    """The constructor checks the same ranges as the moves."""
+    with pytest.raises(ValueError, match="time_scale"):
+        VirtualClock(start=START, time_scale=1e9, real_time=real)
+    with pytest.raises(ValueError, match="start"):
+        VirtualClock(start=1e13, real_time=real)

@@ -7,7 +7,12 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server._journal import RequestJournal
+from mock_server._journal import (
+    ENTRY_OVERHEAD_BYTES,
+    MAX_FIELD_CHARS,
+    MAX_PATH_CHARS,
+    RequestJournal,
+)
 from tests.fixtures.mock import AUTH
 
 
@@ -66,6 +71,8 @@ def test_journal_entry_fields() -> None:
             "retry_after": None,
             "fault": None,
             "latency_s": 0.001,
+            "client_disconnected": False,
+            "truncated": None,
         }
     ]
 
@@ -96,3 +103,78 @@ def test_unknown_paths_are_journaled_but_admin_calls_are_not(mock_client: TestCl
     mock_client.get("/__admin/health")
     entries = mock_client.get("/__admin/requests").json()["requests"]
     assert [(e["path"], e["status_code"]) for e in entries] == [("/nope", 404)]
+
+
+LONG = "x" * 65_536
+
+
+def test_long_paths_and_ids_are_cut_and_the_cut_recorded() -> None:
+    """A 64 KB path (and the ids read from it) is kept cut, with the original lengths."""
+    journal = RequestJournal(10)
+    journal.record(
+        virtual_time=0.0,
+        real_time=0.0,
+        method="G" * 200,
+        path="/trigger/status/" + LONG,
+        status_code=401,
+        workflow_id=LONG,
+        workspace_id=LONG,
+        latency_s=0.0,
+    )
+    (entry,) = journal.query()
+    assert len(entry["path"]) == MAX_PATH_CHARS
+    assert entry["path"].startswith("/trigger/status/xxx")
+    assert len(entry["workflow_id"]) == len(entry["workspace_id"]) == MAX_FIELD_CHARS
+    assert len(entry["method"]) == MAX_FIELD_CHARS
+    assert entry["truncated"] == {
+        "method": 200,
+        "path": 16 + 65_536,
+        "workflow_id": 65_536,
+        "workspace_id": 65_536,
+    }
+
+
+def test_journal_is_bounded_in_bytes() -> None:
+    """Past its byte budget the journal drops the oldest entries, whatever its count limit."""
+    budget = 100 * (ENTRY_OVERHEAD_BYTES + MAX_PATH_CHARS)
+    journal = RequestJournal(1_000_000, max_bytes=budget)
+    for i in range(11_000):
+        journal.record(
+            virtual_time=float(i),
+            real_time=0.0,
+            method="GET",
+            path=f"/{i}/" + LONG,
+            status_code=401,
+            workflow_id=None,
+            workspace_id=None,
+            latency_s=0.0,
+        )
+    assert journal.size_bytes <= budget
+    assert 90 <= len(journal) <= 100
+    assert journal.query(limit=1)[0]["path"].startswith("/10999/")
+    journal.clear()
+    assert (len(journal), journal.size_bytes) == (0, 0)
+
+
+def test_count_bound_keeps_the_byte_estimate_exact() -> None:
+    """Entries dropped by the count limit are taken off the byte estimate too."""
+    journal = RequestJournal(3)
+    fill(journal, 10)
+    sizes = [
+        ENTRY_OVERHEAD_BYTES + len(e["path"]) + len(e["workflow_id"]) + len(e["workspace_id"])
+        for e in journal.query()
+    ]
+    assert journal.size_bytes == sum(sizes)
+
+
+def test_long_paths_over_the_app_are_journaled_cut(make_client: Callable[..., TestClient]) -> None:
+    """Unauthenticated 64 KB-path requests are answered 401 and journaled cut."""
+    client = make_client(journal_max_bytes=1 << 16)
+    for _ in range(50):
+        assert client.get("/trigger/status/demo/" + LONG[:60_000]).status_code == 401
+    answer = client.get("/__admin/requests", params={"limit": "10000"})
+    assert len(answer.content) < 2 << 16  # the budget, plus the JSON field names
+    entries = answer.json()["requests"]
+    assert entries
+    assert all(e["truncated"]["workflow_id"] == 60_000 for e in entries)
+    assert all(len(e["path"]) == MAX_PATH_CHARS for e in entries)

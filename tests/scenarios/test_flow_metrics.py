@@ -7,20 +7,24 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
+from harness.load import ClockMap, exact_end, log_end
+from mock_server import create_app, parse_config, serve_in_thread
 from scenarios._metrics import (
     FLOW_REQUEST_TYPE,
-    ClockMap,
     EndTimes,
     FlowCsv,
+    detect_mock_clock,
     fire_flow_events,
     flow_record,
     mock_clock,
+    real_clock,
 )
 from tests.harness.factories import history, poll
 
-IDENTITY = ClockMap(client_at=0.0, target_epoch=1000.0, scale=10.0)
+IDENTITY = ClockMap(source="test clock", offset_s=1000.0, scale=10.0)
 
 
 class FakeEvents:
@@ -38,8 +42,7 @@ def _record(**overrides: Any) -> Any:
         "flow": "background",
         "history": run,
         "clock_map": IDENTITY,
-        "ended_at": 1012.0,
-        "detection_source": "admin",
+        "end": exact_end(1012.0),
         "finished_at": 20.0,
     }
     values.update(overrides)
@@ -51,8 +54,10 @@ def test_flow_record_measures_delay_polls_and_429s_in_target_and_real_time() -> 
     record = _record()
     assert record.e2e_target_s == 20.0
     assert record.e2e_real_s == 2.0
-    assert record.detection_delay_target_s == pytest.approx(15.05 - 12.0)
-    assert record.detection_delay_real_s == pytest.approx(0.305)
+    assert record.detection_delay_low_target_s == pytest.approx(15.05 - 12.0)
+    assert record.detection_delay_high_target_s == pytest.approx(15.05 - 12.0)
+    assert record.detection_delay_high_real_s == pytest.approx(0.305)
+    assert (record.detection, record.detection_source) == ("exact", "admin")
     assert record.polls == 3
     assert record.rate_limited == 1
     assert record.final_status == "completed"
@@ -61,9 +66,35 @@ def test_flow_record_measures_delay_polls_and_429s_in_target_and_real_time() -> 
 
 def test_flow_record_without_an_end_time_has_no_delay() -> None:
     """Without the run's end the delay is empty and its source says none."""
-    record = _record(ended_at=None)
-    assert record.detection_delay_target_s is None
-    assert record.detection_source == "none"
+    record = _record(end=None)
+    assert record.detection_delay_high_target_s is None
+    assert (record.detection, record.detection_source) == ("unknown", "none")
+
+
+def test_flow_record_of_clocks_that_differ_is_an_artefact_never_a_negative_delay() -> None:
+    """Virtual log times read on this machine's clock: no delay, an artefact saying why."""
+    run = history(poll(5.0), poll(15.0, "completed"))  # log time 2026-06-10, clock near 0
+    record = _record(history=run, clock_map=ClockMap(source="machine"), end=log_end(run))
+    assert record.detection == "artefact"
+    assert record.detection_delay_low_target_s is None
+    assert "after the answer showing it final arrived" in record.detection_note
+    events = FakeEvents()
+    fire_flow_events(SimpleNamespace(events=events), record, None)
+    names = [event["name"] for event in events.fired]
+    assert "background: detection delay artefacts (count)" in names
+    assert not any("detection delay lower bound" in name for name in names)
+
+
+def test_an_unknown_target_clock_gives_unknown_delays() -> None:
+    """A time scale other than 1 without the mock's clock: the delay is unknown, and says why."""
+    _, clock_map = real_clock(50.0)
+    assert not clock_map.known
+    run = history(poll(5.0), poll(15.0, "completed"))
+    record = _record(history=run, clock_map=clock_map, end=log_end(run))
+    assert record.detection == "unknown"
+    assert "--mock-admin" in record.detection_note
+    _, machine = real_clock(1.0)
+    assert machine.known
 
 
 def test_flow_events_are_fired_as_flow_requests() -> None:
@@ -74,27 +105,39 @@ def test_flow_events_are_fired_as_flow_requests() -> None:
     names = [event["name"] for event in events.fired]
     assert names == [
         "background: end-to-end (target ms)",
-        "background: detection delay (target ms)",
+        "background: detection delay lower bound (target ms)",
+        "background: detection delay upper bound (target ms)",
         "background: polls per flow (count)",
         "background: 429s per flow (count)",
     ]
     assert {event["request_type"] for event in events.fired} == {FLOW_REQUEST_TYPE}
     assert events.fired[0]["exception"] is failure
     assert events.fired[0]["response_time"] == 20000.0
-    assert events.fired[3]["response_time"] == 1.0
+    assert events.fired[4]["response_time"] == 1.0
+
+
+def test_an_inconclusive_flow_is_counted_apart_from_end_to_end_times() -> None:
+    """A flow that told nothing fires an `inconclusive (count)` event, not an end-to-end one."""
+    events = FakeEvents()
+    failure = RuntimeError("inconclusive: connection lost")
+    fire_flow_events(SimpleNamespace(events=events), _record(), failure)
+    names = [event["name"] for event in events.fired]
+    assert names[0] == "background: inconclusive (count)"
+    assert "background: end-to-end (target ms)" not in names
+    assert events.fired[0]["exception"] is failure
 
 
 def test_flow_csv_writes_a_header_once_and_one_row_per_flow(tmp_path: Path) -> None:
     """The raw CSV has one header and one row per flow, empty cells for unknown values."""
     sink = FlowCsv(tmp_path / "out" / "flows.csv")
     sink.write(_record())
-    sink.write(_record(ended_at=None))
+    sink.write(_record(end=None))
     sink.close()
     with (tmp_path / "out" / "flows.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 2
     assert rows[0]["detection_source"] == "admin"
-    assert rows[1]["detection_delay_target_s"] == ""
+    assert rows[1]["detection_delay_high_target_s"] == ""
 
 
 def test_worker_processes_write_their_own_flow_file(tmp_path: Path) -> None:
@@ -143,8 +186,26 @@ def test_mock_clock_starts_at_the_mock_s_virtual_time_and_speed() -> None:
     """The client clock reads the mock's virtual now and runs at its scale (1 when frozen)."""
     reading = {"now": "2026-06-10T00:10:05Z", "time_scale": 50.0, "frozen": False}
     clock, clock_map = mock_clock(FakeAdmin(reading))  # type: ignore[arg-type]
-    assert clock_map.target_epoch == clock_map.client_at == 1781050205.0
+    assert clock_map.offset_s == 0.0
     assert clock_map.scale == 50.0
-    assert 1781050205.0 <= clock() < 1781050205.0 + 50.0
+    assert 1781050205.0 - 1.0 <= clock() < 1781050205.0 + 50.0
     _, frozen = mock_clock(FakeAdmin({**reading, "frozen": True}))  # type: ignore[arg-type]
     assert frozen.scale == 1.0
+
+
+@pytest.mark.socket
+def test_a_time_scaled_mock_is_detected_without_mock_admin() -> None:
+    """Plain Locust on a `--time-scale 50` mock without --mock-admin finds its clock; with the
+    admin API closed it finds none (and delays are then unknown or artefacts, never negative)."""
+    world = parse_config(
+        {"mock": {"time_scale": 50}, "workspaces": [{"id": "ws", "api_keys": ["ws-key"]}]}
+    )
+    with serve_in_thread(create_app(world)) as url, httpx.Client(timeout=10) as http:
+        found = detect_mock_clock(http, url + "/api/v1/ai")
+        assert found is not None
+        assert found[1].scale == 50.0
+        assert found[1].known
+    closed = create_app(world, admin_token="closed")
+    with serve_in_thread(closed) as url, httpx.Client(timeout=10) as http:
+        assert detect_mock_clock(http, url) is None
+        assert detect_mock_clock(http, url, token="closed") is not None

@@ -108,9 +108,12 @@ def _check_scenario(scenario: str, result: LoadResult) -> None:
     assert flows
     assert all(row["final_status"] in {"completed", "failed"} for row in flows)
     if scenario in {"background", "jira-burst"}:
-        delays = [float(row["detection_delay_target_s"]) for row in flows]
-        assert sum(delays) / len(delays) >= 0
-        assert any("detection delay (target ms)" in name for name in requests)
+        assert {row["detection_source"] for row in flows} == {"admin"}
+        assert all(row["detection"] in {"exact", "bounded"} for row in flows)
+        lows = [float(row["detection_delay_low_target_s"]) for row in flows]
+        highs = [float(row["detection_delay_high_target_s"]) for row in flows]
+        assert all(0 <= low <= high for low, high in zip(lows, highs, strict=True))
+        assert any("detection delay upper bound (target ms)" in name for name in requests)
 
 
 def test_each_scenario_runs_headless_and_produces_stats(mock_url: str, tmp_path: Path) -> None:

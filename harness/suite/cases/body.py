@@ -4,11 +4,14 @@
 refused with a 4xx carrying a `detail` (422 documented; never a 5xx) and start nothing; an
 empty body is accepted (both fields are optional; a refusal is an A7 note, a 5xx a finding).
 An environment in lower case is an open
-question (A5): accepted or refused, only a 5xx is a finding.
+question (A5): accepted or refused, only a 5xx is a finding. A long string of odd unicode
+(invariant 7: "huge or odd unicode values") is run or refused with a 4xx, never a 5xx; E1's
+completed run holds it unchanged (invariant 5).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 from ..._models import Endpoint, Exchange
@@ -34,6 +37,8 @@ INVALID_BODIES: Final[dict[str, tuple[str, bytes]]] = {
 }
 
 _NEEDS: Final = {Endpoint.SYNC: "sync_trigger", Endpoint.START: "background_trigger"}
+ODD_UNICODE: Final = ("Zoë – 東京 🚀 a\u0301 \u200d\U0001f9d1\u200d\U0001f52c ∑ ") * 80
+"""About 2,000 characters: accents, CJK, an emoji, a combining mark and a ZWJ sequence."""
 
 
 def run_url(ctx: SuiteContext, endpoint: Endpoint, *, environment: str | None = None) -> str:
@@ -128,3 +133,27 @@ def lower_case_environment(ctx: SuiteContext) -> None:
     url = run_url(ctx, Endpoint.START, environment=ctx.target.environment.lower())
     exchange = ctx.send(Endpoint.START, "POST", url, content=_FULL_BODY, headers=_JSON)
     ctx.verify(exchange, ctx.checks(endpoint=Endpoint.START))
+
+
+def _register_odd_unicode(endpoint: Endpoint) -> None:
+    def run(ctx: SuiteContext) -> None:
+        variables = {"contract_case": "odd unicode", "text": ODD_UNICODE}
+        fields = {"message": "contract", "user_variables": variables}
+        body = json.dumps(fields, ensure_ascii=False).encode()
+        exchange = ctx.send(endpoint, "POST", run_url(ctx, endpoint), content=body, headers=_JSON)
+        expected = variables if endpoint is Endpoint.SYNC else None
+        ctx.verify(exchange, ctx.checks(endpoint=endpoint, expected_user_variables=expected))
+
+    run.__doc__ = (
+        f"Invariants 7 and 5: {endpoint} with a long string of odd unicode runs it (a completed "
+        "E1 run holds it unchanged) or refuses it with a 4xx; never a 5xx."
+    )
+    case(
+        f"body.odd_unicode.{endpoint}",
+        f"{endpoint} with a long string of odd unicode: run or refused, never a 5xx",
+        needs={_NEEDS[endpoint], "starts_runs"},
+    )(run)
+
+
+for _endpoint in (Endpoint.SYNC, Endpoint.START):
+    _register_odd_unicode(_endpoint)

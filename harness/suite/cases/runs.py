@@ -173,6 +173,35 @@ def two_starts(ctx: SuiteContext) -> None:
     ctx.note(note_idempotency(first.exchange, second.exchange))
 
 
+def _start_with(ctx: SuiteContext, variables: dict[str, Any]) -> Observation:
+    return answered(ctx, Endpoint.START, lambda: ctx.client.start(user_variables=variables))
+
+
+@case(
+    "background.distinct_runs.E2E3",
+    "Two runs started back to back each keep their own workflow_id and variables",
+    needs={"background_trigger", "starts_runs"},
+)
+def distinct_runs(ctx: SuiteContext) -> None:
+    """Invariants 5 and 6: two E2 starts with different variables get two workflow ids, and
+    E3 follows each to its own end, a completed one holding its own variables (any id format)."""
+    variables = [{"contract_case": random_id("distinct"), "order": order} for order in (1, 2)]
+    starts = [_start_with(ctx, chosen) for chosen in variables]
+    first, second = (workflow_id_of(start) for start in starts)
+    if first == second:
+        raise fail(
+            "distinct_workflow_ids",
+            "Two runs got one workflow_id",
+            f"two starts with different user_variables both answered {first!r}: E3 can "
+            "follow only one of them",
+            *(start.exchange for start in starts),
+            invariant=6,
+            severity="critical",
+        )
+    for start, chosen in zip(starts, variables, strict=True):
+        _judge_run(ctx, follow(ctx, start), chosen)
+
+
 _JIRA_NEEDS: Final = {"jira_trigger", "starts_runs"}
 
 

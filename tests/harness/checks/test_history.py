@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from harness._models import Endpoint, RunHistory
+from harness._exceptions import ContractViolation
+from harness._models import Endpoint, RunHistory, StopReason
 from harness.checks._history import settled, start_user_variables
 from harness.checks._registry import (
     CheckContext,
     CheckOutcome,
+    assert_checks,
     history_check_results,
     run_history_checks,
 )
@@ -91,18 +93,81 @@ def test_run_still_pending_past_the_limit_is_a_violation() -> None:
     assert "run_within_max" not in failed(in_time)
 
 
-def test_time_waiting_for_input_does_not_count() -> None:
-    """Time spent in waiting_for_input is left out of the running time (A10)."""
+def test_a_run_seen_waiting_for_input_is_not_judged() -> None:
+    """How waiting time counts is open (A10), so a run seen waiting gives no evidence."""
     run = history(poll(100, "waiting_for_input"), poll(2900, "pending"), poll(3000, "completed"))
     assert "run_within_max" not in failed(run)
-    assert "run_within_max" in failed(run, CheckContext(max_run_s=50))
+    assert "run_within_max" not in failed(run, CheckContext(max_run_s=50))
 
 
-def test_timed_out_history_is_a_violation_unless_the_deadline_was_short() -> None:
-    """A run followed to a deadline of max_run_s and still not final breaks invariant 9."""
-    assert "run_within_max" in failed(history(poll(5), timed_out=True))
-    assert "run_within_max" in failed(history(poll(5), timed_out=True, deadline_s=2700))
-    assert "run_within_max" not in failed(history(poll(5), timed_out=True, deadline_s=60))
+def test_running_time_counts_from_the_start_answer_arrival() -> None:
+    """The run existed only once E2 answered: a slow start answer shortens the evidence."""
+    slow = observation(exchange(Endpoint.START, 200, body("pending"), elapsed_s=200.0))
+    assert "run_within_max" not in failed(history(poll(2800), start=slow))
+    assert "run_within_max" in failed(history(poll(2901), start=slow))
+
+
+def test_pending_at_the_deadline_past_the_limit_is_never_finished() -> None:
+    """Stopped at a deadline past max_run_s, still pending: "Run never finished" (inv. 9)."""
+    run = history(poll(1000), poll(2715), stop_reason=StopReason.DEADLINE, deadline_s=2715)
+    (violation,) = run_history_checks(CTX, run)
+    assert violation.title == "Run never finished"
+    assert "when the deadline passed" in violation.message
+
+
+def test_a_deadline_short_of_the_limit_is_inconclusive() -> None:
+    """A client deadline shorter than max_run_s shows nothing about invariant 9."""
+    run = history(poll(5), poll(60), stop_reason=StopReason.DEADLINE, deadline_s=60)
+    assert run.timed_out
+    assert "run_within_max" not in failed(run)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        StopReason.RATE_LIMITED,
+        StopReason.UNKNOWN_STATUS,
+        StopReason.CONNECTION_LOST,
+        StopReason.SERVER_ERROR,
+        StopReason.NOT_RETRYABLE,
+    ],
+)
+def test_following_stopped_for_other_reasons_is_inconclusive(reason: StopReason) -> None:
+    """Rate-limited, unknown status, lost or refused: not final, yet no invariant-9 finding."""
+    transient = poll(30, None, 429) if reason is StopReason.RATE_LIMITED else poll(30)
+    run = history(poll(1), transient, stop_reason=reason, deadline_s=30)
+    assert not run.timed_out
+    assert run_history_checks(CTX, run) == []
+
+
+def test_a_cancelled_run_is_reported_once_by_the_status_check() -> None:
+    """A status outside the enum is one "Unknown status" finding (response check), no more."""
+    run = history(poll(1), poll(6, "cancelled"), stop_reason=StopReason.UNKNOWN_STATUS)
+    with pytest.raises(ContractViolation) as info:
+        assert_checks(CTX, run, skip=())
+    assert info.value.title == "Unknown status"
+
+
+def test_huge_integers_compare_exactly_and_bools_are_not_numbers() -> None:
+    """2**64+1 kept is kept; turned into a float it is lost; 1.0 for 1 is the same number."""
+    request = {"user_variables": {"n": 2**64 + 1, "one": 1}}
+    kept = {"workflow_id": WORKFLOW_ID, "n": 2**64 + 1, "one": 1.0}
+    rounded = {"workflow_id": WORKFLOW_ID, "n": float(2**64 + 1), "one": 1}
+    assert "completed_has_user_variables" not in failed(
+        history(poll(5, "completed", response=kept), request=request)
+    )
+    assert "completed_has_user_variables" in failed(
+        history(poll(5, "completed", response=rounded), request=request)
+    )
+
+
+def test_final_answers_compare_as_json_values() -> None:
+    """A later final answer holding `true` where the first held `1` has changed (JSON types)."""
+    first = poll(5, "completed", response={"workflow_id": WORKFLOW_ID, "x": 1})
+    same = poll(10, "completed", response={"workflow_id": WORKFLOW_ID, "x": 1.0})
+    changed = poll(15, "completed", response={"workflow_id": WORKFLOW_ID, "x": True})
+    assert "final_is_stable" not in failed(history(first, same))
+    assert "final_is_stable" in failed(history(first, changed))
 
 
 def test_completed_run_must_keep_the_start_variables() -> None:

@@ -15,6 +15,7 @@ from harness.checks._notes import (
     note_idempotency,
     note_jira_refusal,
     note_rate_limit,
+    note_requires_input,
     note_start_code,
     note_sync_limit,
     note_unknown_workflow,
@@ -169,3 +170,27 @@ def test_collect_notes_deduplicates_and_keeps_evidence() -> None:
     assert len(notes) == 1
     assert notes[0].evidence == (answers[0],)
     assert notes_for(exchange(Endpoint.STATUS, 200, body(workflow_id=WORKFLOW_ID))) == []
+
+
+def test_requires_input_out_of_step_is_an_a10_observation() -> None:
+    """A10: requires_input true on a completed run is noted as different, never a violation."""
+    odd = note_requires_input(
+        exchange(Endpoint.STATUS, 200, body("completed", requires_input=True))
+    )
+    assert odd is not None
+    assert odd.question_id == "A10"
+    assert not odd.same
+    assert note_requires_input(exchange(Endpoint.STATUS, 200, body("waiting_for_input"))) is None
+    assert note_requires_input(exchange(Endpoint.STATUS, 200, body("completed"))) is None
+
+
+def test_jira_refusal_with_any_4xx_is_noted() -> None:
+    """A12: a 400 or 403 refusal of a bad signature is noted as different; 401 with the body is
+    the default."""
+    forbidden = note_jira_refusal(exchange(Endpoint.JIRA, 403, {"detail": "no"}))
+    bad = note_jira_refusal(exchange(Endpoint.JIRA, 400, {"detail": "bad signature"}))
+    default = note_jira_refusal(exchange(Endpoint.JIRA, 401, UNAUTHORIZED))
+    assert forbidden is not None
+    assert bad is not None
+    assert default is not None
+    assert (forbidden.same, bad.same, default.same) == (False, False, True)

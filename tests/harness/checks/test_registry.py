@@ -242,12 +242,6 @@ CASES: list[tuple[str, Exchange, Exchange, CheckContext]] = [
         CTX,
     ),
     (
-        "requires_input_matches_status",
-        exchange(Endpoint.STATUS, 200, body("waiting_for_input")),
-        exchange(Endpoint.STATUS, 200, body("completed", requires_input=True)),
-        CTX,
-    ),
-    (
         "log_entry_shape",
         exchange(Endpoint.STATUS, 200, body()),
         exchange(
@@ -330,6 +324,16 @@ def test_response_check_both_ways(
     result = next(r for r in check_results(ctx, bad) if r.name == name)
     assert result.violation is not None
     assert result.violation.evidence == (bad,)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "code"),
+    [(Endpoint.START, 413), (Endpoint.STATUS, 429), (Endpoint.SYNC, 504), (Endpoint.STATUS, 502)],
+)
+def test_infrastructure_answers_need_no_json_content_type(endpoint: Endpoint, code: int) -> None:
+    """A gateway's HTML 413, 429 or 5xx is not a JSON-content-type violation (A7, A8, A1)."""
+    html = exchange(endpoint, code, raw=b"<html/>", headers={"content-type": "text/html"})
+    assert "json_content_type" not in failed_names(CTX, html)
 
 
 def test_envelope_message_names_each_wrong_field() -> None:

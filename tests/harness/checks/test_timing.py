@@ -76,3 +76,21 @@ def test_no_request_after_final_on_rows_needs_statuses() -> None:
         no_request_after_final([*rows, JournalRow(6, 200, {}, "failed")])
     with pytest.raises(UsageError, match="run status"):
         no_request_after_final([(0.0, 200, {})])
+
+
+@pytest.mark.parametrize("value", ["\u0663", "\u00b2", "1.5", "-2"])
+def test_retry_after_outside_the_rfc_grammar_is_not_judged(value: str) -> None:
+    """The one parser (RFC 9110 §10.2.3) reads "٣" or "²" as unusable: nothing to respect."""
+    retry_after_respected([(0.0, 429, {"retry-after": value}), (0.01, 200, {})])
+
+
+def test_retry_after_is_judged_up_to_the_clients_max_wait() -> None:
+    """A client bounding waits at max_wait_s respected `Retry-After: 86400` by waiting that."""
+    rows = [(0.0, 429, {"retry-after": "86400"}), (60.0, 200, {})]
+    retry_after_respected(rows, max_wait_s=60.0)
+    with pytest.raises(ContractViolation, match="Retry-After ignored"):
+        retry_after_respected(rows)
+    with pytest.raises(ContractViolation, match="Retry-After ignored"):
+        retry_after_respected(
+            [(0.0, 429, {"retry-after": "86400"}), (59.0, 200, {})], max_wait_s=60
+        )

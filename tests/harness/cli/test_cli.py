@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from harness._embedded import embedded_app
 from harness.cli import main
 from harness.cli._edge import Edge
+from harness.cli._output import render_table
+from mock_server import serve_in_thread
 
 CANARY_KEY = "canary-cli-KEY-7f3a9c"
 
@@ -92,7 +96,7 @@ def test_unreachable_target_is_exit_3_and_never_shows_the_key(tmp_path: Path) ->
 def test_production_targets_are_refused_without_the_flag(tmp_path: Path) -> None:
     """A production target is refused (exit 2) by run-starting commands without the flag."""
     _targets(tmp_path, UNREACHABLE + "production = true\n")
-    for command in ("contract", "probe"):
+    for command in ("contract", "fuzz", "size-polling"):
         code, output = _invoke(tmp_path, [command, "--target", "dev"], {"DEV_KEY": CANARY_KEY})
         assert code == 2, command
         assert "production" in output
@@ -109,9 +113,12 @@ def test_probe_prints_the_table_of_open_questions(tmp_path: Path) -> None:
     """`probe --target mock` prints one row per question with the mock's verdict."""
     code, output = _invoke(tmp_path, ["probe", "--target", "mock"])
     assert code == 0, output
-    for question in ("A1", "A3", "A4", "A5", "A6", "A7", "A8", "A14", "A15"):
+    for question in ("A1", "A3", "A4", "A5", "A6", "A7", "A8", "A11", "A12", "A14", "A15"):
         assert question in output
     assert "different" not in output
+    assert "not asked" not in output
+    assert "may have started runs on mock" in output
+    assert "A6 HTTP code of E2 / E4 [may start a run]" in output
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
     assert results["notes"]
 
@@ -143,3 +150,89 @@ def test_an_unusable_report_dir_is_a_usage_error_naming_the_flag(tmp_path: Path)
     assert code == 2
     assert "--report-dir" in output
     assert "Traceback" not in output
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """The embedded mock served on a real 127.0.0.1 socket (it answers under both prefixes)."""
+    with serve_in_thread(embedded_app()) as base_url:
+        yield base_url
+
+
+def _served_target(tmp_path: Path, base_url: str, extra: str = "") -> None:
+    _targets(
+        tmp_path,
+        f"""
+[targets.dev]
+base_url = "{base_url}"
+workspace_id = "demo"
+environment = "DEV"
+api_key_env = "DEV_KEY"
+sync_trigger = "quick-answer"
+background_trigger = "nightly-report"
+jira_trigger = "jira-triage"
+{extra}""",
+    )
+
+
+@pytest.mark.socket
+def test_a_base_url_without_the_gateway_prefix_is_exit_3_naming_it(
+    tmp_path: Path, served: str
+) -> None:
+    """`/api/v1` instead of `/api/v1/ai` (every path a generic 404): exit 3 naming base_url, no
+    case run and no FAILED banner (it was 18 failures and a red FAILED before)."""
+    _served_target(tmp_path, f"{served}/api/v1")
+    code, output = _invoke(tmp_path, ["contract", "--target", "dev"], {"DEV_KEY": "demo-key"})
+    assert code == 3, output
+    assert "does not lead to the trigger API" in output
+    assert f"'{served}/api/v1'" in output
+    assert "FAILED" not in output
+    assert "demo-key" not in output
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["contract"],
+        ["probe"],
+        ["fuzz", "--max-examples", "1"],
+        ["load", "--scenario", "background", "--duration", "1s"],
+        ["size-polling", "--flows", "1"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_a_refused_key_is_exit_3_on_every_command(
+    tmp_path: Path, served: str, command: list[str]
+) -> None:
+    """A key the target refuses is exit 3 naming its variable, on every command (probe was exit
+    0 with every row "different", load exit 1), and the key is shown nowhere."""
+    _served_target(tmp_path, f"{served}/api/v1/ai")
+    code, output = _invoke(tmp_path, [*command, "--target", "dev"], {"DEV_KEY": CANARY_KEY})
+    assert code == 3, output
+    assert "refused the configured key (environment variable DEV_KEY)" in output
+    assert "different" not in output
+    assert CANARY_KEY not in output
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert CANARY_KEY.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.socket
+def test_probe_on_production_asks_only_questions_that_start_nothing(
+    tmp_path: Path, served: str
+) -> None:
+    """On a production target without the flag, the probe runs, and every question that may
+    start a run is reported as not asked."""
+    _served_target(tmp_path, f"{served}/api/v1/ai", "production = true\n")
+    code, output = _invoke(tmp_path, ["probe", "--target", "dev"], {"DEV_KEY": "demo-key"})
+    assert code == 0, output
+    results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
+    skipped = {case["case_id"] for case in results["cases"] if case["outcome"] == "skipped"}
+    assert skipped == {f"probe.{q}" for q in ("A1", "A5", "A6", "A7", "A11", "A12", "A14")}
+
+
+def test_tables_show_brackets_from_a_target_as_written() -> None:
+    """Text in a table cell such as `[bold]` or `["body"]` is shown, never read as markup."""
+    table = render_table("t", ["c"], [['[bold]x[/bold] ["body", "user_variables"]']])
+    assert '[bold]x[/bold] ["body", "user_variables"]' in table

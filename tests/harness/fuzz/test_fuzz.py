@@ -25,17 +25,22 @@ from harness._models import Endpoint
 from harness._targets import Secret, Target, mock_target
 from harness.cli._edge import Edge, report_run
 from harness.cli._fuzz import fuzz_cli, fuzz_command, fuzz_stage
-from harness.fuzz._context import (
+from harness.fuzz import (
+    PROPERTIES,
     FuzzBudget,
     FuzzContext,
     FuzzMeter,
+    FuzzRequest,
     OutOfTime,
     Property,
+    curl_command,
+    mock_refuses,
+    must_refuse,
+    reveals,
+    run_machine,
     run_property,
+    without_secrets,
 )
-from harness.fuzz._machine import run_machine
-from harness.fuzz._properties import PROPERTIES, mock_refuses, must_refuse, without_secrets
-from harness.fuzz._repro import FuzzRequest, curl_command, reveals
 from harness.strategies._auth import _fixed_variants
 from harness.strategies._bodies import RawBody
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,10 +156,24 @@ def sample_events(*, exit_code: int = 1, extra: Sequence[Event] = ()) -> list[Ev
         SuiteStarted(suite=Suite.SIZING),
         SizingResult(
             rows=(
-                SizingRow(interval_s=5, status_rps=20.0, mean_delay_s=2.5, p95_delay_s=4.8),
-                SizingRow(interval_s=10, status_rps=10.0, mean_delay_s=5.0, p95_delay_s=9.6),
+                SizingRow(
+                    interval_s=5,
+                    status_rps=20.0,
+                    mean_delay_s=2.5,
+                    p95_delay_s=4.8,
+                    mean_delay_low_s=1.5,
+                    p95_delay_low_s=3.8,
+                ),
+                SizingRow(
+                    interval_s=10,
+                    status_rps=10.0,
+                    mean_delay_s=math.inf,
+                    p95_delay_s=math.inf,
+                    artefacts=3,
+                ),
             ),
             recommendation="poll every 5 s: 20 status requests/s for 100 runs",
+            delay_resolution="run ends from log times in whole seconds (resolution 1 s)",
         ),
         *extra,
         RunFinished(exit_code=exit_code, finished_at=START, duration_s=12.5),

@@ -244,8 +244,30 @@ def test_sizing_marks_the_recommended_schedule(write_run: WriteRun) -> None:
     text = " ".join(outline.text)
     assert "Recommendation: fixed 10s: 10 status requests/s" in text
     assert "exponential" in text
-    assert "delay stays within 10 s" in text
+    assert "delay surely stays within 10 s" in text
     assert "recommended" in text
+
+
+def test_sizing_states_the_delay_resolution_and_shows_bounds(write_run: WriteRun) -> None:
+    """Delays known within bounds show both ends, and the resolution is stated."""
+    sizing = SizingResult(
+        rows=(
+            SizingRow(
+                interval_s=1, status_rps=50, mean_delay_s=0.93, p95_delay_s=1.2,
+                mean_delay_low_s=0.12, p95_delay_low_s=0.4, artefacts=2,
+            ),
+        ),
+        recommendation="no candidate meets a p95 delay of 0.5 s",
+        max_delay_s=0.5,
+        delay_resolution="run ends from log times in whole seconds",
+    )  # fmt: skip
+    folder = write_run([sizing], only=HtmlReporter)
+    outline = Outline()
+    outline.feed((folder.path / "index.html").read_text(encoding="utf-8"))
+    text = " ".join(outline.text)
+    assert "Delay resolution: run ends from log times in whole seconds" in text
+    assert "0.12-0.93" in text
+    assert "0.40-1.20" in text
 
 
 def test_load_totals_count_http_requests_not_flow_metrics(write_run: WriteRun) -> None:

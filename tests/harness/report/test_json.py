@@ -37,6 +37,10 @@ def test_results_json_holds_the_whole_run(write_run: WriteRun) -> None:
     assert document["load"][0]["stats"][0]["requests"] == 100
     assert len(document["load"][0]["series"]) == 5
     assert document["sizing"][0]["rows"][1]["interval_s"] == 10
+    sizing = document["sizing"][0]
+    assert sizing["delay_resolution"].startswith("run ends from log times")
+    assert (sizing["rows"][0]["mean_delay_low_s"], sizing["rows"][0]["mean_delay_s"]) == (1.5, 2.5)
+    assert (sizing["rows"][1]["p95_delay_s"], sizing["rows"][1]["artefacts"]) == (None, 3)
     assert [suite["suite"] for suite in document["suites"]] == [
         "contract",
         "fuzz",

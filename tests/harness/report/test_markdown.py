@@ -38,6 +38,13 @@ def test_failures_are_listed_with_titles(write_run: WriteRun) -> None:
     )
 
 
+def test_sizing_states_the_delay_resolution(write_run: WriteRun) -> None:
+    """The sizing line is followed by what bounds the delays."""
+    text = _summary(write_run, sample_events())
+    assert "- Polling sizing: poll every 5 s" in text
+    assert "  - Delay resolution: run ends from log times in whole seconds (resolution 1 s)" in text
+
+
 def test_notes_table_marks_differences(write_run: WriteRun) -> None:
     """The notes table has the four probe columns and flags a difference."""
     text = _summary(write_run, sample_events())

@@ -211,6 +211,103 @@ async def _empty_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def _server_error_on_wrong_method(
+    scope: Scope, status: int, headers: Headers, body: bytes
+) -> tuple[int, Headers, bytes]:
+    return 500, headers, b'{"detail": "Process query failed: method"}'
+
+
+def wrong_method(*methods: str) -> Callable[[Scope], bool]:
+    """Match E1/E2 requests with one of `methods` (methods the API does not define there)."""
+    return lambda scope: _kind(scope) in ("E1", "E2") and scope["method"] in methods
+
+
+class OneWorkflowId:
+    """Gives every run the same workflow_id: E3 for it shows the latest run (a second start
+    overwrites the first), and every other id is unknown."""
+
+    SHARED = "run-1"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.latest: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = _kind(scope) if scope["type"] == "http" else "other"
+        if kind == "E3" and scope["path"].endswith(f"/{self.SHARED}") and self.latest:
+            real = scope["path"].removesuffix(self.SHARED) + self.latest
+            scope = dict(scope, path=real, raw_path=real.encode())
+        elif kind not in ("E2", "E3"):
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = await _buffered(self.app, scope, receive)
+        if status == 200:
+            real_id = json.loads(body)["workflow_id"]
+            if kind == "E2":
+                self.latest = real_id
+            body = body.replace(real_id.encode(), self.SHARED.encode())
+        await _answer(send, status, headers, body)
+
+
+class OtherChoices:
+    """A correct implementation choosing differently on open questions the new cases meet:
+    E2 answers 202, workflow ids are `wf-N` (not UUIDs), and a method the API does not define
+    on a trigger path gets 404 without a detail (E1) or 401 (E2, E3)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.ids: dict[str, str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = _kind(scope) if scope["type"] == "http" else "other"
+        defined = {"E1": "POST", "E2": "POST", "E3": "GET", "E4": "POST"}.get(kind)
+        if defined is not None and scope["method"] != defined:
+            status = 404 if kind == "E1" else 401
+            await _answer(send, status, [], b"" if kind == "E1" else b'{"detail": "no"}')
+            return
+        if kind not in ("E2", "E3"):
+            await self.app(scope, receive, send)
+            return
+        own = {mine: real for real, mine in self.ids.items()}
+        last = scope["path"].rsplit("/", 1)[-1]
+        if kind == "E3" and last in own:
+            real = scope["path"].removesuffix(last) + own[last]
+            scope = dict(scope, path=real, raw_path=real.encode())
+        status, headers, body = await _buffered(self.app, scope, receive)
+        if status == 200:
+            real_id = json.loads(body)["workflow_id"]
+            mine = self.ids.setdefault(real_id, f"wf-{len(self.ids) + 1}")
+            body = body.replace(real_id.encode(), mine.encode())
+            status = 202 if kind == "E2" else status
+        await _answer(send, status, headers, body)
+
+
+class ServerErrorOnOddText:
+    """Answers 500 to an E1/E2 body holding over 1000 bytes of non-ASCII text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _kind(scope) not in ("E1", "E2"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if sum(byte > 0x7F for byte in body) > 1000:
+            await _answer(send, 500, [], b'{"detail": "Process query failed: text too large"}')
+            return
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 def _with_settings(**settings: Any) -> ASGIApp:
     config = demo_config()
     mock = dataclasses.replace(config.mock, time_scale=SCALE, **settings)
@@ -291,6 +388,21 @@ MUTANTS: dict[str, tuple[Callable[[ASGIApp], ASGIApp], list[str], str]] = {
         ["sync.happy_path.E1"],
         "completed_response",
     ),
+    "500 to GET or PUT on a trigger path": (
+        lambda app: ResponseMutant(app, wrong_method("GET", "PUT"), _server_error_on_wrong_method),
+        ["methods"],
+        "no_server_error",
+    ),
+    "one workflow_id for every run": (
+        OneWorkflowId,
+        ["background.distinct_runs.E2E3"],
+        "distinct_workflow_ids",
+    ),
+    "500 to a long string of odd unicode": (
+        ServerErrorOnOddText,
+        ["body.odd_unicode"],
+        "no_server_error",
+    ),
     "log entry malformed": (
         lambda app: ResponseMutant(app, on("E1"), envelope_edit(_bad_log_time)),
         ["sync.happy_path.E1"],
@@ -324,6 +436,23 @@ def test_failure_evidence_never_holds_the_key() -> None:
         run_suite(suite_context(session), emit=events.append, select=["auth.other_scheme"])
     assert "demo-key" not in repr(events)
     assert "[REDACTED]" in repr(events)
+
+
+def test_one_workflow_id_for_every_run_passed_the_older_cases() -> None:
+    """The shared-id mutant slips past every other run case off the exact mock: only the
+    distinct-runs case (invariants 5, 6) catches it."""
+    others = ["sync", "background.lifecycle", "background.found_at_once", "background.two_starts"]
+    outcome = run_against(OneWorkflowId(embedded_app(SCALE)), others, exact=False)
+    assert outcome.ok, [c.message for c in outcome.cases if c.outcome is not Outcome.PASSED]
+
+
+def test_other_choices_on_open_questions_pass_the_new_cases() -> None:
+    """E2 answering 202, ids like `wf-1` and 404/401 for undefined methods pass the methods and
+    distinct-runs cases (and the lifecycle) off the exact mock."""
+    select = ["methods", "background.distinct_runs.E2E3", "background.lifecycle.E2E3"]
+    outcome = run_against(OtherChoices(embedded_app(SCALE)), select, exact=False)
+    assert outcome.ok, [c.message for c in outcome.cases if c.outcome is not Outcome.PASSED]
+    assert outcome.passed == 6
 
 
 def test_background_limit_beyond_2700_s_fails_the_limit_case() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from mock_server._config import demo_config
 from mock_server.store import JiraNotEnabled, KeyScope, TriggerNotFound
-from mock_server.store._keys import KeyRing, jira_signature_ok
+from mock_server.store._keys import KeyRing, jira_signature_ok, signature_digest
 from tests.mock_server.store._support import make_store
 
 
@@ -49,9 +49,36 @@ def test_jira_signature() -> None:
         store.verify_jira_signature("demo", "nope", body, None)
 
 
-def test_jira_signature_ignores_surrounding_space_only() -> None:
-    """A signature with spaces around the digest verifies; one for another secret does not."""
+def test_jira_signature_sets_aside_only_the_fields_outer_whitespace() -> None:
+    """Outer SP/HTAB is not part of the field value; a space after `sha256=` is malformed."""
     body = b"{}"
     digest = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    assert jira_signature_ok("s3cret", body, f"sha256= {digest} ")
+    assert jira_signature_ok("s3cret", body, f" sha256={digest} ")
+    assert not jira_signature_ok("s3cret", body, f"sha256= {digest}")
+    assert not jira_signature_ok("s3cret", body, f"sha256={digest}\u00a0")
     assert not jira_signature_ok("other", body, f"sha256={digest}")
+
+
+HEX = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    ("header", "digest"),
+    [
+        ("sha256=" + HEX, HEX),
+        ("sha256=" + HEX.upper(), HEX),
+        (" sha256=" + HEX + "\t", HEX),
+        ("sha256= " + HEX, None),
+        ("sha256=" + HEX + "\u00a0", None),
+        ("sha256=" + HEX + "\n", None),
+        ("sha256=" + HEX[:-1] + "\u0663", None),
+        ("sha256=" + HEX[:-1] + "\uff10", None),
+        ("sha256=" + HEX + "0", None),
+        ("Sha256=" + HEX, None),
+        (None, None),
+    ],
+)
+def test_signature_header_grammar(header: str | None, digest: str | None) -> None:
+    """`sha256=` and exactly 64 ASCII hex digits; only the field's outer SP/HTAB is set aside."""
+    expected = None if digest is None else digest.encode()
+    assert signature_digest(header) == expected

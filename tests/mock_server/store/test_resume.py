@@ -77,7 +77,7 @@ def test_a_resumed_run_is_kept_for_the_retention_after_its_new_end() -> None:
     store.provide_input(run.workflow_id, "ok")
     store.clock.advance(10 + 99)
     store.catch_up()
-    assert store.status_envelope("w", run.workflow_id) is not None
+    assert store.status_answer("w", run.workflow_id) is not None
     store.clock.advance(1)
     store.catch_up()
     assert store.run_record(run.workflow_id) is None

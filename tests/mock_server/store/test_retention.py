@@ -54,9 +54,9 @@ def test_retention_expires_final_runs() -> None:
     run = start(store, "slow", workspace_id="w")
     store.clock.advance(200 + 86_400 - 1)
     store.catch_up()
-    assert store.status_envelope("w", run.workflow_id) is not None
+    assert store.status_answer("w", run.workflow_id) is not None
     store.clock.advance(1)
-    assert store.status_envelope("w", run.workflow_id) is None
+    assert store.status_answer("w", run.workflow_id) is None
     assert store.run_record(run.workflow_id) is None
     assert store.list_runs() == []
     store.catch_up()
@@ -124,10 +124,11 @@ def test_a_large_purge_compacts_the_shared_run_map_in_place() -> None:
     keep = start(store, "long-batch")
     runs[keep.workflow_id] = keep
     retention.track(keep)
-    retention.purge_due(store.clock.now() + 200)
+    while retention.purge_due(store.clock.now() + 200, 1024):
+        pass
     assert list(runs) == [keep.workflow_id]
     assert len(forgotten) == retention.purged == 5000
-    assert retention.heap == [(keep.end_at + 100.0, keep.workflow_id)]
+    assert retention.heap == [(keep.end_at, keep.workflow_id)]
 
 
 def test_a_run_expired_at_birth_is_counted_but_not_kept() -> None:
@@ -138,4 +139,21 @@ def test_a_run_expired_at_birth_is_counted_but_not_kept() -> None:
     assert not retention.admit(run, run.end_at + 10)
     assert (retention.purged, retention.heap) == (1, [])
     assert retention.admit(run, run.end_at + 9.9)
-    assert retention.heap == [(run.end_at + 10.0, run.workflow_id)]
+    assert retention.heap == [(run.end_at, run.workflow_id)]
+
+
+def test_purge_due_handles_at_most_its_budget() -> None:
+    """`purge_due` purges at most `budget` expiries a call and says whether some are left."""
+    store = make_store()
+    runs: dict[str, Run] = {}
+    retention = Retention(100.0, runs, lambda run: None)
+    for _ in range(10):
+        run = start(store, "quick-answer")
+        runs[run.workflow_id] = run
+        retention.track(run)
+    later = store.clock.now() + 200
+    assert retention.purge_due(later, 4)
+    assert len(runs) == 6
+    assert retention.purge_due(later, 4)
+    assert not retention.purge_due(later, 4)
+    assert not runs

@@ -2,40 +2,60 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from mock_server.store import Source, TriggerNotFound
-from mock_server.store._trigger_store import FINAL_ENVELOPE_CACHE
+from mock_server.store._trigger_store import FINAL_ENVELOPE_CACHE, FINAL_ENVELOPE_MAX_BYTES
 from tests.mock_server.store._support import T0, make_store, start
 
 
-def test_status_envelope_hides_other_workspaces_and_environments() -> None:
+def test_status_answer_hides_other_workspaces_and_environments() -> None:
     """E3 finds a run only in its own workspace and for keys allowed its environment (A3, A15)."""
     store = make_store()
     run = start(store, "quick-answer", env="PROD")
-    assert store.status_envelope("demo", run.workflow_id) is not None
-    assert store.status_envelope("sandbox", run.workflow_id) is None
-    assert store.status_envelope("demo", run.workflow_id, frozenset({"DEV"})) is None
-    assert store.status_envelope("demo", run.workflow_id, frozenset({"PROD"})) is not None
-    assert store.status_envelope("demo", "unknown-id") is None
+    assert store.status_answer("demo", run.workflow_id) is not None
+    assert store.status_answer("sandbox", run.workflow_id) is None
+    assert store.status_answer("demo", run.workflow_id, frozenset({"DEV"})) is None
+    assert store.status_answer("demo", run.workflow_id, frozenset({"PROD"})) is not None
+    assert store.status_answer("demo", "unknown-id") is None
 
 
 def test_final_envelopes_are_kept_ready_and_bounded() -> None:
     """A final run's E3 envelope is built once and reused; the cache keeps only the newest."""
     store = make_store()
     runs = [start(store, "quick-answer") for _ in range(FINAL_ENVELOPE_CACHE + 1)]
-    pending = store.status_envelope("demo", runs[0].workflow_id)
-    assert pending is not store.status_envelope("demo", runs[0].workflow_id)
+    pending = store.status_answer("demo", runs[0].workflow_id)
+    assert pending is not store.status_answer("demo", runs[0].workflow_id)
     store.clock.advance(10)
-    first = store.status_envelope("demo", runs[0].workflow_id)
+    first = store.status_answer("demo", runs[0].workflow_id)
     assert first is not None
-    assert first["status"] == "completed"
-    assert store.status_envelope("demo", runs[0].workflow_id) is first
+    assert first[0] == "completed"
+    assert orjson.loads(first[1])["status"] == "completed"
+    assert store.status_answer("demo", runs[0].workflow_id) is first
     for run in runs[1:]:
-        store.status_envelope("demo", run.workflow_id)
-    again = store.status_envelope("demo", runs[0].workflow_id)
+        store.status_answer("demo", run.workflow_id)
+    again = store.status_answer("demo", runs[0].workflow_id)
     assert again == first
     assert again is not first
+
+
+def test_large_final_envelopes_are_not_kept() -> None:
+    """A final envelope over FINAL_ENVELOPE_MAX_BYTES is rendered per read, never cached."""
+    store = make_store()
+    big = {"a": [{} for _ in range(FINAL_ENVELOPE_MAX_BYTES)]}
+    run = store.start_run(
+        workspace_id="demo",
+        trigger_id="quick-answer",
+        environment="DEV",
+        message="",
+        user_variables=big,
+    )
+    store.clock.advance(10)
+    first = store.status_answer("demo", run.workflow_id)
+    assert first is not None
+    assert orjson.loads(first[1])["response"]["a"] == big["a"]
+    assert store.status_answer("demo", run.workflow_id) is not first
 
 
 def test_reset_returns_to_config_and_replays_the_same_ids() -> None:
