@@ -43,6 +43,10 @@ def test_the_mock_target_can_run_every_scenario() -> None:
 def test_a_jira_scenario_needs_the_jira_secret() -> None:
     """A Jira scenario on a target without a Jira secret is refused, naming the key."""
     target = dataclasses.replace(mock_target(), jira_secret=None)
-    with pytest.raises(UsageError, match="--scenario jira-burst: target 'mock' sets no jira_sec"):
+    with pytest.raises(UsageError, match="--scenario jira-burst: target has no Jira secret"):
         require_triggers(target, "jira-burst")
     require_triggers(target, "background")
+    unset = dataclasses.replace(target, jira_unavailable="PHINITE_JIRA is not set or empty")
+    with pytest.raises(UsageError, match="--scenario mixed: PHINITE_JIRA is not set"):
+        require_triggers(unset, "mixed")
+    require_triggers(unset, "sync")
