@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import time
 import zlib
@@ -28,6 +27,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
+
+from ._exceptions import UsageError
+from ._json import JsonValueError, encode
 
 __all__ = [
     "COMMENT_CREATED",
@@ -360,8 +362,17 @@ def comment_created(
 
 
 def encode_payload(payload: Mapping[str, Any]) -> bytes:
-    """The UTF-8 JSON body Jira would send for `payload` (compact, non-ASCII kept)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The UTF-8 JSON body Jira would send for `payload` (compact, non-ASCII kept).
+
+    Numbers follow the one model (`harness._json`): integers exact, floats IEEE.
+
+    Raises:
+        UsageError: `payload` holds what JSON cannot (NaN, Infinity, a non-string key), named.
+    """
+    try:
+        return encode(payload, root="payload")
+    except JsonValueError as exc:
+        raise UsageError(f"Jira payload: {exc}") from None
 
 
 def jira_signature(body: bytes, secret: str) -> str:

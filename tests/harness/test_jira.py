@@ -204,3 +204,13 @@ def test_hashlib_digest_length_is_what_the_header_carries() -> None:
     """The header's hex digest is the 64 characters of a SHA-256 digest."""
     signature = jira_signature(b"x", SECRET)
     assert len(signature.removeprefix("sha256=")) == hashlib.sha256().digest_size * 2
+
+
+def test_a_payload_json_cannot_hold_is_a_usage_error_naming_it() -> None:
+    """One number model: NaN in a Jira payload is refused before anything is signed or sent."""
+    from harness import UsageError  # noqa: PLC0415
+    from harness._jira import encode_payload  # noqa: PLC0415 - the one function under test
+
+    with pytest.raises(UsageError, match=r"payload\.fields\.score"):
+        encode_payload({"fields": {"score": float("nan")}})
+    assert encode_payload({"n": 2**64 + 1}) == b'{"n":18446744073709551617}'
