@@ -489,12 +489,14 @@ PROBE_QUESTIONS: tuple[ProbeQuestion, ...] = (
     _q("A5", ask_environment_case, starts_runs=True),
     _q("A6", ask_start_code, starts_runs=True),
     _q("A7", ask_body_rules, starts_runs=True),
-    _q("A8", ask_rate_limit, starts_runs=False),
     _q("A11", ask_log_window, starts_runs=True),
     _q("A12", ask_jira_refusal, starts_runs=True),
     _q("A14", ask_idempotency, starts_runs=True),
     _q("A15", ask_key_environments, starts_runs=False),
+    _q("A8", ask_rate_limit, starts_runs=False),
 )
+"""The questions in the order they are asked: A8's burst of status requests comes last, so a
+rate limit it trips cannot turn a later question's answers into 429s."""
 
 
 def probe_target(
