@@ -240,12 +240,16 @@ def ask_environment_case(probe: _Probe) -> ProbeAnswer:
 
 
 def ask_start_code(probe: _Probe) -> ProbeAnswer:
-    """A6: the HTTP code of a successful E2."""
+    """A6: the HTTP code of a successful E2, asked with a body of the documented shape (both
+    fields). A start that is refused tells nothing of that code: "could not tell"."""
     if probe.target.background_trigger is None:
         return probe.not_asked("A6", "the target names no background_trigger")
     route = (_START, probe.target.background_trigger)
-    exchange = probe.post(route, probe.target.environment, _body(message="probe A6"))
-    same = None if _unclear(exchange) else exchange.status_code == 200
+    body = _body(message="probe A6", user_variables={})
+    exchange = probe.post(route, probe.target.environment, body)
+    code = exchange.status_code
+    started = code is not None and 200 <= code < 300
+    same = code == 200 if started and not _unclear(exchange) else None
     return probe.answer("A6", _said(exchange), same, exchange)
 
 

@@ -245,3 +245,50 @@ def test_a_target_that_stops_answering_stops_the_probe() -> None:
     http = httpx.Client(transport=httpx.MockTransport(_dies_after(2)))
     with pytest.raises(TargetUnavailable, match="became unreachable after 1 question:"):
         probe_target(TriggerClient(mock_target(), http=http), sleep=lambda s: None)
+
+
+class RequiresVariables:
+    """A correct, strict API: E2 refuses a body without `user_variables` (422) and answers a
+    complete one with 202 (A6, A7 both open)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        segments = str(scope.get("path", "")).strip("/").split("/")
+        if scope["type"] != "http" or segments[:2] != ["trigger", "start"]:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if b"user_variables" not in body:
+            await _send_json(send, 422, b'{"detail": "user_variables is required"}')
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def accepted(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                message = {**message, "status": 202}
+            await send(message)
+
+        await self.app(scope, replay, accepted)
+
+
+def test_a6_is_asked_with_a_documented_body_and_a_refusal_is_not_the_start_code() -> None:
+    """A new user's strict API answered A6 "HTTP 422" (a body with only `message`); asked with
+    both documented fields it says 202, and a refused start would be "could not tell"."""
+    answers = _ask(RequiresVariables(_app()))
+    assert answers["A6"].observed == "HTTP 202"
+    assert answers["A6"].same is False
