@@ -21,8 +21,10 @@
     │                                 `attempts`, `elapsed_s`, `history`)
     ├── ContractViolation             an invariant broken (also an AssertionError, exit 1;
     │                                 carries `title`, `message`, `severity`, `evidence`)
-    └── CannotJudge                   the harness itself could not judge (exit 4): a hypothesis
-                                      health check or flaky strategy, an internal error
+    ├── CannotJudge                   the harness itself could not judge (exit 4): a hypothesis
+    │                                 health check or flaky strategy, an internal error
+    └── Interrupted                   stopped by SIGINT (exit 130); the report says `interrupted`
+        └── Terminated                stopped by SIGTERM or SIGHUP (exit 143)
 
 Messages never hold an API key, a Jira secret or an admin token: exchanges are redacted
 before they are attached.
@@ -46,6 +48,7 @@ __all__ = [
     "ConnectError",
     "ContractViolation",
     "HarnessError",
+    "Interrupted",
     "MalformedResponse",
     "NotTriggerApi",
     "OutcomeUnknown",
@@ -55,6 +58,7 @@ __all__ = [
     "RequestTimeout",
     "ServerError",
     "TargetUnavailable",
+    "Terminated",
     "TransportError",
     "UsageError",
 ]
@@ -192,3 +196,15 @@ class CannotJudge(HarnessError):
     internal error. Said plainly, never reported as a finding (exit 4)."""
 
     exit_code: ClassVar[int] = 4
+
+
+class Interrupted(HarnessError):
+    """The run was stopped by SIGINT (Ctrl-C); what it did so far is reported (exit 130)."""
+
+    exit_code: ClassVar[int] = 130
+
+
+class Terminated(Interrupted):
+    """The run was stopped by SIGTERM or SIGHUP (a CI cancel, `timeout`); exit 143."""
+
+    exit_code: ClassVar[int] = 143

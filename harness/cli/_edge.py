@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import HarnessError, UsageError
+from .._exceptions import HarnessError, Interrupted, UsageError
 from .._redact import Redactor
 from .._targets import Target, guard_production, load_targets, select_target
 from ..report import EventBus, ReportFolder, RunFinished, RunStarted, fan_out, standard_reporters
@@ -129,6 +129,9 @@ def report_run(
         except HarnessError as exc:
             run.exit_code = exc.exit_code
             raise
+        except KeyboardInterrupt:
+            run.exit_code = Interrupted.exit_code
+            raise Interrupted("interrupted (SIGINT); the report holds what ran") from None
         finally:
             bus.emit(
                 RunFinished(
