@@ -1,26 +1,61 @@
-"""Background runs not final yet, per workspace: what the concurrency limit (A8) counts."""
+"""Background runs not final yet, per workspace: what the concurrency limit (A8) counts.
+
+Per workspace, the runs with a known end sit in a heap ordered by end (`Run.__lt__`, one
+pointer a run), and the runs that will wait for input (end `inf` until input comes) in a map.
+Ended runs leave the heap from its head (all at once when the latest end has passed): when
+counted, when a run is added, and when the retention purges a run (ended before now, like
+every run dropped with it), so the heap never keeps a purged run.
+"""
 
 from __future__ import annotations
 
-from ._runs import Run
+import heapq
+from dataclasses import dataclass, field
+
+from ._runs import INF, Run
 
 __all__ = ["ActiveRuns"]
 
-_PRUNE_SLACK = 64
+
+@dataclass(slots=True)
+class _Workspace:
+    ending: list[Run] = field(default_factory=list)
+    """Runs with a known end, a heap by end; ended ones are popped lazily from the head."""
+    latest_end: float = -INF
+    """The latest end pushed (once it has passed, the whole heap goes at once)."""
+    waiting: dict[str, Run] = field(default_factory=dict)
+    """Runs added with no end (they pause for input), by workflow id."""
+
+    def push(self, run: Run) -> None:
+        """Add a run with a known end."""
+        heapq.heappush(self.ending, run)
+        self.latest_end = max(self.latest_end, run.end_at)
+
+    def drop_ended(self, until: float) -> None:
+        """Drop the runs that end at or before `until` (virtual POSIX seconds)."""
+        ending = self.ending
+        if self.latest_end <= until:
+            ending.clear()
+            return
+        while ending and ending[0].end_at <= until:
+            heapq.heappop(ending)
+
+    def settle_waiting(self, now: float) -> None:
+        """Move the waiting runs given input since to the heap (or drop them if ended)."""
+        resumed = [run for run in self.waiting.values() if run.end_at != INF]
+        for run in resumed:
+            del self.waiting[run.workflow_id]
+            if run.end_at > now:
+                self.push(run)
 
 
 class ActiveRuns:
-    """Each workspace's background runs that may still be going on.
+    """Each workspace's background runs that may still be going on."""
 
-    Final runs are pruned when counted, and when a workspace's map has doubled since the last
-    prune (plus some slack), so the maps stay about as large as the runs going on.
-    """
-
-    __slots__ = ("_by_workspace", "_pruned_at")
+    __slots__ = ("_by_workspace",)
 
     def __init__(self) -> None:
-        self._by_workspace: dict[str, dict[str, Run]] = {}
-        self._pruned_at = 0
+        self._by_workspace: dict[str, _Workspace] = {}
 
     def clear(self) -> None:
         """Forget every run."""
@@ -30,17 +65,25 @@ class ActiveRuns:
         """Count a new background run towards its workspace.
 
         Args:
-            run: the run.
-            now: virtual POSIX seconds (for the prune it may trigger).
+            run: the run (its `end_at` must not change later unless it is `inf` now).
+            now: virtual POSIX seconds (runs ended by then are dropped).
         """
-        active = self._by_workspace.setdefault(run.workspace_id, {})
-        active[run.workflow_id] = run
-        if len(active) > 2 * self._pruned_at + _PRUNE_SLACK:
-            self._pruned_at = self.count(run.workspace_id, now)[0]
+        workspace = self._by_workspace.get(run.workspace_id)
+        if workspace is None:
+            workspace = self._by_workspace[run.workspace_id] = _Workspace()
+        workspace.drop_ended(now)
+        if run.end_at == INF:
+            workspace.waiting[run.workflow_id] = run
+        else:
+            workspace.push(run)
 
-    def discard(self, run: Run) -> None:
-        """Stop counting `run` (no error if it was not counted)."""
-        self._by_workspace.get(run.workspace_id, {}).pop(run.workflow_id, None)
+    def discard(self, run: Run, now: float) -> None:
+        """Stop counting `run`, a final run being purged, and every run of its workspace
+        ended by `now` (virtual POSIX seconds)."""
+        workspace = self._by_workspace.get(run.workspace_id)
+        if workspace is not None:
+            workspace.waiting.pop(run.workflow_id, None)
+            workspace.drop_ended(now)
 
     def count(self, workspace_id: str, now: float) -> tuple[int, float | None]:
         """How many of a workspace's background runs are not final at `now`, and the soonest end.
@@ -53,9 +96,12 @@ class ActiveRuns:
             `(count, soonest end in virtual POSIX seconds)`; the end is None without runs and
             `inf` when every run is waiting for input.
         """
-        active = self._by_workspace.get(workspace_id)
-        if not active:
+        workspace = self._by_workspace.get(workspace_id)
+        if workspace is None:
             return 0, None
-        for workflow_id in [wid for wid, run in active.items() if now >= run.end_at]:
-            del active[workflow_id]
-        return len(active), min((run.end_at for run in active.values()), default=None)
+        workspace.settle_waiting(now)
+        workspace.drop_ended(now)
+        ending, waiting = workspace.ending, workspace.waiting
+        if not ending and not waiting:
+            return 0, None
+        return len(ending) + len(waiting), ending[0].end_at if ending else INF

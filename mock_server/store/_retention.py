@@ -1,9 +1,9 @@
 """Retention (A9): a final run disappears `retention_s` (virtual seconds) after it ended.
 
 Reads check the expiry themselves (`now >= end_at + retention_s`); `purge_due` drops expired
-runs from a heap keyed by end (expiry is end + the one retention, so the order is the same and
-the heap shares each run's own `end_at` float), so nothing is scanned and an idle check is one
-compare.
+runs from a heap of the runs themselves, ordered by end (`Run.__lt__`; expiry is end + the one
+retention, so the order is the same), so nothing is scanned, an idle check is one compare, and
+a tracked run costs the heap one pointer.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ _COMPACT_AFTER = 4096
 class Retention:
     """The expiry heap over a run map it shares with the store, and the purged count.
 
-    `heap` is a list of `(end_at, workflow_id)`: an entry is due once `end_at + retention_s` has
-    come. It is never replaced, so its holder may read the
-    head directly. Purging keeps the run map's identity (it is compacted in place).
+    `heap` is a heap of runs ordered by `end_at`: a run is due once `end_at + retention_s` has
+    come. A tracked run's `end_at` never changes (the store tracks a run once its end is final),
+    so the order holds. The list is never replaced, so its holder may read the head directly.
+    Purging keeps the run map's identity (it is compacted in place).
 
     Args:
         retention_s: how long a final run stays readable, in virtual seconds.
@@ -32,7 +33,15 @@ class Retention:
         forget: called with each purged run, to drop it from the store's other indexes.
     """
 
-    __slots__ = ("_forget", "_runs", "_since_compact", "heap", "purged", "retention_s")
+    __slots__ = (
+        "_forget",
+        "_latest_end",
+        "_runs",
+        "_since_compact",
+        "heap",
+        "purged",
+        "retention_s",
+    )
 
     def __init__(
         self, retention_s: float, runs: dict[str, Run], forget: Callable[[Run], None]
@@ -40,13 +49,15 @@ class Retention:
         self.retention_s = retention_s
         self._runs = runs
         self._forget = forget
-        self.heap: list[tuple[float, str]] = []
+        self.heap: list[Run] = []
+        self._latest_end = -INF  # the latest end tracked: once due, every entry is
         self.purged = 0
         self._since_compact = 0
 
     def reset(self) -> None:
         """Forget every expiry and zero the purged count (the caller clears the run map)."""
         self.heap.clear()
+        self._latest_end = -INF
         self.purged = 0
         self._since_compact = 0
 
@@ -70,27 +81,33 @@ class Retention:
         return True
 
     def track(self, run: Run) -> None:
-        """Schedule `run`'s purge at its (new) end plus the retention; no-op while it has none.
+        """Schedule `run`'s purge at its end plus the retention; no-op while it has none.
 
-        An earlier entry for the same run stays in the heap and is ignored when it comes due.
+        Called once per run, when its end is known for good: a run started with an end, or a
+        waiting run given input (`resume`).
         """
         if run.end_at != INF:
-            heapq.heappush(self.heap, (run.end_at, run.workflow_id))
+            heapq.heappush(self.heap, run)
+            self._latest_end = max(self._latest_end, run.end_at)
 
     def purge_due(self, now: float, budget: int) -> bool:
         """Delete runs past their retention at `now` (virtual POSIX seconds), at most `budget`
-        expiries; True when due expiries are left."""
+        expiries; True when due expiries are left.
+
+        When every tracked run is due (the latest end is), they are taken from the heap's
+        tail, which needs no comparison and keeps the rest a heap.
+        """
         heap, runs = self.heap, self._runs
         retention_s = self.retention_s
+        every_one_due = self._latest_end + retention_s <= now
         purged = 0
-        while heap and heap[0][0] + retention_s <= now:
+        while heap and heap[0].end_at + retention_s <= now:
             if budget <= 0:
                 break
             budget -= 1
-            _, workflow_id = heapq.heappop(heap)
-            run = runs.get(workflow_id)
-            if run is not None and self.expired(run, now):
-                del runs[workflow_id]
+            run = heap.pop() if every_one_due else heapq.heappop(heap)
+            if runs.get(run.workflow_id) is run:
+                del runs[run.workflow_id]
                 self._forget(run)
                 purged += 1
         self.purged += purged
@@ -98,7 +115,7 @@ class Retention:
         if self._since_compact > _COMPACT_AFTER and len(runs) < self._since_compact:
             _compact(runs)
             self._since_compact = 0
-        return bool(heap) and heap[0][0] + retention_s <= now
+        return bool(heap) and heap[0].end_at + retention_s <= now
 
 
 def _compact(runs: dict[str, Run]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ __all__ = [
     "STATUSES",
     "WAITING",
     "Run",
+    "RunExtra",
     "RunFilter",
     "Source",
     "count_by_status",
@@ -58,6 +60,8 @@ FAILED = "failed"
 STATUSES = (PENDING, WAITING, COMPLETED, FAILED)
 """Every status a run can show, in lifecycle order."""
 _ENVIRONMENTS = {env: env for env in ENVIRONMENTS}  # shared strings keep records small
+_SHARED_MESSAGE_CHARS = 64
+"""Messages up to this long are interned: runs started with the same message share one."""
 _NO_VARIABLES = b"{}"
 
 
@@ -96,8 +100,31 @@ class Source(StrEnum):
     MANUAL = "manual"
 
 
+class RunExtra:
+    """The fields few runs set, kept apart so a run that never pauses or fails early holds
+    one `None` instead of four slots (`Run.extra`).
+
+    Args:
+        pause_at: when the run pauses for input (virtual POSIX seconds; `inf`: never).
+    """
+
+    __slots__ = ("error_text", "input_message", "pause_at", "resumed_at")
+
+    def __init__(self, pause_at: float = INF) -> None:
+        self.pause_at = pause_at
+        self.resumed_at = INF
+        self.input_message: str | None = None
+        self.error_text: str | None = None
+
+
 class Run:
     """One run: identity, request and timeline (virtual POSIX seconds; `inf` = not yet).
+
+    Twelve slots (128 bytes with the GC header): the timeline's rare fields (`pause_at`,
+    `resumed_at`, `input_message`, `error_text`) live in `extra`, None until one is set, and
+    are read and written through properties of the same names. Runs order by `end_at`
+    (`__lt__`), so the expiry heap holds the runs themselves: a run's `end_at` must not change
+    once it is finite and tracked (only a waiting run, `end_at = inf`, gets a new end).
 
     Args:
         workflow_id: the run's id (a UUID 4 string).
@@ -118,11 +145,8 @@ class Run:
         "end_at",
         "ending",
         "environment",
-        "error_text",
-        "input_message",
+        "extra",
         "message",
-        "pause_at",
-        "resumed_at",
         "seed",
         "source",
         "started_at",
@@ -157,12 +181,56 @@ class Run:
         self.message = message
         self.variables_json = encode_variables(user_variables)
         self.seed = seed
-        self.pause_at = pause_at
-        self.resumed_at = INF
         self.end_at = end_at
         self.ending = ending
-        self.input_message: str | None = None
-        self.error_text: str | None = None  # an error set by the store (E1's sync limit)
+        self.extra: RunExtra | None = None if pause_at == INF else RunExtra(pause_at)
+
+    def _extra(self) -> RunExtra:
+        extra = self.extra
+        if extra is None:
+            extra = self.extra = RunExtra()
+        return extra
+
+    @property
+    def pause_at(self) -> float:
+        """When it pauses for input (virtual POSIX seconds; `inf`: never)."""
+        extra = self.extra
+        return INF if extra is None else extra.pause_at
+
+    @pause_at.setter
+    def pause_at(self, value: float) -> None:
+        if value != INF or self.extra is not None:
+            self._extra().pause_at = value
+
+    @property
+    def resumed_at(self) -> float:
+        """When input resumed it (virtual POSIX seconds; `inf`: not yet)."""
+        extra = self.extra
+        return INF if extra is None else extra.resumed_at
+
+    @resumed_at.setter
+    def resumed_at(self, value: float) -> None:
+        self._extra().resumed_at = value
+
+    @property
+    def input_message(self) -> str | None:
+        """The input given when it resumed; None until then."""
+        extra = self.extra
+        return None if extra is None else extra.input_message
+
+    @input_message.setter
+    def input_message(self, value: str | None) -> None:
+        self._extra().input_message = value
+
+    @property
+    def error_text(self) -> str | None:
+        """An error set by the store (E1's sync limit), shown instead of the drawn one."""
+        extra = self.extra
+        return None if extra is None else extra.error_text
+
+    @error_text.setter
+    def error_text(self, value: str | None) -> None:
+        self._extra().error_text = value
 
     @property
     def user_variables(self) -> dict[str, Any]:
@@ -173,9 +241,14 @@ class Run:
         """The run's status (one of `STATUSES`) at virtual time `now` (POSIX seconds)."""
         if now >= self.end_at:
             return FAILED if self.ending else COMPLETED
-        if self.pause_at <= now < self.resumed_at:
+        extra = self.extra
+        if extra is not None and extra.pause_at <= now < extra.resumed_at:
             return WAITING
         return PENDING
+
+    def __lt__(self, other: Run) -> bool:
+        """Expiry order: the run that ends first (the expiry heap's order)."""
+        return self.end_at < other.end_at
 
     def __repr__(self) -> str:
         return f"Run({self.workflow_id!r}, {self.workspace_id}/{self.trigger_id})"
@@ -216,7 +289,7 @@ def draw_run(
         environment=_ENVIRONMENTS.get(environment, environment),
         source=source,
         started_at=started_at,
-        message=message,
+        message=sys.intern(message) if len(message) <= _SHARED_MESSAGE_CHARS else message,
         user_variables=user_variables,
         seed=seed,
         pause_at=pause_at,

@@ -43,8 +43,10 @@ class SyncLimit:
     def fail_at_limit(self, run: Run) -> bool:
         """Make `run` end `failed` at the limit unless it leaves `pending` by then.
 
+        Call it before the run's expiry is tracked: a tracked end never changes.
+
         Returns:
-            True when the run's end moved to the limit (its expiry must be tracked again).
+            True when the run's end moved to the limit.
         """
         limit_at = run.started_at + self.limit_s
         if min(run.pause_at, run.end_at) <= limit_at:

@@ -26,6 +26,7 @@ from ._active import ActiveRuns
 from ._cron import CronTicks, TriggerState
 from ._exceptions import JiraNotEnabled, TriggerPaused, WorkflowNotFound
 from ._keys import KeyRing, jira_signature_ok
+from ._malloc import pin_malloc_thresholds
 from ._resume import resume
 from ._retention import Retention
 from ._runs import Run, RunFilter, Source, count_by_status, draw_run, envelope_at, run_summary
@@ -46,12 +47,16 @@ FINAL_ENVELOPE_MAX_BYTES = 4096
 class TriggerStore:
     """All state of the mock world, with statuses derived from `clock` at read time.
 
+    The first store of a process pins the C allocator's thresholds (`pin_malloc_thresholds`),
+    so the memory a purge or a large request body frees goes back to the system.
+
     Args:
         config: the validated config.
         clock: the virtual clock every time in the store is read from.
     """
 
     def __init__(self, config: MockConfig, clock: VirtualClock) -> None:
+        pin_malloc_thresholds()  # so purged runs and parsed bodies give their memory back
         self.config = config
         self.clock = clock
         settings = config.mock
@@ -141,22 +146,15 @@ class TriggerStore:
         """
         self.triggers.check(workspace_id, trigger_id, environment)
         state = self.triggers.get(workspace_id, trigger_id)
-        run = self._create_run(
+        return self._create_run(
             state,
             environment=environment,
             message=message,
             user_variables=user_variables,
             source=source,
             started_at=self.clock.now(),
-            background=not sync,
+            sync=sync,
         )
-        if (
-            sync
-            and self.config.mock.sync_timeout_policy == "failed"
-            and self.sync_limit.fail_at_limit(run)
-        ):
-            self._retention.track(run)
-        return run
 
     def run_now(self, workspace_id: str, trigger_id: str) -> Run:
         """Fire a trigger at once (source `manual`) with its cron's environment and message.
@@ -310,7 +308,7 @@ class TriggerStore:
         if cron_heap and cron_heap[0][0] <= now and self._cron.fire_due(now, budget):
             return True
         expiry_heap = self._expiry_heap
-        if expiry_heap and expiry_heap[0][0] + self._retention_s <= now:
+        if expiry_heap and expiry_heap[0].end_at + self._retention_s <= now:
             return self._retention.purge_due(now, budget)
         return False
 
@@ -363,9 +361,13 @@ class TriggerStore:
         user_variables: dict[str, Any],
         source: Source,
         started_at: float,
-        background: bool = True,
+        sync: bool = False,
     ) -> Run:
-        """Draw a run, count it, and keep it unless it is past its retention already."""
+        """Draw a run, count it, and keep it unless it is past its retention already.
+
+        A sync run (E1) is not counted as a background run; under the `failed` policy its end
+        moves to the sync limit before it is tracked (a tracked end never changes).
+        """
         run = draw_run(
             state.config,
             self._rng,
@@ -377,11 +379,13 @@ class TriggerStore:
             user_variables=user_variables,
             background_limit_s=self._background_limit,
         )
+        if sync and self.config.mock.sync_timeout_policy == "failed":
+            self.sync_limit.fail_at_limit(run)
         self._started[source] += 1
         now = self.clock.now()
         if self._retention.admit(run, now):
             self._runs[run.workflow_id] = run
-            if background:
+            if not sync:
                 self._active.add(run, now)
         return run
 
@@ -398,4 +402,4 @@ class TriggerStore:
     def _forget(self, run: Run) -> None:
         """Drop a purged run from the indexes besides the run map."""
         self._final_envelopes.pop(run.workflow_id, None)
-        self._active.discard(run)
+        self._active.discard(run, self.clock.now())

@@ -128,7 +128,7 @@ def test_a_large_purge_compacts_the_shared_run_map_in_place() -> None:
         pass
     assert list(runs) == [keep.workflow_id]
     assert len(forgotten) == retention.purged == 5000
-    assert retention.heap == [(keep.end_at, keep.workflow_id)]
+    assert retention.heap == [keep]
 
 
 def test_a_run_expired_at_birth_is_counted_but_not_kept() -> None:
@@ -139,7 +139,7 @@ def test_a_run_expired_at_birth_is_counted_but_not_kept() -> None:
     assert not retention.admit(run, run.end_at + 10)
     assert (retention.purged, retention.heap) == (1, [])
     assert retention.admit(run, run.end_at + 9.9)
-    assert retention.heap == [(run.end_at, run.workflow_id)]
+    assert retention.heap == [run]
 
 
 def test_purge_due_handles_at_most_its_budget() -> None:
