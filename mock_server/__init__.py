@@ -2,7 +2,8 @@
 
 The public surface: build the app (`create_app`) from a config (`load_config`, `parse_config`,
 `demo_config`) on a virtual clock (`VirtualClock`) and a store (`TriggerStore`), and serve it
-(`serve_in_thread`, or `bind_socket` + `make_server` + `base_url` in the foreground). The clock's
+(`serve_in_thread`, or `bind_socket` + `make_server` + `base_url` in the foreground); how it
+answers the open questions is its `Dialect` (`[mock.dialect]`, `parse_dialect`). The clock's
 documented maxima (`VirtualClock.MAX_TIME_SCALE`, `.MAX_ADVANCE_S`, `.MAX_TIMESTAMP`) are public,
 so callers check their flags against the same numbers.
 """
@@ -14,6 +15,7 @@ from ._config import (
     ApiKey,
     ConfigError,
     CronSpec,
+    Dialect,
     Duration,
     MockConfig,
     MockSettings,
@@ -23,6 +25,7 @@ from ._config import (
     demo_config,
     load_config,
     parse_config,
+    parse_dialect,
 )
 from ._serve import base_url, bind_socket, make_server, serve_in_thread
 from .app import MockApp, create_app
@@ -32,6 +35,7 @@ __all__ = [
     "ApiKey",
     "ConfigError",
     "CronSpec",
+    "Dialect",
     "Duration",
     "MockApp",
     "MockConfig",
@@ -48,5 +52,6 @@ __all__ = [
     "load_config",
     "make_server",
     "parse_config",
+    "parse_dialect",
     "serve_in_thread",
 ]

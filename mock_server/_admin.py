@@ -1,9 +1,11 @@
 """The mock's admin API under `/__admin` (interfaces.md): health, reset, clock, runs, journal,
-fault rules (`/__admin/faults`), a run's request timeline, triggers' pause, run-now and cron
-schedule (`PUT`/`GET`/`DELETE /__admin/triggers/{ws}/{trigger}/cron`) and the metrics page.
+fault rules (`/__admin/faults`), the dialect (`/__admin/dialect`), a run's request timeline,
+triggers' pause, run-now and cron schedule
+(`PUT`/`GET`/`DELETE /__admin/triggers/{ws}/{trigger}/cron`) and the metrics page.
 
 When an admin token is set every call needs `Authorization: Bearer <token>`; the comparison is
 constant time. State-changing calls answer 200 with a JSON body; errors are `{"detail": ...}`.
+Workflow ids (paths, listings, envelopes) are written in the dialect's format, as the API's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from starlette.routing import BaseRoute, Route
 
 from ._api import MockState, bearer_token, parse_json, read_body
 from ._clock import format_iso
-from ._config import CronSpec
+from ._config import CronSpec, parse_dialect
+from ._dialect import ActiveDialect
 from ._errors import ApiHTTPError, JSONResponse, auth_failed, detail_error
 from ._fault_rules import ENDPOINTS, parse_fault_rule
 from ._validate import (
@@ -108,6 +111,7 @@ async def _reset(state: MockState, request: Request) -> Response:
     state.disconnects.clear()
     state.faults.reset()
     state.capacity.reset()
+    state.dialect = _config_dialect(state)
     return JSONResponse({"status": "reset", "clock": _clock_body(state)})
 
 
@@ -182,6 +186,42 @@ def _choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
     return value
 
 
+def _config_dialect(state: MockState) -> ActiveDialect:
+    """The dialect the server started with (fresh: no idempotency key remembered)."""
+    return ActiveDialect(state.config.mock.dialect, state.config.mock.seed)
+
+
+async def _dialect(state: MockState, request: Request) -> Response:
+    """`GET`: the dialect in force; `POST`: merge the body's keys onto it, all validated
+    before anything changes (422 naming the key); `DELETE`: back to the config's dialect."""
+    if request.method == "POST":
+        payload = await _json_object(state, request)
+        try:
+            dialect = parse_dialect({**state.dialect.dialect.to_json(), **payload})
+        except ConfigError as exc:
+            raise detail_error(422, str(exc)) from None
+        state.dialect = ActiveDialect(dialect, state.config.mock.seed)
+    elif request.method == "DELETE":
+        state.dialect = _config_dialect(state)
+    return JSONResponse(state.dialect.dialect.to_json())
+
+
+def _store_id(state: MockState, request: Request) -> str:
+    """The store's id of the path's `workflow_id` (written in the dialect's format).
+
+    Raises:
+        ApiHTTPError: 404 when it is not of the dialect's format.
+    """
+    store_id = state.dialect.codec.decode(request.path_params["workflow_id"])
+    if store_id is None:
+        raise detail_error(404, "Workflow not found")
+    return store_id
+
+
+def _run_envelope(state: MockState, envelope: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(envelope if state.dialect.plain else state.dialect.envelope(envelope))
+
+
 async def _runs(state: MockState, request: Request) -> Response:
     status = _choice(request, "status", _RUN_STATUSES)
     source = _choice(request, "source", _SOURCES)
@@ -191,6 +231,10 @@ async def _runs(state: MockState, request: Request) -> Response:
         status=status,
         source=Source(source) if source is not None else None,
     )
+    codec = state.dialect.codec
+    if not codec.identity:
+        for row in runs:
+            row["workflow_id"] = codec.encode(row["workflow_id"])
     return JSONResponse({"runs": runs})
 
 
@@ -199,15 +243,15 @@ async def _run_input(state: MockState, request: Request) -> Response:
     message = payload.get("message", "")
     if not isinstance(message, str):
         raise detail_error(422, f"Invalid message={message!r}: expected a string")
-    run = state.store.provide_input(request.path_params["workflow_id"], message)
-    return JSONResponse(state.store.envelope(run))
+    run = state.store.provide_input(_store_id(state, request), message)
+    return _run_envelope(state, state.store.envelope(run))
 
 
 async def _run_now(state: MockState, request: Request) -> Response:
     run = state.store.run_now(
         request.path_params["workspace_id"], request.path_params["trigger_id"]
     )
-    return JSONResponse(state.store.envelope(run))
+    return _run_envelope(state, state.store.envelope(run))
 
 
 def _pause_handler(paused: bool) -> AdminHandler:
@@ -307,7 +351,8 @@ def _journal_filters(request: Request) -> dict[str, Any]:
 
 async def _timeline(state: MockState, request: Request) -> Response:
     workflow_id = request.path_params["workflow_id"]
-    run = state.store.run_record(workflow_id)
+    store_id = state.dialect.codec.decode(workflow_id)
+    run = None if store_id is None else state.store.run_record(store_id)
     rows = state.journal.query(workflow_id=workflow_id)
     if run is None and not rows:
         raise detail_error(404, "Workflow not found")
@@ -414,6 +459,7 @@ def admin_routes() -> list[BaseRoute]:
         ("/__admin/runs/{workflow_id}/input", _run_input, ["POST"]),
         ("/__admin/runs/{workflow_id}/timeline", _timeline, ["GET"]),
         ("/__admin/faults", _faults, ["GET", "POST", "DELETE"]),
+        ("/__admin/dialect", _dialect, ["GET", "POST", "DELETE"]),
         (f"{triggers}/run-now", _run_now, ["POST"]),
         (f"{triggers}/pause", _pause_handler(True), ["POST"]),
         (f"{triggers}/resume", _pause_handler(False), ["POST"]),

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,9 +18,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
+from ._body import parse_json, read_body
 from ._capacity import Capacity
 from ._clock import VirtualClock
-from ._config import ENVIRONMENTS, MockConfig
+from ._config import ENVIRONMENTS, Dialect, MockConfig
+from ._dialect import ActiveDialect
 from ._errors import (
     ApiHTTPError,
     JSONResponse,
@@ -34,7 +34,6 @@ from ._errors import (
 )
 from ._faults import FaultSet, RequestInfo
 from ._journal import RequestJournal
-from ._validate import ascii_integer
 from .store import KeyScope, Run, Source, StoreError, TriggerStore
 
 __all__ = [
@@ -100,6 +99,8 @@ class MockState:
     waiters: ClockWaiters
     faults: FaultSet
     capacity: Capacity
+    dialect: ActiveDialect
+    """The dialect in force (`[mock.dialect]`, changed through `/__admin/dialect`)."""
     admin_token: str | None = None
     request_counts: Counter[tuple[str, int]] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)
@@ -179,33 +180,22 @@ def _admit_start(state: MockState, workspace_id: str) -> None:
         raise too_many_requests(refused, "concurrent background runs")
 
 
-def _check_environment(environment: str) -> None:
-    if environment not in ENVIRONMENTS:
+def _check_environment(dialect: ActiveDialect, environment: str) -> str:
+    """The path's environment as the store knows it (A5: exact upper case unless the dialect
+    accepts any case); 422 `enum` for any other."""
+    if environment in ENVIRONMENTS:
+        return environment
+    known = dialect.environment(environment)
+    if known not in ENVIRONMENTS:
         raise validation_failed(
             [issue("enum", ("path", "environment"), _ENUM_MSG, echo_input(environment), _ENUM_CTX)]
         )
+    return known
 
 
 def _check_key_environment(key_scope: KeyScope, environment: str) -> None:
     if key_scope.environments is not None and environment not in key_scope.environments:
         raise auth_failed()
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing (413) as soon as it is known to exceed `limit` bytes."""
-    too_large = detail_error(413, f"Request body exceeds {limit} bytes")
-    declared = request.headers.get("content-length")
-    size_declared = ascii_integer(declared) if declared is not None else None
-    if size_declared is not None and size_declared > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _is_json_media_type(content_type: str) -> bool:
@@ -214,74 +204,11 @@ def _is_json_media_type(content_type: str) -> bool:
     return media_type == "application/json" or (bool(main) and sub.endswith("+json"))
 
 
-_MAX_JSON_DEPTH = 512
+_RUN_BODY_FIELDS = ("message", "user_variables")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} is out of range")
-    return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _json_problem(value: Any) -> str | None:
-    """Why a parsed body cannot be kept: too deep, or a lone surrogate (iterative walk)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str) and _has_surrogate(item):
-            return "lone surrogate in a string"
-        if isinstance(item, dict | list):
-            if depth > _MAX_JSON_DEPTH:
-                return f"nesting deeper than {_MAX_JSON_DEPTH}"
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return None
-
-
-def _json_invalid(pos: int, message: str) -> ApiHTTPError:
-    return validation_failed(
-        [issue("json_invalid", ("body", pos), "JSON decode error", {}, {"error": message})]
-    )
-
-
-def parse_json(body: bytes) -> Any:
-    """The body parsed by the stdlib, so integers of any size survive exactly (orjson turns
-    those beyond 64 bits into floats); NaN, Infinity, numbers out of float range, invalid
-    UTF-8, lone surrogates and nesting deeper than `_MAX_JSON_DEPTH` are refused (422
-    `json_invalid`)."""
-    try:
-        payload = json.loads(
-            body.decode("utf-8"), parse_float=_finite_float, parse_constant=_reject_constant
-        )
-    except json.JSONDecodeError as exc:
-        raise _json_invalid(exc.pos, exc.msg) from None
-    except UnicodeDecodeError as exc:
-        raise _json_invalid(exc.start, "invalid UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        raise _json_invalid(0, str(exc) or type(exc).__name__) from None
-    problem = _json_problem(payload)
-    if problem is not None:
-        raise _json_invalid(0, problem)
-    return payload
-
-
-def _parse_run_body(body: bytes, content_type: str | None) -> tuple[str, dict[str, Any]]:
-    """`message` and `user_variables` of an E1/E2 body (both optional; extra fields ignored)."""
-    if not body:
-        return "", {}
+def _body_object(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """A non-empty E1/E2 body as a JSON object; 422 for another media type or a non-object."""
     if content_type is not None and not _is_json_media_type(content_type):
         raw = body.decode("utf-8", "replace")
         raise validation_failed(
@@ -292,7 +219,46 @@ def _parse_run_body(body: bytes, content_type: str | None) -> tuple[str, dict[st
         raise validation_failed(
             [issue("model_attributes_type", ("body",), _NOT_AN_OBJECT, echo_input(payload))]
         )
-    problems: list[dict[str, Any]] = []
+    return payload
+
+
+def _strictness_problems(payload: dict[str, Any], dialect: Dialect) -> list[dict[str, Any]]:
+    """The A7 issues a strict dialect raises: missing `message` / `user_variables` (pydantic's
+    `missing`), then each extra field (`extra_forbidden`); none under today's answers."""
+    problems = [
+        issue("missing", ("body", name), "Field required", echo_input(payload))
+        for name, policy in zip(
+            _RUN_BODY_FIELDS, (dialect.missing_message, dialect.missing_user_variables), strict=True
+        )
+        if policy == "refuse" and name not in payload
+    ]
+    if dialect.extra_fields == "refuse":
+        problems += [
+            issue(
+                "extra_forbidden",
+                ("body", name),
+                "Extra inputs are not permitted",
+                echo_input(value),
+            )
+            for name, value in payload.items()
+            if name not in _RUN_BODY_FIELDS
+        ]
+    return problems
+
+
+def _parse_run_body(
+    body: bytes, content_type: str | None, dialect: Dialect
+) -> tuple[str, dict[str, Any]]:
+    """`message` and `user_variables` of an E1/E2 body.
+
+    A7 under today's answers: both optional (`""`, `{}`), extra fields ignored, an empty body
+    read as `{}`; `dialect` may refuse an empty body (422 `missing` at `["body"]`), a missing
+    field or extra fields (`_strictness_problems`).
+    """
+    if not body and dialect.empty_body == "refuse":
+        raise validation_failed([issue("missing", ("body",), "Field required", None)])
+    payload = _body_object(body, content_type) if body else {}
+    problems = _strictness_problems(payload, dialect)
     message = payload.get("message", "")
     if not isinstance(message, str):
         problems.append(
@@ -333,31 +299,65 @@ def api_endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[R
         except ApiHTTPError as exc:
             return exc.response()
         except StoreError as exc:
-            return JSONResponse({"detail": exc.detail}, exc.status_code)
+            status_code, detail = state.dialect.store_error(exc)
+            return JSONResponse({"detail": detail}, status_code)
 
     return endpoint
 
 
-def _answer(request: Request, envelope: dict[str, Any]) -> JSONResponse:
+def _answer(state: MockState, request: Request, run: Run, status_code: int = 200) -> JSONResponse:
+    """The run's envelope now, as the dialect writes it (wire id, extra fields)."""
+    envelope = state.store.envelope(run)
+    if not state.dialect.plain:
+        envelope = state.dialect.envelope(envelope)
     request.scope["mock.workflow_id"] = envelope["workflow_id"]
     request.scope["mock.run_status"] = envelope["status"]
-    return JSONResponse(envelope)
+    return JSONResponse(envelope, status_code)
+
+
+def _idempotency_key(state: MockState, request: Request, *path: str) -> tuple[str, ...] | None:
+    """`(workspace, trigger, environment, key)` of an E2 honouring `Idempotency-Key` (A14)."""
+    if state.dialect.dialect.idempotency != "key":
+        return None
+    key = request.headers.get("idempotency-key")
+    return None if key is None else (*path, key)
+
+
+def _replay(state: MockState, scope_key: tuple[str, ...], body: bytes) -> Run | None:
+    """The run an earlier request with the same idempotency key started, if still kept.
+
+    Raises:
+        ApiHTTPError: 422 when the key was used with a different body.
+    """
+    workflow_id = state.dialect.replayed(scope_key, body)
+    if workflow_id is None:
+        return None
+    run = state.store.run_record(workflow_id)
+    if run is None:
+        state.dialect.forget(scope_key)
+    return run
 
 
 async def _start_from_request(state: MockState, request: Request, *, sync: bool) -> Run:
     workspace_id = request.path_params["workspace_id"]
     trigger_id = request.path_params["trigger_id"]
-    environment = request.path_params["environment"]
     key_scope = _authorize(state, request.scope, workspace_id)
     _admit_request(state, workspace_id)
-    _check_environment(environment)
+    environment = _check_environment(state.dialect, request.path_params["environment"])
     _check_key_environment(key_scope, environment)
     body = await read_body(request, state.config.mock.max_body_bytes)
-    message, user_variables = _parse_run_body(body, request.headers.get("content-type"))
+    message, user_variables = _parse_run_body(
+        body, request.headers.get("content-type"), state.dialect.dialect
+    )
+    idempotency = None
     if not sync:
         state.store.triggers.check(workspace_id, trigger_id, environment)
+        idempotency = _idempotency_key(state, request, workspace_id, trigger_id, environment)
+        replayed = None if idempotency is None else _replay(state, idempotency, body)
+        if replayed is not None:
+            return replayed
         _admit_start(state, workspace_id)
-    return state.store.start_run(
+    run = state.store.start_run(
         workspace_id=workspace_id,
         trigger_id=trigger_id,
         environment=environment,
@@ -366,11 +366,14 @@ async def _start_from_request(state: MockState, request: Request, *, sync: bool)
         source=Source.API,
         sync=sync,
     )
+    if idempotency is not None:
+        state.dialect.remember(idempotency, body, run.workflow_id)
+    return run
 
 
 async def _run_start(state: MockState, request: Request) -> Response:
     run = await _start_from_request(state, request, sync=False)
-    return _answer(request, state.store.envelope(run))
+    return _answer(state, request, run, state.dialect.dialect.e2_status)
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -400,25 +403,24 @@ async def _wait_unless_disconnected(state: MockState, request: Request, when: fl
 
 async def _run_sync(state: MockState, request: Request) -> Response:
     run = await _start_from_request(state, request, sync=True)
-    request.scope["mock.workflow_id"] = run.workflow_id
+    request.scope["mock.workflow_id"] = state.dialect.codec.encode(run.workflow_id)
     limit = state.store.sync_limit
     answer_at = limit.answer_time(run)
     await _wait_unless_disconnected(state, request, answer_at)
     await state.catch_up()
     if limit.timed_out(run, answer_at) and run.error_text is None:
         raise detail_error(504, limit.error())
-    return _answer(request, state.store.envelope(run))
+    return _answer(state, request, run)
 
 
 async def _jira_start(state: MockState, request: Request) -> Response:
     workspace_id = request.path_params["workspace_id"]
     trigger_id = request.path_params["trigger_id"]
-    environment = request.path_params["environment"]
-    _check_environment(environment)
+    environment = _check_environment(state.dialect, request.path_params["environment"])
     body = await read_body(request, state.config.mock.max_body_bytes)
     signature = request.headers.get("x-hub-signature")
     if not state.store.verify_jira_signature(workspace_id, trigger_id, body, signature):
-        raise auth_failed()
+        raise state.dialect.jira_refused()
     _admit_request(state, workspace_id)
     payload = parse_json(body)
     if not isinstance(payload, dict):
@@ -435,7 +437,7 @@ async def _jira_start(state: MockState, request: Request) -> Response:
         user_variables=payload,
         source=Source.JIRA,
     )
-    return _answer(request, state.store.envelope(run))
+    return _answer(state, request, run, state.dialect.dialect.e4_status)
 
 
 run_sync = api_endpoint("E1", _run_sync)

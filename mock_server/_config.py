@@ -14,6 +14,7 @@ dates inside cron `user_variables` become ISO strings so every variable is JSON-
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -31,6 +32,7 @@ from ._fault_rules import FaultRule, parse_fault_rules
 from ._validate import (
     MAX_DURATION_S,
     MAX_RATE_PER_S,
+    MAX_REAL_DELAY_S,
     MAX_SIGMA,
     ConfigError,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "ApiKey",
     "ConfigError",
     "CronSpec",
+    "Dialect",
     "Duration",
     "MockConfig",
     "MockSettings",
@@ -73,6 +76,7 @@ __all__ = [
     "demo_config",
     "load_config",
     "parse_config",
+    "parse_dialect",
 ]
 
 ENVIRONMENTS: tuple[str, ...] = ("DEV", "UAT", "PROD")
@@ -149,6 +153,48 @@ class WorkspaceConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Dialect:
+    """The `[mock.dialect]` table: how the mock answers the open questions and wire traits
+    that have no `[mock]` key of their own; the defaults are the answers of trigger-api.md.
+
+    Codes are HTTP status codes; `latency` maps an endpoint (`e1`..`e4`) to a distribution of
+    added delays in real seconds (the shape of a trigger's `duration`, never scaled by the time
+    scale). `extra_envelope_fields` is kept as a tuple of `(key, JSON value)` pairs so the
+    dataclass stays hashable.
+    """
+
+    e2_status: int = 200  # A6
+    e4_status: int = 200  # A6
+    lowercase_environments: Literal["refuse", "accept"] = "refuse"  # A5
+    extra_fields: Literal["ignore", "refuse"] = "ignore"  # A7
+    missing_message: Literal["default", "refuse"] = "default"  # A7
+    missing_user_variables: Literal["default", "refuse"] = "default"  # A7
+    empty_body: Literal["accept", "refuse"] = "accept"  # A7
+    workflow_not_found_detail: str = "Workflow not found"  # A3
+    trigger_not_found_detail: str = "Trigger not found"  # A4
+    paused_status: int = 409  # A4
+    no_build_status: int = 409  # A4
+    jira_auth_status: int = 401  # A12
+    idempotency: Literal["none", "key"] = "none"  # A14
+    content_type: str = "application/json"
+    compression: Literal["never", "gzip"] = "never"
+    compression_min_bytes: int = 0
+    workflow_id_format: Literal["uuid4", "hex", "prefixed"] = "uuid4"
+    workflow_id_prefix: str = "wf_"
+    extra_envelope_fields: tuple[tuple[str, Any], ...] = ()
+    latency: tuple[tuple[str, Duration], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Every key with its value, as the TOML table and the admin API write it."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in DIALECT_KEYS}
+        values["extra_envelope_fields"] = dict(self.extra_envelope_fields)
+        values["latency"] = {
+            endpoint: _duration_json(duration) for endpoint, duration in self.latency
+        }
+        return values
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MockSettings:
     """The `[mock]` table: clock, limits and the answers to the open questions A1-A15."""
 
@@ -168,6 +214,7 @@ class MockSettings:
     status_rate_per_s: float | None = None  # per-workspace limit on E3 only (real seconds)
     max_background_runs: int | None = None  # per-workspace concurrent background runs
     admin_token: str | None = None
+    dialect: Dialect = Dialect()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +248,7 @@ _MOCK_KEYS = (
     "status_rate_per_s",
     "max_background_runs",
     "admin_token",
+    "dialect",
 )
 _NUMBER_MAXIMA: dict[str, float] = {
     "time_scale": MAX_TIME_SCALE,
@@ -299,6 +347,8 @@ def _parse_settings(value: object, where: _Where) -> MockSettings:
             values[key] = _start(item, at)
         elif key == "scenario":
             values[key] = _choice(item, at, ("flaky", "degraded", "overloaded"))
+        elif key == "dialect":
+            values[key] = _parse_dialect(item, at)
         elif key == "sync_timeout_policy":
             values[key] = _choice(
                 str(item) if isinstance(item, int) else item, at, ("504", "failed")
@@ -349,6 +399,155 @@ def _parse_duration(value: object, where: _Where) -> Duration:
     if dist == "uniform" and params["max_s"] < params["min_s"]:
         raise (where / "max_s").fail(f"must be >= min_s ({params['min_s']:g})", params["max_s"])
     return Duration(dist=dist, **params)  # type: ignore[arg-type]
+
+
+DIALECT_KEYS: tuple[str, ...] = (
+    "e2_status",
+    "e4_status",
+    "lowercase_environments",
+    "extra_fields",
+    "missing_message",
+    "missing_user_variables",
+    "empty_body",
+    "workflow_not_found_detail",
+    "trigger_not_found_detail",
+    "paused_status",
+    "no_build_status",
+    "jira_auth_status",
+    "idempotency",
+    "content_type",
+    "compression",
+    "compression_min_bytes",
+    "workflow_id_format",
+    "workflow_id_prefix",
+    "extra_envelope_fields",
+    "latency",
+)
+"""The keys of `[mock.dialect]` (and of the admin API's `/__admin/dialect`)."""
+_REFUSAL_CODES = (400, 403, 404, 409, 422, 423)
+_DIALECT_CHOICES: dict[str, tuple[str, ...] | tuple[int, ...]] = {
+    "e2_status": (200, 202),
+    "e4_status": (200, 202),
+    "lowercase_environments": ("refuse", "accept"),
+    "extra_fields": ("ignore", "refuse"),
+    "missing_message": ("default", "refuse"),
+    "missing_user_variables": ("default", "refuse"),
+    "empty_body": ("accept", "refuse"),
+    "paused_status": _REFUSAL_CODES,
+    "no_build_status": _REFUSAL_CODES,
+    "jira_auth_status": (401, 403),
+    "idempotency": ("none", "key"),
+    "content_type": ("application/json", "application/json; charset=utf-8"),
+    "compression": ("never", "gzip"),
+    "workflow_id_format": ("uuid4", "hex", "prefixed"),
+}
+"""The dialect keys whose value is one of a few strings or HTTP codes."""
+_MAX_DETAIL_CHARS = 200
+_MAX_PREFIX_CHARS = 32
+_MAX_EXTRA_FIELDS = 32
+_MAX_EXTRA_JSON_BYTES = 4096
+_MAX_COMPRESSION_MIN_BYTES = 1 << 20
+ENVELOPE_FIELDS = ("workflow_id", "response", "status", "logs", "requires_input", "error")
+"""The six fields of every E1-E3 answer (trigger-api.md), which extra fields must not shadow."""
+LATENCY_ENDPOINTS = ("e1", "e2", "e3", "e4")
+
+
+def parse_dialect(data: Mapping[str, Any], *, source: str = "dialect") -> Dialect:
+    """Validate a dialect table (TOML `[mock.dialect]`, or the admin API's JSON body).
+
+    Args:
+        data: the table; a missing key keeps today's answer (`Dialect()`'s default).
+        source: the name at the start of every error message.
+
+    Raises:
+        ConfigError: the first bad key or value, named with the value.
+    """
+    return _parse_dialect(dict(data), _Where(source))
+
+
+def _parse_dialect(value: object, where: _Where) -> Dialect:
+    table = _table(value, where, DIALECT_KEYS)
+    values: dict[str, Any] = {}
+    for key, item in table.items():
+        at = where / key
+        if key in _DIALECT_CHOICES:
+            values[key] = _listed(item, at, _DIALECT_CHOICES[key])
+        elif key in ("workflow_not_found_detail", "trigger_not_found_detail"):
+            values[key] = _detail_text(item, at)
+        elif key == "workflow_id_prefix":
+            values[key] = _identifier(item, at)
+            if len(values[key]) > _MAX_PREFIX_CHARS:
+                raise at.fail(f"must be at most {_MAX_PREFIX_CHARS} characters", item)
+        elif key == "compression_min_bytes":
+            values[key] = _integer(item, at, minimum=0, maximum=_MAX_COMPRESSION_MIN_BYTES)
+        elif key == "extra_envelope_fields":
+            values[key] = _extra_fields(item, at)
+        else:  # latency
+            values[key] = _latencies(item, at)
+    return Dialect(**values)
+
+
+def _listed(value: object, where: _Where, allowed: tuple[str, ...] | tuple[int, ...]) -> Any:
+    """`value` when it is one of `allowed` (an int code is never a bool or a string)."""
+    if isinstance(value, bool) or type(value) is not type(allowed[0]) or value not in allowed:
+        raise where.fail(f"must be one of {', '.join(map(str, allowed))}", value)
+    return value
+
+
+def _detail_text(value: object, where: _Where) -> str:
+    text = _string(value, where)
+    if len(text) > _MAX_DETAIL_CHARS or not text.isprintable():
+        raise where.fail(f"must be at most {_MAX_DETAIL_CHARS} printable characters", value)
+    return text
+
+
+def _extra_fields(value: object, where: _Where) -> tuple[tuple[str, Any], ...]:
+    """The extra envelope fields as `(key, JSON value)` pairs (TOML dates become ISO strings).
+
+    Raises:
+        ConfigError: not a table, a key of the six envelope fields, too many keys, a value
+            JSON cannot carry (NaN, infinity) or more than 4096 bytes as JSON.
+    """
+    if not isinstance(value, dict):
+        raise where.fail("must be a table", value)
+    if len(value) > _MAX_EXTRA_FIELDS:
+        raise where.fail(f"must have at most {_MAX_EXTRA_FIELDS} keys", value)
+    for key in value:
+        if key in ENVELOPE_FIELDS or not key:
+            raise (where / key).fail("must not be empty or one of the six envelope fields", key)
+    fields = _json_value(value)
+    try:
+        size = len(json.dumps(fields, allow_nan=False).encode())
+    except ValueError:
+        raise where.fail("must hold only finite numbers (JSON has no NaN or infinity)") from None
+    if size > _MAX_EXTRA_JSON_BYTES:
+        raise where.fail(f"must be at most {_MAX_EXTRA_JSON_BYTES} bytes as JSON", value)
+    assert isinstance(fields, dict)
+    return tuple(fields.items())
+
+
+def _latencies(value: object, where: _Where) -> tuple[tuple[str, Duration], ...]:
+    """`{e1..e4: duration}` in real seconds, each number at most `MAX_REAL_DELAY_S`."""
+    table = _table(value, where, LATENCY_ENDPOINTS)
+    latencies = []
+    for endpoint in LATENCY_ENDPOINTS:
+        if endpoint not in table:
+            continue
+        at = where / endpoint
+        duration = _parse_duration(table[endpoint], at)
+        for name, number in _duration_json(duration).items():
+            if isinstance(number, float) and name != "sigma" and number > MAX_REAL_DELAY_S:
+                raise (at / name).fail(f"must be <= {MAX_REAL_DELAY_S:g} (real seconds)", number)
+        latencies.append((endpoint, duration))
+    return tuple(latencies)
+
+
+def _duration_json(duration: Duration) -> dict[str, Any]:
+    """A distribution as its TOML/JSON table (the keys it has)."""
+    keys = ("s", "min_s", "max_s", "median_s", "sigma", "mean_s")
+    return {"dist": duration.dist} | {
+        key: getattr(duration, key) for key in keys if getattr(duration, key) is not None
+    }
 
 
 def _parse_outcome(value: object, where: _Where) -> OutcomeRates:

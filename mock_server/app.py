@@ -4,9 +4,10 @@ Layers, outermost first: `MockApp`, the single entry (tags E3, request journal a
 the one 500 guard); then either the E3 fast path (`serve_status`, raw ASGI) or `FaultInjector`
 (latency, 5xx and connection faults of the rules in force) over Starlette's `ExceptionMiddleware`
 (`HTTPException` as JSON) and `Router` (JSON 404/405, the API under both prefixes, the admin
-API and `/openapi.json`). Starlette's application class is not used: its server-error layer
-would answer a second 500 inside the guard. No module globals: all state lives in one
-`MockState`.
+API and `/openapi.json`). Under a dialect other than today's, API requests also pass the
+dialect's layer (`MockApp._dialect_route`: latency, compression, content type). Starlette's
+application class is not used: its server-error layer would answer a second 500 inside the
+guard. No module globals: all state lives in one `MockState`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 import httpx
 from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
@@ -37,6 +39,7 @@ from ._api import (
 from ._capacity import Capacity
 from ._clock import VirtualClock
 from ._config import MockConfig, admin_token_problem, demo_config
+from ._dialect import ActiveDialect
 from ._errors import JSONResponse
 from ._fault_rules import preset
 from ._faults import FaultInjector, FaultSet
@@ -79,7 +82,7 @@ def _api_routes() -> list[BaseRoute]:
 
 async def _openapi(request: Request) -> Response:
     request.scope["mock.endpoint"] = "openapi"
-    return JSONResponse(openapi_document())
+    return JSONResponse(openapi_document(request.app.state.config))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -155,6 +158,7 @@ class MockApp:
                 or method != "GET"
                 or state.faults.active
                 or state.capacity.limits_status
+                or not state.dialect.plain
             ):
                 tracker = _AnswerTracker(send)
                 await self._route(scope, receive, send, tracker)
@@ -193,7 +197,30 @@ class MockApp:
         if self.state.faults.active:
             scope["mock.request"] = classify_request(scope["method"], scope["path"])
             scope["mock.raw_send"] = raw_send
-        await self.routed(scope, receive, tracker)
+        dialect = self.state.dialect
+        if dialect.plain or scope["path"].startswith(_ADMIN_PREFIX):
+            await self.routed(scope, receive, tracker)
+        else:
+            await self._dialect_route(dialect, scope, receive, tracker)
+
+    async def _dialect_route(
+        self, dialect: ActiveDialect, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """An API request under a non-default dialect: the endpoint's latency first (real
+        seconds), then the routes, gzip when the dialect and the request allow it, and the
+        dialect's JSON content type on the answer."""
+        endpoint = scope.get("mock.endpoint")
+        if endpoint is None:
+            info = classify_request(scope["method"], scope["path"])
+            endpoint = None if info is None else info.endpoint
+        delay = 0.0 if endpoint is None else dialect.delay_s(endpoint)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        settings = dialect.dialect
+        app: ASGIApp = self.routed
+        if settings.compression == "gzip":
+            app = GZipMiddleware(app, minimum_size=settings.compression_min_bytes)
+        await app(scope, receive, dialect.content_type_send(send))
 
     def _record(
         self,
@@ -289,6 +316,10 @@ def create_app(
         )
     if store is None:
         store = TriggerStore(config, clock)
+
+    def store_id(wire_id: str) -> str | None:  # the dialect in force when a fault asks
+        return state.dialect.codec.decode(wire_id)
+
     state = MockState(
         config=config,
         clock=clock,
@@ -296,8 +327,9 @@ def create_app(
         journal=RequestJournal(config.mock.journal_limit, config.mock.journal_max_bytes),
         real_time=real_time,
         waiters=ClockWaiters(clock),
-        faults=_fault_set(config, store),
+        faults=_fault_set(config, store, store_id),
         capacity=Capacity(config.mock, real_time),
+        dialect=ActiveDialect(config.mock.dialect, config.mock.seed),
         admin_token=admin_token,
     )
     return MockApp(state, _routes())
@@ -312,13 +344,17 @@ def _routes() -> ASGIApp:
     return ExceptionMiddleware(router, handlers={HTTPException: _http_error})
 
 
-def _fault_set(config: MockConfig, store: TriggerStore) -> FaultSet:
-    """The scenario's rules, then the config's `[[faults]]`."""
+def _fault_set(
+    config: MockConfig, store: TriggerStore, store_id: Callable[[str], str | None]
+) -> FaultSet:
+    """The scenario's rules, then the config's `[[faults]]`; `store_id` reads a path's
+    workflow id in the dialect in force (None: not of its format)."""
     chosen = preset(config.mock.scenario)
     rules = (chosen.rules if chosen is not None else ()) + config.faults
 
     def trigger_of(workflow_id: str) -> str | None:
-        run = store.run_record(workflow_id)
+        known = store_id(workflow_id)
+        run = None if known is None else store.run_record(known)
         return run.trigger_id if run is not None else None
 
     return FaultSet(

@@ -17,6 +17,7 @@ PUBLIC_NAMES = {
     "ApiKey",
     "ConfigError",
     "CronSpec",
+    "Dialect",
     "Duration",
     "MockApp",
     "MockConfig",
@@ -33,6 +34,7 @@ PUBLIC_NAMES = {
     "load_config",
     "make_server",
     "parse_config",
+    "parse_dialect",
     "serve_in_thread",
 }
 PRIVATE_MODULES = sorted(
