@@ -38,7 +38,11 @@ from ._context import (
     random_id,
 )
 from ._probe import (
+    A11_SYNC_RUNS,
+    CALIBRATION_QUESTIONS,
     PROBE_QUESTIONS,
+    WIRE_QUESTIONS,
+    WIRE_TRAITS,
     ProbeAnswer,
     probe_target,
 )
@@ -56,12 +60,16 @@ from ._runner import (
 )
 
 __all__ = [
+    "A11_SYNC_RUNS",
+    "CALIBRATION_QUESTIONS",
     "CASES",
     "MAX_BODY_BYTES",
     "NEEDS",
     "NOTE_RULES",
     "OPEN_QUESTIONS",
     "PROBE_QUESTIONS",
+    "WIRE_QUESTIONS",
+    "WIRE_TRAITS",
     "Case",
     "CaseFn",
     "Note",

@@ -20,6 +20,16 @@ Where each question is asked:
   entries dropping out show the window's size); A12 sends a delivery signed with
   another secret to the Jira trigger, when one is named. These may start runs.
 
+The wire traits (`WIRE_QUESTIONS`, asked by `calibrate` and `compare`): W1 reads an E3 error
+answer's content type and compression (nothing runs); W2 starts one background run and reads
+its envelope (workflow id format, fields beyond the six, content type, compression). A6 also
+asks E4 with a correctly signed delivery when the Jira secret is known, and A14 also sends two
+identical starts carrying one `Idempotency-Key`.
+
+Each answer carries `facts`: what its answers settled, keyed by the mock config key that would
+make the mock answer so (`e2_status`, `extra_fields`, ...), so `calibrate` can write a mock
+that answers alike and `compare` can set two targets side by side.
+
 On a target where `Target.may_start_runs` says no (production without `--allow-production`),
 questions that may start a run are not asked, and say so. A request that gets no answer is
 "could not tell", unless the target no longer answers at all: then the probe stops with
@@ -30,10 +40,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -46,12 +58,15 @@ from .._preflight import became_unreachable, preflight, reachable
 from .._protocol import EnvelopeError, decode_envelope
 from .._targets import ENVIRONMENTS, PRODUCTION_SKIP_REASON
 from .._types import Sleep
-from ..checks import OPEN_QUESTIONS, note_jira_refusal
+from ..checks import OPEN_QUESTIONS, OpenQuestion, note_jira_refusal
 
 __all__ = [
     "A11_SYNC_RUNS",
+    "CALIBRATION_QUESTIONS",
     "FINISH_WAIT_S",
     "PROBE_QUESTIONS",
+    "WIRE_QUESTIONS",
+    "WIRE_TRAITS",
     "ProbeAnswer",
     "ProbeQuestion",
     "probe_target",
@@ -59,8 +74,9 @@ __all__ = [
 
 FINISH_WAIT_S: Final = 600.0
 """How long (target seconds) A11 follows a background run to its end before giving up."""
-A11_SYNC_RUNS: Final = 3
-"""At most this many E1 runs for A11: a short run shows fewer entries than the window."""
+A11_SYNC_RUNS: Final = 6
+"""At most this many E1 runs for A11: a run with few steps shows fewer entries than the
+window (on the mock, half the runs show the whole window: six leave 1 in 64 undecided)."""
 _MISSING_TRIGGER: Final = "harness-probe-no-such-trigger"
 _JSON: Final = {"Content-Type": "application/json"}
 _RATE_PROBE_REQUESTS: Final = 25
@@ -68,6 +84,23 @@ _OVERSIZE_BYTES: Final = 1024 * 1024 + 1024
 _SYNC: Final[tuple[str, ...]] = ()
 _START: Final = ("start",)
 _JIRA: Final = ("jira", "start")
+WIRE_TRAITS: Mapping[str, OpenQuestion] = MappingProxyType(
+    {
+        "W1": OpenQuestion(
+            id="W1",
+            question="an error answer's content type and compression",
+            mock_default="Content-Type application/json, not compressed",
+        ),
+        "W2": OpenQuestion(
+            id="W2",
+            question="a started run's envelope: id format, extra fields, content type",
+            mock_default="a UUID4 workflow id, the six fields only, application/json, "
+            "not compressed",
+        ),
+    }
+)
+"""The wire traits the probe can ask besides the open questions (ids W1, W2)."""
+_QUESTIONS: Final[Mapping[str, OpenQuestion]] = MappingProxyType({**OPEN_QUESTIONS, **WIRE_TRAITS})
 _Route = tuple[tuple[str, ...], str]
 """A trigger's path literals after `/trigger/` (E1: none, E2: start, E4: jira/start) and id."""
 
@@ -80,6 +113,12 @@ class ProbeAnswer:
     `same` says whether the target did what the mock does by default; None when the answers
     could not tell (no answer, 5xx, 429, or too little to judge by). `starts_runs` says the
     question may start a run on the target.
+
+    `facts` is what the answers showed, as values two targets can be compared on, keyed by the
+    mock config key that would make the mock answer so where one exists (`e2_status`,
+    `lowercase_environments`, `extra_fields`, `jira_auth_status`, `log_window`, ...; see
+    `FACT_KEYS`); only what the answers settled is there. `extras` holds values a mock config
+    needs but a comparison should not (the values of extra envelope fields).
     """
 
     question_id: str
@@ -90,6 +129,8 @@ class ProbeAnswer:
     evidence: tuple[Exchange, ...] = ()
     asked: bool = True
     starts_runs: bool = False
+    facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    extras: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class _Probe:
@@ -131,9 +172,15 @@ class _Probe:
         return None
 
     def answer(
-        self, question_id: str, observed: str, same: bool | None, *evidence: Exchange
+        self,
+        question_id: str,
+        observed: str,
+        same: bool | None,
+        *evidence: Exchange,
+        facts: Mapping[str, Any] | None = None,
+        extras: Mapping[str, Any] | None = None,
     ) -> ProbeAnswer:
-        question = OPEN_QUESTIONS[question_id]
+        question = _QUESTIONS[question_id]
         return ProbeAnswer(
             question_id=question_id,
             question=question.question,
@@ -141,10 +188,12 @@ class _Probe:
             mock_default=question.mock_default,
             same=same,
             evidence=evidence,
+            facts=dict(facts or {}),
+            extras=dict(extras or {}),
         )
 
     def not_asked(self, question_id: str, why: str) -> ProbeAnswer:
-        question = OPEN_QUESTIONS[question_id]
+        question = _QUESTIONS[question_id]
         return ProbeAnswer(
             question_id=question_id,
             question=question.question,
@@ -195,11 +244,12 @@ def ask_sync_limit(probe: _Probe) -> ProbeAnswer:
     exchange = probe.post(route, probe.target.environment, _body(message="probe A1"))
     body = exchange.json() if _ok(exchange) else None
     if exchange.status_code == 504:
-        return probe.answer("A1", _said(exchange), True, exchange)
+        facts = {"sync_timeout_policy": "504"}
+        return probe.answer("A1", _said(exchange), True, exchange, facts=facts)
     if isinstance(body, dict) and body.get("status") == "failed":
-        return probe.answer(
-            "A1", f"HTTP {exchange.status_code} failed: {body.get('error')}", False, exchange
-        )
+        observed = f"HTTP {exchange.status_code} failed: {body.get('error')}"
+        facts = {"sync_timeout_policy": "failed"}
+        return probe.answer("A1", observed, False, exchange, facts=facts)
     return probe.answer("A1", _said(exchange), None if _unclear(exchange) else False, exchange)
 
 
@@ -207,7 +257,12 @@ def ask_unknown_workflow(probe: _Probe) -> ProbeAnswer:
     """A3: what E3 answers for a workflow id nobody started."""
     exchange = probe.status(probe.target.workspace_id, str(uuid.uuid4()))
     same = exchange.status_code == 404 and exchange.json() == {"detail": "Workflow not found"}
-    return probe.answer("A3", _said(exchange), None if _unclear(exchange) else same, exchange)
+    if _unclear(exchange):
+        return probe.answer("A3", _said(exchange), None, exchange)
+    facts = {"workflow_not_found_status": exchange.status_code} | _detail_fact(
+        exchange, "workflow_not_found_detail"
+    )
+    return probe.answer("A3", _said(exchange), same, exchange, facts=facts)
 
 
 def ask_unknown_workspace_and_trigger(probe: _Probe) -> ProbeAnswer:
@@ -216,10 +271,14 @@ def ask_unknown_workspace_and_trigger(probe: _Probe) -> ProbeAnswer:
     route = (_START, _MISSING_TRIGGER)
     missing = probe.post(route, probe.target.environment, _body(message=""))
     observed = f"other workspace: {_said(foreign)}; unknown trigger: {_said(missing)}"
+    if _unclear(foreign, missing):
+        return probe.answer("A4", observed, None, foreign, missing)
     same = foreign.status_code == 401 and missing.status_code == 404
-    return probe.answer(
-        "A4", observed, None if _unclear(foreign, missing) else same, foreign, missing
-    )
+    facts = {
+        "foreign_workspace_status": foreign.status_code,
+        "trigger_not_found_status": missing.status_code,
+    } | _detail_fact(missing, "trigger_not_found_detail")
+    return probe.answer("A4", observed, same, foreign, missing, facts=facts)
 
 
 def ask_environment_case(probe: _Probe) -> ProbeAnswer:
@@ -232,53 +291,122 @@ def ask_environment_case(probe: _Probe) -> ProbeAnswer:
     if _unclear(exchange):
         return probe.answer("A5", f"{lower!r}: {_said(exchange)}", None, exchange)
     if exchange.status_code == 422:
+        observed = f"{lower!r} refused as invalid ({_said(exchange)})"
         return probe.answer(
-            "A5", f"{lower!r} refused as invalid ({_said(exchange)})", True, exchange
+            "A5", observed, True, exchange, facts={"lowercase_environments": "refuse"}
         )
     verdict = "accepted" if _ok(exchange) else "refused"
-    return probe.answer("A5", f"{lower!r} {verdict} ({_said(exchange)})", False, exchange)
+    facts: dict[str, Any] = {"lowercase_status": exchange.status_code}
+    if _ok(exchange):
+        facts = {"lowercase_environments": "accept"}
+    return probe.answer(
+        "A5", f"{lower!r} {verdict} ({_said(exchange)})", False, exchange, facts=facts
+    )
 
 
 def ask_start_code(probe: _Probe) -> ProbeAnswer:
-    """A6: the HTTP code of a successful E2, asked with a body of the documented shape (both
-    fields). A start that is refused tells nothing of that code: "could not tell"."""
+    """A6: the HTTP code of a successful E2 (and of E4, with a correctly signed delivery, when
+    the Jira trigger and its secret are known), asked with a body of the documented shape. A
+    start that is refused tells nothing of that code: "could not tell"."""
     if probe.target.background_trigger is None:
         return probe.not_asked("A6", "the target names no background_trigger")
     route = (_START, probe.target.background_trigger)
     body = _body(message="probe A6", user_variables={})
-    exchange = probe.post(route, probe.target.environment, body)
-    code = exchange.status_code
-    started = code is not None and 200 <= code < 300
-    same = code == 200 if started and not _unclear(exchange) else None
-    return probe.answer("A6", _said(exchange), same, exchange)
+    exchanges = [probe.post(route, probe.target.environment, body)]
+    jira = _signed_start(probe)
+    if jira is not None:
+        exchanges.append(jira)
+    facts = {
+        key: exchange.status_code
+        for key, exchange in zip(("e2_status", "e4_status"), exchanges, strict=False)
+        if _ok(exchange)
+    }
+    same = None if "e2_status" not in facts else all(code == 200 for code in facts.values())
+    observed = "; ".join(
+        f"{endpoint}: {_said(exchange)}"
+        for endpoint, exchange in zip(("E2", "E4"), exchanges, strict=False)
+    )
+    return probe.answer("A6", observed, same, *exchanges, facts=facts)
+
+
+def _signed_start(probe: _Probe) -> Exchange | None:
+    """E4 with a delivery signed with the target's Jira secret, when it is known."""
+    target = probe.target
+    if target.jira_trigger is None or target.jira_secret is None:
+        return None
+    payload = issue_created(issue=JiraIssue(key="QA-2", summary="probe A6"), timestamp_ms=0)
+    delivery = signed_delivery(payload, target.jira_secret.reveal())
+    return probe.post(
+        (_JIRA, target.jira_trigger),
+        target.environment,
+        delivery.body,
+        headers=dict(delivery.headers),
+        auth=False,
+    )
 
 
 def ask_body_rules(probe: _Probe) -> ProbeAnswer:
-    """A7: missing fields, extra fields, a body over 1 MiB, a body that is not a JSON object;
-    all on the target's own trigger."""
+    """A7: missing fields (each alone and both), an empty body, extra fields, a body over
+    1 MiB, a body that is not a JSON object; all on the target's own trigger."""
     own = probe.own_trigger()
     if own is None:
         return probe.not_asked("A7", _NO_OWN_TRIGGER)
     environment = probe.target.environment
-    empty = probe.post(own, environment, b"{}")
-    extra = probe.post(
-        own, environment, _body(message="probe A7", user_variables={}, harness_extra=1)
-    )
-    oversize = probe.post(own, environment, b'{"message": "' + b"x" * _OVERSIZE_BYTES + b'"}')
-    not_object = probe.post(own, environment, b"[1, 2]")
-    observed = "; ".join(
-        (
-            f"no fields: {_said(empty)}",
-            f"extra field: {_said(extra)}",
-            f"over 1 MiB: {_said(oversize)}",
-            f"JSON array: {_said(not_object)}",
+    sent = {
+        name: probe.post(own, environment, body)
+        for name, body in (
+            ("no fields", b"{}"),
+            ("no message", _body(user_variables={})),
+            ("no user_variables", _body(message="probe A7")),
+            ("empty body", b""),
+            ("extra field", _body(message="probe A7", user_variables={}, harness_extra=1)),
+            ("over 1 MiB", b'{"message": "' + b"x" * _OVERSIZE_BYTES + b'"}'),
+            ("JSON array", b"[1, 2]"),
         )
-    )
-    evidence = (empty, extra, oversize, not_object)
+    }
+    observed = "; ".join(f"{name}: {_said(exchange)}" for name, exchange in sent.items())
+    evidence = tuple(sent.values())
+    if _unclear(*evidence):
+        return probe.answer("A7", observed, None, *evidence)
+    accepted = {name for name, exchange in sent.items() if _ok(exchange)}
     same = (
-        _ok(empty) and _ok(extra) and oversize.status_code == 413 and not_object.status_code == 422
+        {"no fields", "no message", "no user_variables", "empty body", "extra field"} <= accepted
+        and sent["over 1 MiB"].status_code == 413
+        and sent["JSON array"].status_code == 422
     )
-    return probe.answer("A7", observed, None if _unclear(*evidence) else same, *evidence)
+    return probe.answer("A7", observed, same, *evidence, facts=_body_facts(sent, accepted))
+
+
+def _body_facts(sent: Mapping[str, Exchange], accepted: set[str]) -> dict[str, Any]:
+    """What A7's answers settle, as the mock config keys that would answer so."""
+    facts: dict[str, Any] = {
+        "extra_fields": "ignore" if "extra field" in accepted else "refuse",
+        "missing_message": "default" if "no message" in accepted else "refuse",
+        "missing_user_variables": "default" if "no user_variables" in accepted else "refuse",
+        "oversize_status": sent["over 1 MiB"].status_code,
+        "non_object_status": sent["JSON array"].status_code,
+    }
+    locations = _error_locations(sent["empty body"])
+    if "empty body" in accepted:
+        facts["empty_body"] = "accept"
+    elif ["body"] in locations:
+        facts["empty_body"] = "refuse"
+    elif locations:
+        facts["empty_body"] = "accept"  # read as `{}`, then refused for a missing field
+    return facts
+
+
+def _error_locations(exchange: Exchange) -> list[list[Any]]:
+    """The `loc` of every issue of a pydantic-style 422 `detail` list."""
+    body = exchange.json()
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list):
+        return []
+    return [
+        item["loc"]
+        for item in detail
+        if isinstance(item, dict) and isinstance(item.get("loc"), list)
+    ]
 
 
 def ask_rate_limit(probe: _Probe) -> ProbeAnswer:
@@ -292,11 +420,10 @@ def ask_rate_limit(probe: _Probe) -> ProbeAnswer:
             break
     if limited is None:
         observed = f"no 429 in {_RATE_PROBE_REQUESTS} back-to-back status requests"
-        return probe.answer("A8", observed, True)
-    retry_after = next(
-        (v for k, v in limited.response_headers.items() if k.lower() == "retry-after"), None
-    )
-    return probe.answer("A8", f"429 with Retry-After {retry_after!r}", False, limited)
+        return probe.answer("A8", observed, True, facts={"rate_limited": False})
+    retry_after = _header(limited, "retry-after")
+    observed = f"429 with Retry-After {retry_after!r}"
+    return probe.answer("A8", observed, False, limited, facts={"rate_limited": True})
 
 
 @dataclass(slots=True)
@@ -394,15 +521,19 @@ def ask_log_window(probe: _Probe) -> ProbeAnswer:
             f"older entries dropped out of a finished run's window of {windows.exact} log "
             f"entries: a window of {windows.exact}"
         )
-        return probe.answer("A11", observed, windows.exact == MOCK_LOG_WINDOW, *evidence)
+        facts = {"log_window": windows.exact}
+        same = windows.exact == MOCK_LOG_WINDOW
+        return probe.answer("A11", observed, same, *evidence, facts=facts)
     if windows.runs == 0:
         return probe.answer("A11", f"could not tell: {missing}", None, *evidence)
     if windows.most > MOCK_LOG_WINDOW:
         observed = f"a finished run showed {windows.most} log entries (more than 5)"
-        return probe.answer("A11", observed, False, *evidence)
+        facts = {"log_window_at_least": windows.most}
+        return probe.answer("A11", observed, False, *evidence, facts=facts)
     if windows.most == MOCK_LOG_WINDOW:
         observed = f"a finished run showed {windows.most} log entries, as a window of 5 does"
-        return probe.answer("A11", observed, True, *evidence)
+        facts = {"log_window_at_least": windows.most}
+        return probe.answer("A11", observed, True, *evidence, facts=facts)
     observed = (
         f"could not tell: {windows.runs} finished run(s) showed at most {windows.most} log "
         "entries and none dropped out (the window is at least that)"
@@ -426,33 +557,41 @@ def ask_jira_refusal(probe: _Probe) -> ProbeAnswer:
     )
     if _unclear(exchange):
         return probe.answer("A12", _said(exchange), None, exchange)
+    facts = {"jira_auth_status": exchange.status_code}
     note = note_jira_refusal(exchange)
     if note is not None:
-        return probe.answer("A12", f"refused: {_said(exchange)}", note.same, exchange)
+        observed = f"refused: {_said(exchange)}"
+        return probe.answer("A12", observed, note.same, exchange, facts=facts)
     verdict = "accepted (a run may have started)" if _ok(exchange) else "answered"
-    return probe.answer("A12", f"{verdict}: {_said(exchange)}", False, exchange)
+    return probe.answer("A12", f"{verdict}: {_said(exchange)}", False, exchange, facts=facts)
 
 
 def ask_idempotency(probe: _Probe) -> ProbeAnswer:
-    """A14: do two identical starts start two runs?"""
+    """A14: do two identical starts start two runs, and do two identical starts carrying the
+    same `Idempotency-Key` header?"""
     if probe.target.background_trigger is None:
         return probe.not_asked("A14", "the target names no background_trigger")
     body = _body(message="probe A14", user_variables={"probe": "idempotency"})
     route = (_START, probe.target.background_trigger)
-    first, second = (probe.post(route, probe.target.environment, body) for _ in range(2))
+    keyed = _JSON | {"Idempotency-Key": f"harness-probe-{uuid.uuid4()}"}
+    exchanges = [probe.post(route, probe.target.environment, body) for _ in range(2)]
+    exchanges += [
+        probe.post(route, probe.target.environment, body, headers=keyed) for _ in range(2)
+    ]
     ids = [
         item.json().get("workflow_id") if _ok(item) and isinstance(item.json(), dict) else None
-        for item in (first, second)
+        for item in exchanges
     ]
     if None in ids:
-        return probe.answer(
-            "A14", f"could not tell: {_said(first)}, {_said(second)}", None, first, second
-        )
-    same = ids[0] != ids[1]
-    observed = (
-        "two runs started (two workflow ids)" if same else "both answered the same workflow id"
-    )
-    return probe.answer("A14", observed, same, first, second)
+        said = ", ".join(_said(exchange) for exchange in exchanges)
+        return probe.answer("A14", f"could not tell: {said}", None, *exchanges)
+    plain = "two runs started (two workflow ids)" if ids[0] != ids[1] else "one workflow id"
+    with_key = "one run (the same workflow id)" if ids[2] == ids[3] else "two runs"
+    observed = f"identical starts: {plain}; with the same Idempotency-Key: {with_key}"
+    if ids[0] == ids[1]:
+        return probe.answer("A14", observed, False, *exchanges, facts={"idempotency": "body"})
+    facts = {"idempotency": "key" if ids[2] == ids[3] else "none"}
+    return probe.answer("A14", observed, ids[2] != ids[3], *exchanges, facts=facts)
 
 
 def ask_key_environments(probe: _Probe) -> ProbeAnswer:
@@ -462,13 +601,114 @@ def ask_key_environments(probe: _Probe) -> ProbeAnswer:
         for environment in ENVIRONMENTS
     }
     refused = [env for env, exchange in answers.items() if exchange.status_code == 401]
+    accepted = [env for env in ENVIRONMENTS if env not in refused]
     observed = (
-        "key accepted in " + ", ".join(env for env in ENVIRONMENTS if env not in refused)
+        "key accepted in " + ", ".join(accepted)
         if not refused
         else "key refused (401) in " + ", ".join(refused)
     )
-    same = None if _unclear(*answers.values()) else not refused
-    return probe.answer("A15", observed, same, *answers.values())
+    if _unclear(*answers.values()):
+        return probe.answer("A15", observed, None, *answers.values())
+    facts = {"key_environments": accepted}
+    return probe.answer("A15", observed, not refused, *answers.values(), facts=facts)
+
+
+def _header(exchange: Exchange, name: str) -> str | None:
+    return next((v for k, v in exchange.response_headers.items() if k.lower() == name), None)
+
+
+def _detail_fact(exchange: Exchange, key: str) -> dict[str, str]:
+    """`{key: detail}` when the answer's `detail` is a string, else nothing."""
+    body = exchange.json()
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return {key: detail} if isinstance(detail, str) else {}
+
+
+def _wire_facts(exchange: Exchange) -> dict[str, Any]:
+    """The content type an answer carries and whether it came compressed."""
+    encoding = (_header(exchange, "content-encoding") or "").strip().lower()
+    return {
+        "content_type": _header(exchange, "content-type"),
+        "compression": encoding if encoding not in ("", "identity") else "never",
+    }
+
+
+_UUID4: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_UUID: Final = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_HEX: Final = re.compile(r"[0-9a-f]{32}")
+_PREFIXED: Final = re.compile(r"([A-Za-z0-9._~-]{1,32}?)([0-9a-f]{32})")
+
+
+def _id_facts(workflow_id: str) -> dict[str, str]:
+    """A workflow id's format: `uuid4`, `uuid`, `hex` (32 lower-case hex digits), `prefixed`
+    (a short prefix, then 32 hex digits; with `workflow_id_prefix`) or `other`."""
+    if _UUID4.fullmatch(workflow_id):
+        return {"workflow_id_format": "uuid4"}
+    if _UUID.fullmatch(workflow_id):
+        return {"workflow_id_format": "uuid"}
+    if _HEX.fullmatch(workflow_id):
+        return {"workflow_id_format": "hex"}
+    prefixed = _PREFIXED.fullmatch(workflow_id)
+    if prefixed:
+        return {"workflow_id_format": "prefixed", "workflow_id_prefix": prefixed.group(1)}
+    return {"workflow_id_format": "other"}
+
+
+_ACCEPT_GZIP: Final = {"Accept-Encoding": "gzip"}
+
+
+def ask_error_wire(probe: _Probe) -> ProbeAnswer:
+    """W1: an error answer's content type and compression (E3, unknown workflow; the request
+    accepts gzip)."""
+    path = _path("trigger", "status", probe.target.workspace_id, str(uuid.uuid4()))
+    exchange = probe.send("GET", path, headers=_ACCEPT_GZIP)
+    if _unclear(exchange):
+        return probe.answer("W1", _said(exchange), None, exchange)
+    facts = _wire_facts(exchange)
+    observed = f"Content-Type {facts['content_type']!r}; compression: {facts['compression']}"
+    same = facts == {"content_type": "application/json", "compression": "never"}
+    extras = {"body_bytes": len(exchange.response_body)}
+    return probe.answer("W1", observed, same, exchange, facts=facts, extras=extras)
+
+
+def ask_envelope_wire(probe: _Probe) -> ProbeAnswer:
+    """W2: a started run's envelope (E2 on the background trigger): the workflow id's format,
+    fields beyond the documented six, content type and compression."""
+    if probe.target.background_trigger is None:
+        return probe.not_asked("W2", "the target names no background_trigger")
+    route = (_START, probe.target.background_trigger)
+    headers = _JSON | _ACCEPT_GZIP
+    body = _body(message="probe W2", user_variables={})
+    exchange = probe.post(route, probe.target.environment, body, headers=headers)
+    answer = exchange.json() if _ok(exchange) else None
+    if not isinstance(answer, dict) or not isinstance(answer.get("workflow_id"), str):
+        return probe.answer("W2", f"could not tell: {_said(exchange)}", None, exchange)
+    extra = {key: value for key, value in answer.items() if key not in _ENVELOPE_FIELDS}
+    facts = (
+        _id_facts(answer["workflow_id"])
+        | {"extra_envelope_fields": sorted(extra)}
+        | _wire_facts(exchange)
+    )
+    observed = (
+        f"workflow id: {facts['workflow_id_format']}; extra fields: "
+        f"{', '.join(sorted(extra)) or 'none'}; Content-Type {facts['content_type']!r}; "
+        f"compression: {facts['compression']}"
+    )
+    same = facts == {
+        "workflow_id_format": "uuid4",
+        "extra_envelope_fields": [],
+        "content_type": "application/json",
+        "compression": "never",
+    }
+    extras = {"extra_envelope_values": extra, "body_bytes": len(exchange.response_body)}
+    return probe.answer("W2", observed, same, exchange, facts=facts, extras=extras)
+
+
+_ENVELOPE_FIELDS: Final = frozenset(
+    {"workflow_id", "response", "status", "logs", "requires_input", "error"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -501,6 +741,19 @@ PROBE_QUESTIONS: tuple[ProbeQuestion, ...] = (
 )
 """The questions in the order they are asked: A8's burst of status requests comes last, so a
 rate limit it trips cannot turn a later question's answers into 429s."""
+
+WIRE_QUESTIONS: tuple[ProbeQuestion, ...] = (
+    _q("W1", ask_error_wire, starts_runs=False),
+    _q("W2", ask_envelope_wire, starts_runs=True),
+)
+"""Wire traits no open question names (content type, compression, id format, extra envelope
+fields): asked by `calibrate` and `compare`, whose mock configs can reproduce them."""
+CALIBRATION_QUESTIONS: tuple[ProbeQuestion, ...] = (
+    *PROBE_QUESTIONS[:-1],
+    *WIRE_QUESTIONS,
+    PROBE_QUESTIONS[-1],
+)
+"""Every question `calibrate` and `compare` ask, A8's burst still last."""
 
 
 def probe_target(

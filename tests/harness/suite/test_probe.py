@@ -124,7 +124,8 @@ def test_questions_go_to_the_target_s_own_trigger() -> None:
     answers = _ask(TriggerLookupFirst(_app()))
     assert answers["A5"].same is False
     assert "'dev' accepted" in answers["A5"].observed
-    assert answers["A6"].observed == "HTTP 202"
+    assert answers["A6"].observed == "E2: HTTP 202; E4: HTTP 200"
+    assert answers["A6"].facts == {"e2_status": 202, "e4_status": 200}
     assert "Trigger not found" not in answers["A5"].observed
     assert "Trigger not found" not in answers["A7"].observed
     assert "unknown trigger: HTTP 404" in answers["A4"].observed
@@ -290,5 +291,6 @@ def test_a6_is_asked_with_a_documented_body_and_a_refusal_is_not_the_start_code(
     """A new user's strict API answered A6 "HTTP 422" (a body with only `message`); asked with
     both documented fields it says 202, and a refused start would be "could not tell"."""
     answers = _ask(RequiresVariables(_app()))
-    assert answers["A6"].observed == "HTTP 202"
+    assert answers["A6"].observed == "E2: HTTP 202; E4: HTTP 200"
+    assert answers["A6"].facts == {"e2_status": 202, "e4_status": 200}
     assert answers["A6"].same is False
