@@ -1,11 +1,14 @@
 """`index.html`: the self-contained report (inline CSS, charts as `data:` URIs, no network).
 
-Rendered from Jinja2 templates with autoescaping. A reader sees the verdict banner first (with
-the failing cases linked and one figure per suite), then a table of contents and the sections in
-a fixed order: contract checks with their evidence, fuzz findings with their reproduction
-commands, load charts, the polling trade-off with its recommendation, the probe table
-(documented default next to what the target did) and the run's options. Evidence sits in
-collapsed `<details>` so the page stays short until a reader asks for more.
+Rendered from Jinja2 templates with autoescaping; on top of it, every interpolated value goes
+through `display_safe` (the environment's `finalize`), so controls and bidi characters from a
+target are shown as visible escapes (`\\x1b`, `\\u202e`), newlines and tabs kept for `<pre>`
+blocks. A reader sees the verdict banner first (with the failing cases linked and one figure per
+suite), then a table of contents and the sections in a fixed order: contract checks with their
+evidence, fuzz findings with their reproduction commands, load charts, the polling trade-off
+with its recommendation, the probe table (documented default next to what the target did) and
+the run's options. Evidence sits in collapsed `<details>` so the page stays short until a reader
+asks for more.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, ClassVar
 
 import jinja2
 
+from harness._display import display_safe
 from harness._models import Exchange
 
 from ._base import FileReporter
@@ -61,11 +65,20 @@ class HtmlReporter(FileReporter):
         return render_html(record)
 
 
+def _shown(value: Any) -> Any:
+    """What one `{{ ... }}` shows: markup the templates built (a macro's output, anything with
+    `__html__`) as is, any other value as display-safe text, which autoescaping then escapes."""
+    if hasattr(value, "__html__"):
+        return value
+    return display_safe(str(value), multiline=True)
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=True,
+        finalize=_shown,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -241,6 +254,7 @@ def render_html(record: RunRecord) -> str:
             findings=[_finding_view(finding) for finding in record.findings],
             loads=[_load_view(summary) for summary in record.loads],
             sizings=[_sizing_view(result) for result in record.sizings],
+            comparisons=record.comparisons,
             probe_rows=probe_rows,
             other_notes=other_notes,
             differences=sum(not note.same for note in record.notes),

@@ -1,7 +1,8 @@
 """`junit.xml`: one testsuite per suite, one testcase per case, for CI test tabs.
 
 Bodies from a target can hold any character; XML 1.0 forbids most control characters and lone
-surrogates even when escaped, so every text and attribute is cleaned first (`xml_safe`).
+surrogates even when escaped, and a CI page shows the rest as they are, so every text and
+attribute is cleaned first (`xml_safe`: `display_safe`, then what XML still forbids).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from typing import ClassVar
+
+from harness._display import display_safe
 
 from ._base import FileReporter
 from ._events import CaseFinished, Outcome, RunRecord, Suite
@@ -26,12 +29,13 @@ def _escape_forbidden(match: re.Match[str]) -> str:
 
 
 def xml_safe(text: str) -> str:
-    """The text with characters XML 1.0 forbids written as visible `\\xNN` / `\\uNNNN` escapes.
+    """The text display-safe (newlines and tabs kept) and with what XML 1.0 still forbids
+    (U+FFFE, U+FFFF) written as visible `\\xNN` / `\\uNNNN` escapes.
 
     Args:
         text: any text, e.g. a response body.
     """
-    return _FORBIDDEN.sub(_escape_forbidden, text)
+    return _FORBIDDEN.sub(_escape_forbidden, display_safe(text, multiline=True))
 
 
 class JunitReporter(FileReporter):

@@ -2,19 +2,27 @@
 
 The verdict line comes first, then a table of suites, the failures with their titles, the notes
 table (open questions A1–A15), and one line each for fuzz findings, load and sizing.
+
+Every piece of text from a run goes through `markdown_cell` (one line of plain text) or
+`markdown_code` (one code span), both `display_safe` first: a target's text can neither drive
+the terminal or renderer (controls, bidi) nor become Markdown or HTML (a link, an image, a raw
+tag, emphasis, a table cell of its own).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from typing import ClassVar, Final
+
+from harness._display import display_safe
 
 from ._base import FileReporter
 from ._events import LoadSummary, RunRecord
 from ._format import format_duration
 
-__all__ = ["MarkdownReporter", "markdown_cell", "render_markdown"]
+__all__ = ["MarkdownReporter", "markdown_cell", "markdown_code", "render_markdown"]
 
 _VERDICT_MARKS = {
     "passed": "✅",
@@ -25,6 +33,11 @@ _VERDICT_MARKS = {
     "interrupted": "⏹️",
 }
 _CELL_LIMIT = 200
+_SIGNIFICANT: Final = re.compile(r"(?i)[\\`*_\[\]|~$@]|(?<=[a-z0-9])(?=://)|(?<=\bwww)(?=\.)")
+"""Where a backslash goes (CommonMark §2.4, any ASCII punctuation may be escaped): before
+`\\`, code, emphasis, link, table, strikethrough, math and e-mail characters, and inside
+`scheme://` and `www.`, which GFM would otherwise turn into links (§6.9)."""
+_BACKTICKS: Final = re.compile("`+")
 
 
 class MarkdownReporter(FileReporter):
@@ -37,29 +50,69 @@ class MarkdownReporter(FileReporter):
         return render_markdown(record)
 
 
+def _one_line(text: str, limit: int) -> str:
+    """The text display-safe, its whitespace runs (line breaks too) as single spaces, cut."""
+    flat = " ".join(display_safe(text, multiline=True).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return flat
+
+
+def _backslash(match: re.Match[str]) -> str:
+    """A backslash before the matched character (or at the matched position)."""
+    return "\\" + match.group()
+
+
 def markdown_cell(text: str, limit: int = _CELL_LIMIT) -> str:
-    """Text made safe for one Markdown table cell: one line, pipes and HTML escaped, cut.
+    """Text made safe for one Markdown line or table cell: shown as written, never as Markdown.
+
+    `display_safe`, then one line (whitespace runs become one space), cut at `limit`; `&`, `<`
+    and `>` become HTML entities (no raw HTML), and a backslash goes before every character
+    that would start Markdown here: `` \\ ` * _ [ ] | ~ $ @ `` (code, emphasis, links and
+    images, a new table cell, strikethrough, math, e-mail links), and into `scheme://` and
+    `www.` (bare links). What a reader sees is exactly the text.
 
     Args:
         text: any text.
         limit: the most characters kept.
     """
-    flat = " ".join(text.split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return html.escape(flat, quote=False).replace("|", "\\|")
+    escaped = html.escape(_one_line(text, limit), quote=False)
+    return _SIGNIFICANT.sub(_backslash, escaped)
+
+
+def markdown_code(text: str, limit: int = _CELL_LIMIT) -> str:
+    """Text as one Markdown code span (CommonMark §6.1), outside a table: shown as written.
+
+    `display_safe`, one line, cut at `limit`, then fenced with one backtick more than its
+    longest backtick run, padded with a space on each side when it starts or ends with a
+    backtick (the renderer strips that space again). Inside a code span nothing is Markdown
+    or HTML and nothing becomes a link.
+
+    Args:
+        text: any text, e.g. a target's name or URL.
+        limit: the most characters kept.
+    """
+    flat = _one_line(text, limit)
+    fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(flat)), default=0))
+    pad = " " if "`" in (flat[:1], flat[-1:]) else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A GFM table of cells already made safe (`markdown_cell`, or Markdown of our own)."""
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
 
 
 def _verdict_line(record: RunRecord) -> str:
     verdict = record.verdict
     started = record.started
-    what = "run" if started is None else f"`{started.command}` on `{started.target_name}`"
+    what = (
+        "run"
+        if started is None
+        else f"{markdown_code(started.command)} on {markdown_code(started.target_name)}"
+    )
     code = "" if record.exit_code is None else f" (exit {record.exit_code})"
     return f"## {_VERDICT_MARKS[verdict]} {verdict.upper()}: trigger-harness {what}{code}"
 
@@ -74,10 +127,11 @@ def render_markdown(record: RunRecord) -> str:
     if record.started is not None:
         duration = None if record.finished is None else record.finished.duration_s
         lines += [
-            f"Target `{markdown_cell(record.started.target_name)}` at "
-            f"`{markdown_cell(record.started.base_url)}`, started "
+            f"Target {markdown_code(record.started.target_name)} at "
+            f"{markdown_code(record.started.base_url)}, started "
             f"{record.started.started_at.isoformat(timespec='seconds')}, "
-            f"took {format_duration(duration)}.",
+            f"took {format_duration(duration)}."
+            + _seed_sentence(record.started.options.get("seed")),
             "",
         ]
     lines += [*_suites(record), "", *_failures(record), "", *_notes(record), ""]
@@ -85,12 +139,18 @@ def render_markdown(record: RunRecord) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _seed_sentence(seed: object) -> str:
+    """` Seed N (replay with --seed N).` for a run that recorded its seed, else ''."""
+    return "" if seed is None else f" Seed `{seed}` (replay with `--seed {seed}`)."
+
+
 def _suites(record: RunRecord) -> list[str]:
     counts = record.counts()
     if not counts:
         return ["No suite ran."]
     rows = [
-        (str(c.suite), str(c.passed), str(c.failed), str(c.skipped), str(c.error)) for c in counts
+        (markdown_cell(c.suite), str(c.passed), str(c.failed), str(c.skipped), str(c.error))
+        for c in counts
     ]
     return _table(("suite", "passed", "failed", "skipped", "error"), rows)
 
@@ -115,9 +175,9 @@ def _notes(record: RunRecord) -> list[str]:
         return [*lines, "No observations recorded."]
     rows = [
         (
-            f"{note.question_id} {note.title}",
-            note.observed,
-            note.mock_default,
+            markdown_cell(f"{note.question_id} {note.title}"),
+            markdown_cell(note.observed),
+            markdown_cell(note.mock_default),
             "same" if note.same else "**different**",
         )
         for note in record.notes
@@ -144,7 +204,7 @@ def _details(record: RunRecord) -> list[str]:
         failures = sum(row.failures for row in http)
         crossed = "; ".join(summary.thresholds_crossed) or "no threshold crossed"
         lines.append(
-            f"- Load `{markdown_cell(summary.scenario)}`: {requests} HTTP requests, "
+            f"- Load {markdown_code(summary.scenario)}: {requests} HTTP requests, "
             f"{failures} failures, {markdown_cell(crossed)}."
         )
         verdict = _load_verdict(record, summary)

@@ -8,6 +8,7 @@ from harness.report import (
     SECTIONS,
     CaseFinished,
     Event,
+    FuzzFinding,
     HtmlReporter,
     LoadStatsRow,
     LoadSummary,
@@ -175,7 +176,7 @@ def test_probe_table_puts_the_documented_default_next_to_the_observation(
     write_run: WriteRun,
 ) -> None:
     """A probe case is joined with its note; notes from other suites go to their own table."""
-    probe = [
+    probe: list[Event] = [
         SuiteStarted(suite=Suite.PROBE),
         CaseFinished(
             suite=Suite.PROBE,
@@ -296,3 +297,47 @@ def test_load_totals_count_http_requests_not_flow_metrics(write_run: WriteRun) -
     assert "5 ms worst p95" in text
     assert "Flow metrics (1)" in text
     assert len(outline.with_class("table", "flows")) == 1
+
+
+_HOSTILE = "boom \x1b]0;title\x07 \x1b[2J \x00 \x07 \u202e\u2066 end\r"
+_RAW = ("\x1b", "\x07", "\x00", "\u202e", "\u2066", "\r")
+
+
+def test_every_interpolation_shows_controls_as_escapes(write_run: WriteRun) -> None:
+    """A target's controls and bidi characters, wherever they land (case message, violation,
+    evidence head and body, finding, note, options), are escapes; the templates' own markup
+    (macros) is left whole and the bodies keep their lines."""
+    hostile_body = ('{"detail": "' + _HOSTILE + '"}\nsecond line').encode()
+    exchange = make_exchange(
+        status_code=500, response_body=hostile_body, url=f"http://127.0.0.1/x?{_HOSTILE}"
+    )
+    hostile: list[Event] = [
+        CaseFinished(
+            suite=Suite.CONTRACT,
+            case_id="hostile",
+            title=f"title {_HOSTILE}",
+            outcome=Outcome.ERROR,
+            message=f"message {_HOSTILE}",
+            evidence=(exchange,),
+        ),
+        FuzzFinding(
+            title=f"finding {_HOSTILE}",
+            input_repr=_HOSTILE,
+            response=exchange,
+            reproduction=f"curl {_HOSTILE}",
+            message=_HOSTILE,
+        ),
+        NoteRecorded(
+            question_id="A3",
+            title=_HOSTILE,
+            observed=_HOSTILE,
+            mock_default="404",
+            same=False,
+        ),
+    ]
+    folder = write_run(_without_charts(sample_events(extra=hostile)), only=HtmlReporter)
+    page = (folder.path / "index.html").read_text(encoding="utf-8")
+    assert not set(_RAW) & set(page)
+    assert page.count("\\x1b]0;title\\x07 \\x1b[2J \\x00 \\x07 \\u202e\\u2066 end\\x0d") >= 10
+    assert '<details class="exchange">' in page
+    assert "second line</pre>" in page

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from harness.report import CaseFinished, LoadSummary, MarkdownReporter, Outcome, Suite
-from harness.report._markdown import markdown_cell
+import html
+
+from markdown_it import MarkdownIt
+
+from harness._display import display_safe
+from harness.report import (
+    CaseFinished,
+    FuzzFinding,
+    LoadSummary,
+    MarkdownReporter,
+    NoteRecorded,
+    Outcome,
+    Suite,
+)
+from harness.report._markdown import markdown_cell, markdown_code
 
 from .conftest import WriteRun, sample_events
 
@@ -95,3 +108,58 @@ def test_a_load_case_verdict_beyond_thresholds_is_listed_under_its_load(
     text = _summary(write_run, sample_events(extra=[case, soak]))
     assert "- Load `soak`: 0 HTTP requests, 0 failures, p95 too high.\n" in text
     assert "\n  - soak held: lost runs: 0, unexpected 5xx: 0\n" in text
+
+
+_HOSTILE = "boom \x1b]0;title\x07 \x1b[2J \x00 \x07 \u202e end"
+_INJECTION = (
+    "[click me](https://evil.example/a) ![pixel](http://evil.example/p.png) <img src=x> "
+    "<b>bold</b> *em* _em_ ~~gone~~ `code` $x$ https://bare.example www.bare.example "
+    "a@mail.example | new cell"
+)
+
+
+def _rendered(markdown: str) -> str:
+    """The HTML a CommonMark renderer with GFM tables and strikethrough makes of the text."""
+    rendered: str = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+    return rendered
+
+
+def test_controls_from_a_target_are_escapes_in_the_summary(write_run: WriteRun) -> None:
+    """An error's message, a note and a finding holding controls and bidi characters show
+    their escapes, never the raw characters."""
+    case = CaseFinished(
+        suite=Suite.CONTRACT,
+        case_id="x",
+        title="hostile",
+        outcome=Outcome.ERROR,
+        message=_HOSTILE,
+    )
+    note = NoteRecorded(
+        question_id="A3", title="unknown run", observed=_HOSTILE, mock_default="404", same=False
+    )
+    finding = FuzzFinding(title=_HOSTILE, input_repr="", response=None, reproduction="")
+    text = _summary(write_run, sample_events(extra=[case, note, finding]))
+    assert not {"\x1b", "\x07", "\x00", "\u202e"} & set(text)
+    rendered = _rendered(text)
+    assert rendered.count("boom \\x1b]0;title\\x07 \\x1b[2J \\x00 \\x07 \\u202e end") == 3
+
+
+def test_text_from_a_target_never_becomes_markdown_or_html() -> None:
+    """Links, images, raw HTML, emphasis, strikethrough, code, math and bare links in a cell
+    render as the very text, in a line and in a table cell."""
+    cell = markdown_cell(_INJECTION, limit=1000)
+    for markdown in (f"- {cell}", f"| a |\n| --- |\n| {cell} |"):
+        rendered = _rendered(markdown)
+        for tag in ("<a", "<img", "<b>", "<em>", "<del>", "<s>", "<code>", "</td><td"):
+            assert tag not in rendered
+        assert html.escape(_INJECTION, quote=False) in rendered
+    assert "https\\://bare.example www\\.bare.example a\\@mail.example" in cell
+
+
+def test_code_spans_hold_any_text_as_written() -> None:
+    """`markdown_code` fences past the text's own backticks and renders it whole."""
+    for text in ("mock", "a`b``c", "`edge`", "<b>x</b> [l](u)", _HOSTILE):
+        span = markdown_code(text)
+        rendered = _rendered(span)
+        assert rendered == f"<p><code>{html.escape(display_safe(text), quote=False)}</code></p>\n"
+    assert markdown_code("a`b``c") == "```a`b``c```"
