@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_CALL_DEADLINE_S",
     "DEFAULT_CAP_S",
     "DEFAULT_MAX_WAIT_S",
+    "MIN_POLL_INTERVAL_S",
     "STRATEGIES",
     "Action",
     "CallRetry",
@@ -49,6 +50,7 @@ __all__ = [
     "fixed",
     "fixed_jittered",
     "next_action",
+    "require_interval",
     "strategy_from",
 ]
 
@@ -56,6 +58,13 @@ STRATEGIES: Final = ("fixed", "fixed_jittered", "exponential")
 """The strategy names `strategy_from` knows (`--poll-strategy`, `--intervals name:seconds`)."""
 DEFAULT_CAP_S: Final = 60.0
 """exponential: the longest delay when no cap is given."""
+MIN_POLL_INTERVAL_S: Final = 0.1
+"""The shortest poll interval (target seconds) any strategy, flag or targets file may ask for.
+
+A clock of epoch seconds held in a float advances in steps of about 2.4e-7 s today, so a
+shorter delay (1e-7) never moves the mock's stepped clock and a sizing run never ends; the docs
+advise 5-10 s. Issue 14: intervals have a sane lower bound, named in the message.
+"""
 
 
 def _positive(factory: str, name: str, value: float) -> float:
@@ -64,6 +73,26 @@ def _positive(factory: str, name: str, value: float) -> float:
     if not math.isfinite(value) or value <= 0:
         raise UsageError(f"{factory}: {name} must be a finite number > 0, got {value!r}")
     return float(value)
+
+
+def require_interval(where: str, name: str, value: float) -> float:
+    """`value` as a poll interval (seconds): a finite number >= `MIN_POLL_INTERVAL_S`.
+
+    Args:
+        where: what takes the value (`fixed()`, `--intervals`, the targets file).
+        name: the value's name there (`interval_s`, `poll_interval_s`).
+        value: the interval asked for.
+
+    Raises:
+        UsageError: not a finite number > 0, or below `MIN_POLL_INTERVAL_S` (named).
+    """
+    interval = _positive(where, name, value)
+    if interval < MIN_POLL_INTERVAL_S:
+        raise UsageError(
+            f"{where}: {name} must be >= MIN_POLL_INTERVAL_S = {MIN_POLL_INTERVAL_S:g} s "
+            f"(a shorter interval never lets a float clock move on), got {value!r}"
+        )
+    return interval
 
 
 def _non_negative(factory: str, name: str, value: float) -> float:
@@ -129,13 +158,13 @@ class ExponentialStrategy:
 
 def fixed(interval_s: float) -> FixedStrategy:
     """Poll every `interval_s` seconds (the docs advise 5-10 s)."""
-    return FixedStrategy(_positive("fixed()", "interval_s", interval_s))
+    return FixedStrategy(require_interval("fixed()", "interval_s", interval_s))
 
 
 def fixed_jittered(interval_s: float, *, first_poll_jitter_s: float) -> FixedJitteredStrategy:
     """Poll every `interval_s`, the first poll delayed by a further `U(0, first_poll_jitter_s)`."""
     return FixedJitteredStrategy(
-        _positive("fixed_jittered()", "interval_s", interval_s),
+        require_interval("fixed_jittered()", "interval_s", interval_s),
         _non_negative("fixed_jittered()", "first_poll_jitter_s", first_poll_jitter_s),
     )
 
@@ -152,7 +181,7 @@ def exponential(
         jitter: each delay is scaled by a uniform draw in `[1 - jitter, 1 + jitter]`, 0-1.
     """
     name = "exponential()"
-    initial = _positive(name, "initial_s", initial_s)
+    initial = require_interval(name, "initial_s", initial_s)
     if _positive(name, "factor", factor) < 1.0:
         raise UsageError(f"{name}: factor must be >= 1, got {factor!r}")
     if _positive(name, "cap_s", cap_s) < initial:
@@ -272,7 +301,7 @@ def backoff(
         call_deadline_s: how long one `status()`/`start()` call retries, > 0 (default 120 s).
     """
     name = "backoff()"
-    initial = _positive(name, "initial_s", initial_s)
+    initial = require_interval(name, "initial_s", initial_s)
     if _positive(name, "factor", factor) < 1.0:
         raise UsageError(f"{name}: factor must be >= 1, got {factor!r}")
     if _positive(name, "cap_s", cap_s) < initial:

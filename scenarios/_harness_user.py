@@ -20,6 +20,7 @@ works as is. `--time-scale` says how many target seconds pass per real second (t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import random
 import threading
@@ -187,6 +188,10 @@ def _flow_csv(environment: Any, flow: FlowSettings) -> FlowCsv | None:
 
 _SETTINGS: dict[int, Settings] = {}
 _SETTINGS_LOCK = threading.Lock()
+_LAUNCHED: dict[int, int] = {}
+"""Flows launched per environment (process), held to `--max-runs`."""
+_USERS = itertools.count()
+"""Users started in this process: each seeds its own generator from `--seed` and its number."""
 
 
 def settings_for(environment: Any) -> Settings:
@@ -324,7 +329,9 @@ class HarnessUser(User):
     def on_start(self) -> None:
         """Build this user's HTTP client and flow pool."""
         self.settings = settings_for(self.environment)
-        self.rng = random.Random()
+        seed = self.settings.flow.seed
+        worker = getattr(self.environment.runner, "worker_index", 0)
+        self.rng = random.Random(None if seed is None else f"{seed}:{worker}:{next(_USERS)}")
         self._next_arrival: float | None = None
         limit = self.settings.flow.max_flows_per_user + 1
         self.http = httpx.Client(
@@ -347,7 +354,23 @@ class HarnessUser(User):
     # --- plumbing ---------------------------------------------------------------------------
 
     def launch(self, flow: Callable[[], None], name: str) -> None:
-        """Run `flow` in its own greenlet, or count a failure when too many are in flight."""
+        """Run `flow` in its own greenlet, or count a failure when too many are in flight.
+
+        Past `--max-runs` launches in this process the flow is not started, only counted
+        under `FlowSettings.MAX_RUNS_METRIC` (a flow metric, never a failure).
+        """
+        key, limit = id(self.environment), self.settings.flow.max_runs
+        if limit is not None and _LAUNCHED.get(key, 0) >= limit:
+            self.environment.events.request.fire(
+                request_type="FLOW",
+                name=FlowSettings.MAX_RUNS_METRIC,
+                response_time=0.0,
+                response_length=0,
+                exception=None,
+                context={},
+            )
+            return
+        _LAUNCHED[key] = _LAUNCHED.get(key, 0) + 1
         if self.flows.full():
             limit = self.settings.flow.max_flows_per_user
             self._flow_failure(name, f"not started: {limit} flows in flight")

@@ -11,8 +11,13 @@ is an error case and, when nothing was found, `CannotJudge` (exit 4) with a plai
 
 Budgets: `--profile` (ci, dev, thorough) sets the examples per property unless
 `--max-examples` does; `--max-rps` caps the request rate; `--time-limit` bounds the whole run
-(properties not reached are reported skipped). Hypothesis's home (its example database and
-constants cache) is `<report-dir>/.hypothesis`, never the working directory's.
+(properties not reached are reported skipped); `--max-runs` caps the requests that may start a
+run (else the examples' bound, `FuzzBudget.run_bound`), said on stderr before starting with the
+seed (a random one unless `--seed` is given; recorded in the report, so `--seed` replays it).
+Hypothesis's example database is `<report-dir>/.hypothesis/examples`, kept free of secrets
+(`SecretFreeDatabase`); its other caches (the constants it harvests from source, the demo key
+among them) live in a temporary directory removed when the run ends, never under the working
+directory.
 
 The long run on the mock (six properties and the state machine, 1500 examples each):
 
@@ -25,6 +30,7 @@ found (the state machine took 490 s of it).
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,19 +57,28 @@ from ..fuzz import (
     FuzzMeter,
     Property,
     PropertyResult,
+    SecretFreeDatabase,
     note_events,
     run_machine,
     run_property,
     status_request,
 )
 from ..report import CaseFinished, NoteRecorded, Outcome, Suite, SuiteStarted
+from ._cost import announce, check_poll_interval, choose_seed, progress
 from ._edge import Edge, ReportedRun, report_run, resolve_target
-from ._options import current_edge, target_options
+from ._options import (
+    current_edge,
+    max_runs_option,
+    seed_option,
+    target_options,
+    time_limit_option,
+)
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 __all__ = [
+    "CI_SEED",
     "DATABASE_DIR",
     "FUZZ_TIME_SCALE",
     "FuzzOutcome",
@@ -77,6 +92,8 @@ __all__ = [
 FUZZ_TIME_SCALE: Final = 1000.0
 """The embedded mock's virtual seconds per real second while fuzzing (E1 waits are short)."""
 DATABASE_DIR: Final = ".hypothesis"
+CI_SEED: Final = 0
+"""The `ci` profile's seed when none is given: CI runs repeat exactly (the profile's promise)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,8 +146,12 @@ def _preflight(ctx: FuzzContext) -> None:
         )
 
 
-def _not_reached(name: str, title: str) -> PropertyResult:
-    reason = "not reached within --time-limit"
+def _not_reached(name: str, title: str, meter: FuzzMeter) -> PropertyResult:
+    reason = (
+        "not reached: --max-runs reached"
+        if meter.cap_reached
+        else ("not reached within --time-limit")
+    )
     case = CaseFinished(
         suite=Suite.FUZZ,
         case_id=name,
@@ -155,6 +176,7 @@ def fuzz_stage(
     sleep: Sleep = time.sleep,
     time_scale: float = FUZZ_TIME_SCALE,
     app: ASGIApp | None = None,
+    on_change: Callable[[FuzzMeter], None] | None = None,
 ) -> FuzzOutcome:
     """Fuzz `target`, emitting a case per property (and findings) into `run`'s report.
 
@@ -171,11 +193,19 @@ def fuzz_stage(
         time_scale: embedded mock only: virtual seconds per real second.
         app: embedded mock only: an ASGI app to serve instead of the demo mock (tests); it
             need not keep the demo mock's defaults on open questions.
+        on_change: called with the meter after each example and run started (progress).
 
     Open-question notes go to the report (`NoteRecorded`), never as findings. A finding sets
-    the exit code to 1; a property that could not be judged, with nothing found, to 4.
+    the exit code to 1; a property that could not be judged, with nothing found, to 4. The
+    requests that may start a run are capped at `budget.run_bound(...)`; what the cap stopped
+    says so. `database` is wrapped so it never stores the target's secrets.
     """
-    meter = FuzzMeter.for_budget(budget, clock=clock, sleep=sleep)
+    cap = budget.run_bound(len(properties), machine=machine)
+    meter = FuzzMeter.for_budget(
+        budget, clock=clock, sleep=sleep, max_runs=cap, on_change=on_change
+    )
+    if database is not None:
+        database = SecretFreeDatabase(database, target.secret_values())
     results: list[PropertyResult] = []
     notes: dict[tuple[str, str, str], NoteRecorded] = {}
     run.bus.emit(SuiteStarted(suite=Suite.FUZZ))
@@ -195,7 +225,7 @@ def fuzz_stage(
             machine_step = partial(run_machine, ctx, budget, database=database, clock=clock)
             steps.append((MACHINE_CASE_ID, "Stateful fuzzer", machine_step))
         for case_id, title, step in steps:
-            result = _not_reached(case_id, title) if meter.out_of_time() else step()
+            result = _not_reached(case_id, title, meter) if meter.spent() else step()
             results.append(result)
             run.bus.emit(result.case)
             if result.finding is not None:
@@ -241,24 +271,25 @@ def _context(
 
 @contextmanager
 def hypothesis_home(report_root: Path) -> Iterator[ExampleDatabase]:
-    """Make `<report_root>/.hypothesis` hypothesis's home for the block; yield its database.
+    """Give hypothesis a temporary home for the block; yield the example database to use.
 
-    Hypothesis keeps its example database and its constants cache in its home directory;
-    run by the CLI both live under the report directory, never in the working directory. The
-    constants cache (string literals hypothesis harvested from local source, the demo world's
-    key among them) is removed on exit, so no key-like literal is left beside the reports.
+    Hypothesis keeps caches in its home directory, among them the string literals it harvests
+    from local source (the demo world's key among them). The home is a fresh temporary
+    directory outside the working directory, removed when the block ends however it ends
+    (an interrupt included; a process killed outright leaves it in the system's temporary
+    directory, never beside the reports). The example database persists under
+    `<report_root>/.hypothesis/examples`; `fuzz_stage` keeps secrets out of it.
 
     Args:
         report_root: the `--report-dir` root, absolute.
     """
-    storage = report_root / DATABASE_DIR
-    storage.mkdir(parents=True, exist_ok=True)
-    set_hypothesis_home_dir(storage)
+    home = Path(tempfile.mkdtemp(prefix="trigger-harness-hypothesis-"))
+    set_hypothesis_home_dir(home)
     try:
-        yield DirectoryBasedExampleDatabase(storage / "examples")
+        yield DirectoryBasedExampleDatabase(report_root / DATABASE_DIR / "examples")
     finally:
         set_hypothesis_home_dir(None)
-        shutil.rmtree(storage / "constants", ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
@@ -301,10 +332,14 @@ def fuzz_command(
     max_rps: float | None = None,
     time_limit_s: float | None = None,
     seed: int | None = None,
+    max_runs: int | None = None,
     sleep: Sleep = time.sleep,
     properties: Sequence[Property] = PROPERTIES,
 ) -> int:
     """`trigger-harness fuzz`: fuzz one target; exit 1 on any finding.
+
+    Before the first request it says on stderr how many runs it will start at most and its
+    seed; a progress bar runs on stderr while it works (a terminal only).
 
     Raises:
         CannotJudge: nothing was found but some property could not be judged (exit 4).
@@ -319,7 +354,9 @@ def fuzz_command(
         profile: `ci`, `dev` or `thorough`.
         max_rps: requests per second, at most.
         time_limit_s: wall-clock seconds for the whole run.
-        seed: a fixed hypothesis seed.
+        seed: the hypothesis seed; None chooses one (random; `CI_SEED` for the `ci`
+            profile), printed and recorded.
+        max_runs: requests that may start a run, at most (default: the examples' bound).
         sleep: a real sleep (pacing).
         properties: the properties to fuzz (default: all; the state machine always runs).
     """
@@ -328,25 +365,37 @@ def fuzz_command(
         max_examples=max_examples,
         max_rps=max_rps,
         time_limit_s=time_limit_s,
-        seed=seed,
+        seed=choose_seed(CI_SEED if seed is None and profile == "ci" else seed),
+        max_runs=max_runs,
     )
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )
+    check_poll_interval(target)
     preflight_target(target)
     root = report_dir if report_dir.is_absolute() else edge.cwd / report_dir
+    bound = budget.run_bound(len(properties), machine=True)
+    announce(
+        f"fuzz: at most {bound} runs ({len(properties)} properties and the state machine, "
+        f"{budget.examples} examples each"
+        + (f", --max-runs {max_runs}" if max_runs is not None else "; --max-runs N lowers it")
+        + f"); seed {budget.seed} (replay with --seed {budget.seed})"
+    )
     options: dict[str, Any] = {
         "profile": profile,
         "max_examples": budget.examples,
         "max_rps": max_rps,
         "time_limit_s": time_limit_s,
-        "seed": seed,
+        "seed": budget.seed,
+        "max_runs": bound,
     }
+    total = budget.examples * (len(properties) + 1)
     with (
         hypothesis_home(root) as database,
         report_run(
             edge, command="fuzz", target=target, report_dir=report_dir, options=options
         ) as run,
+        progress("fuzz: examples", total) as advance,
     ):
         outcome = fuzz_stage(
             run,
@@ -357,6 +406,7 @@ def fuzz_command(
             properties=properties,
             clock=edge.monotonic,
             sleep=sleep,
+            on_change=lambda meter: advance(meter.examples, f"{meter.runs} runs started"),
         )
         for line in describe_fuzz(outcome):
             edge.echo(run.redactor.redact_text(line))
@@ -388,15 +438,9 @@ def fuzz_command(
     default=None,
     help="Send at most this many requests per second.",
 )
-@click.option(
-    "--time-limit",
-    "time_limit_s",
-    type=click.FloatRange(min=0.0, min_open=True),
-    default=None,
-    metavar="SECONDS",
-    help="Stop generating after this many seconds (a found failure still shrinks).",
-)
-@click.option("--seed", type=int, default=None, help="A fixed hypothesis seed.")
+@time_limit_option
+@seed_option
+@max_runs_option
 @click.pass_context
 def fuzz_cli(ctx: click.Context, /, **options: Any) -> None:
     """Fuzz a target with property-based tests and a state machine; exit 1 on a finding."""

@@ -3,7 +3,10 @@
 The lead's `cli.py` adds it with `main.add_command(...)`; its group maps a `HarnessError` to its
 exit code. The command resolves the target (production guard on: it sends load), opens one
 report, preflights the target (exit 3 when it cannot be reached, refuses the key or is not the
-trigger API, before Locust starts) and runs `harness.load.load_stage`.
+trigger API, before Locust starts) and runs `harness.load.load_stage`. Before Locust starts it
+says on stderr how many runs the scenario will start at most (`LoadSettings.run_bound`, enforced
+by each Locust process; `--max-runs` lowers it) and the users' seed (random unless `--seed`;
+recorded), and shows the run's elapsed time on stderr while it works (a terminal only).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..load import (
     SCENARIOS,
     SHAPES,
     SOAK,
+    FlowSettings,
     LoadResult,
     LoadSettings,
     Thresholds,
@@ -28,8 +32,9 @@ from ..load import (
     require_triggers,
     soak_verdict,
 )
+from ._cost import announce, check_poll_interval, choose_seed, timed_progress
 from ._edge import Edge, report_run, resolve_target
-from ._options import current_edge, target_options
+from ._options import current_edge, max_runs_option, seed_option, target_options
 
 __all__ = ["load_cli", "load_command"]
 
@@ -56,11 +61,14 @@ def load_command(
     max_fail_ratio: float,
     max_p95_ms: float | None,
     max_violations: int,
+    max_runs: int | None = None,
+    seed: int | None = None,
 ) -> int:
     """`trigger-harness load`: a Locust scenario, headless, into a report; returns the exit code."""
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )
+    check_poll_interval(target)
     require_triggers(target, scenario)
     thresholds = Thresholds(
         max_fail_ratio=max_fail_ratio, max_p95_ms=max_p95_ms, max_violations=max_violations
@@ -69,21 +77,34 @@ def load_command(
         scenario=scenario, users=users, spawn_rate=spawn_rate, duration_s=parse_timespan(duration),
         workers=workers, shape=shape, poll_strategy=poll_strategy, poll_interval=poll_interval,
         poll_jitter=poll_jitter, poll_cap=poll_cap, pacing=pacing, time_scale=time_scale,
+        max_runs=max_runs, seed=choose_seed(seed),
     )  # fmt: skip
+    bound = settings.run_bound()
+    announce(
+        f"load: at most {bound} runs ("
+        + (
+            f"--max-runs {max_runs}"
+            if max_runs is not None
+            else f"{users} users, one flow each {pacing:g} s for {settings.duration_s:g} s; "
+            "--max-runs N lowers it"
+        )
+        + f"); seed {settings.seed} (replay with --seed {settings.seed})"
+    )
     options = {
         "scenario": scenario, "users": users, "spawn_rate": spawn_rate,
         "duration_s": settings.duration_s, "workers": workers, "shape": shape,
         "poll_strategy": poll_strategy, "poll_interval_s": poll_interval,
         "poll_jitter": poll_jitter, "poll_cap_s": poll_cap, "pacing_s": pacing,
         "time_scale": time_scale, "max_fail_ratio": max_fail_ratio, "max_p95_ms": max_p95_ms,
-        "max_violations": max_violations,
+        "max_violations": max_violations, "max_runs": bound, "seed": settings.seed,
     }  # fmt: skip
     with report_run(
         edge, command="load", target=target, report_dir=report_dir, options=options
     ) as run:
         preflight_target(target)
-        result = load_stage(run, edge, target, settings, thresholds)
-        _print_load(edge, result)
+        with timed_progress(f"load {scenario}: seconds", settings.duration_s, edge.monotonic):
+            result = load_stage(run, edge, target, settings, thresholds)
+        _print_load(edge, result, bound)
     return run.exit_code
 
 
@@ -134,13 +155,15 @@ def load_command(
 @click.option(
     "--max-violations", type=int, default=0, show_default=True, help="Not applied to soak."
 )
+@max_runs_option
+@seed_option
 @click.pass_context
 def load_cli(ctx: click.Context, /, **options: Any) -> None:
     """Run a Locust scenario headless; exit 1 when a threshold is crossed (soak: when it failed)."""
     ctx.exit(load_command(current_edge(ctx), **options))
 
 
-def _print_load(edge: Edge, result: LoadResult) -> None:
+def _print_load(edge: Edge, result: LoadResult, max_runs: int) -> None:
     edge.echo(f"{'name':<52} {'reqs':>7} {'fails':>6} {'p50':>9} {'p95':>9} {'req/s':>8}")
     for row in result.summary.stats:
         edge.echo(
@@ -153,4 +176,8 @@ def _print_load(edge: Edge, result: LoadResult) -> None:
         edge.echo(f"contract violations: {result.violations}")
     for line in result.summary.thresholds_crossed:
         edge.echo(f"threshold crossed: {line}")
+    capped = f"FLOW {FlowSettings.MAX_RUNS_METRIC}"
+    refused = sum(row.requests for row in result.summary.stats if row.name == capped)
+    if refused:
+        edge.echo(f"--max-runs {max_runs} reached: {refused} flows not started")
     edge.echo(f"Locust CSV and HTML: {result.out_dir}")

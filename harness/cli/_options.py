@@ -10,7 +10,15 @@ import click
 
 from ._edge import Edge
 
-__all__ = ["allow_production_option", "current_edge", "report_dir_option", "target_options"]
+__all__ = [
+    "allow_production_option",
+    "current_edge",
+    "max_runs_option",
+    "report_dir_option",
+    "seed_option",
+    "target_options",
+    "time_limit_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +41,42 @@ def allow_production_option(func: F) -> F:
         is_flag=True,
         default=False,
         help="Allow a target marked production = true (this command starts runs).",
+    )(func)
+
+
+def max_runs_option(func: F) -> F:
+    """`--max-runs N`: start at most N runs on the target (fuzz, load, size-polling)."""
+    return click.option(
+        "--max-runs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Start at most N runs on the target, then stop starting them (the report says "
+        "so). Default: the bound the other options give, printed before starting.",
+    )(func)
+
+
+def seed_option(func: F) -> F:
+    """`--seed N`: the run's seed; a random one (printed and recorded) when not given."""
+    return click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Seed of the run's randomness (default: a random one, printed and recorded in "
+        "the report; give it again to replay the run).",
+    )(func)
+
+
+def time_limit_option(func: F) -> F:
+    """`--time-limit SECONDS`: real seconds for the whole command's work."""
+    return click.option(
+        "--time-limit",
+        "time_limit_s",
+        type=click.FloatRange(min=0.0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help="Stop starting new work after this many real seconds (what was not reached is "
+        "reported as such).",
     )(func)
 
 

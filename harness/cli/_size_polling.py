@@ -8,9 +8,11 @@ time, on a real target in real time.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -18,16 +20,26 @@ from .._polling import STRATEGIES
 from .._preflight import preflight_target
 from ..load import (
     DELAY_STATS,
+    DelayBounds,
     Measurement,
     SizingPlan,
     parse_candidates,
     parse_duration_dist,
     sizing_stage,
 )
+from ._cost import announce, check_poll_interval, choose_seed, progress
 from ._edge import Edge, report_run, resolve_target
-from ._options import current_edge, target_options
+from ._options import (
+    current_edge,
+    max_runs_option,
+    seed_option,
+    target_options,
+    time_limit_option,
+)
 
 __all__ = ["size_polling_cli", "size_polling_command"]
+
+_UNMEASURED: Final = "unmeasured"
 
 
 def size_polling_command(
@@ -44,13 +56,21 @@ def size_polling_command(
     max_delay_s: float,
     delay_stat: str,
     time_scale: float | None,
-    seed: int,
+    seed: int | None = None,
+    max_runs: int | None = None,
+    time_limit_s: float | None = None,
 ) -> int:
     """`trigger-harness size-polling`: measure each candidate schedule and recommend one; return
-    the exit code."""
+    the exit code.
+
+    Before the first request it says on stderr how many runs it will start at most (`--flows`
+    per candidate, within `--max-runs`) and its seed (random unless `--seed`; recorded); a
+    progress bar of flows runs on stderr while it works (a terminal only).
+    """
     target = resolve_target(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )
+    check_poll_interval(target)
     plan = SizingPlan(
         candidates=parse_candidates(intervals, default_strategy=strategy),
         flows=flows,
@@ -59,18 +79,34 @@ def size_polling_command(
         deadline_s=target.max_run_s,
         time_scale=time_scale,
         duration=parse_duration_dist(duration_dist) if duration_dist else None,
-        seed=seed,
+        seed=choose_seed(seed),
+        max_runs=max_runs,
+        time_limit_s=time_limit_s,
+    )
+    announce(
+        f"size-polling: at most {plan.run_bound} runs ({len(plan.planned)} of "
+        f"{len(plan.candidates)} candidates x {flows} flows"
+        + (f", --max-runs {max_runs}" if max_runs is not None else "; --max-runs N lowers it")
+        + f"); seed {plan.seed} (replay with --seed {plan.seed})"
     )
     options = {
         "intervals": intervals, "flows": flows, "duration_dist": duration_dist,
         "max_delay_s": max_delay_s, "delay_stat": delay_stat, "time_scale": time_scale,
-        "seed": seed,
+        "seed": plan.seed, "max_runs": plan.run_bound, "time_limit_s": time_limit_s,
     }  # fmt: skip
     with report_run(
         edge, command="size-polling", target=target, report_dir=report_dir, options=options
     ) as run:
         preflight_target(target)
-        measurements, _, text = sizing_stage(run, target, plan)
+        with progress("size-polling: flows", plan.run_bound) as advance:
+            ended = itertools.count(1)
+            measurements, _, text = sizing_stage(
+                run,
+                target,
+                plan,
+                clock=edge.monotonic,
+                on_flow=lambda: advance(next(ended), "followed to the end"),
+            )
         _print_sizing(edge, measurements, text)
     return run.exit_code
 
@@ -81,7 +117,8 @@ def size_polling_command(
     "--intervals",
     default="2,5,10,15,30",
     show_default=True,
-    help="Candidates: seconds, or strategy:seconds (fixed, fixed_jittered, exponential).",
+    help="Candidates: seconds, or strategy:seconds (fixed, fixed_jittered, exponential); "
+    "each at least 0.1 s (MIN_POLL_INTERVAL_S).",
 )
 @click.option(
     "--strategy",
@@ -111,22 +148,37 @@ def size_polling_command(
     default=None,
     help="mock only: run the mock's clock this many times fast instead of stepping it.",
 )
-@click.option("--seed", type=int, default=7, show_default=True)
+@seed_option
+@max_runs_option
+@time_limit_option
 @click.pass_context
 def size_polling_cli(ctx: click.Context, /, **options: Any) -> None:
     """Measure status requests/s and detection delay per polling interval; recommend one."""
     ctx.exit(size_polling_command(current_edge(ctx), **options))
 
 
+def _delay(bounds: DelayBounds) -> str:
+    """A delay statistic as its bounds' text, or `unmeasured` when none was measured."""
+    return bounds.text() if math.isfinite(bounds.upper_s) else _UNMEASURED
+
+
+def _rate(status_rps: float) -> str:
+    """Status requests per second, or `unmeasured` when no flow was seen in flight."""
+    return f"{status_rps:.2f}" if math.isfinite(status_rps) else _UNMEASURED
+
+
 def _print_sizing(edge: Edge, measurements: Sequence[Measurement], text: str) -> None:
     edge.echo(
-        f"{'schedule':<22} {'flows':>6} {'status req/s':>13} {'mean delay s':>13} "
-        f"{'p95 delay s':>12} {'polls/flow':>11} {'lost':>5}"
+        f"{'schedule':<22} {'flows':>6} {'status req/s':>13} {'mean delay':>14} "
+        f"{'p95 delay':>14} {'polls/flow':>11} {'lost':>5}"
     )
     for m in measurements:
         edge.echo(
-            f"{m.candidate.label:<22} {m.flows:>6} {m.status_rps:>13.2f} {m.mean_delay_s:>13.2f} "
-            f"{m.p95_delay_s:>12.2f} {m.polls_per_flow:>11.1f} {m.lost:>5}"
+            f"{m.candidate.label:<22} {m.flows:>6} {_rate(m.status_rps):>13} "
+            f"{_delay(m.mean_delay):>14} {_delay(m.p95_delay):>14} "
+            f"{m.polls_per_flow:>11.1f} {m.lost:>5}"
         )
     edge.echo("(times in target seconds: virtual on the mock, real on a real target)")
+    if measurements:
+        edge.echo(f"resolution: {measurements[0].resolution.describe()}")
     edge.echo(f"recommendation: {text}")

@@ -7,11 +7,13 @@ from ._context import (
     FUZZ_PROFILES,
     NOTES_PER_QUESTION,
     REQUEST_SOURCES,
+    RUN_ENDPOINTS,
     FuzzBudget,
     FuzzContext,
     FuzzFailure,
     FuzzMeter,
     OutOfTime,
+    RunCapReached,
     register_profiles,
 )
 from ._machine import (
@@ -58,6 +60,7 @@ from ._runner import (
     run_test,
     seeded,
 )
+from ._storage import SecretFreeDatabase
 
 __all__ = [
     "DEFAULT_KEY_VAR",
@@ -68,6 +71,7 @@ __all__ = [
     "NOTES_PER_QUESTION",
     "PROPERTIES",
     "REQUEST_SOURCES",
+    "RUN_ENDPOINTS",
     "FuzzBudget",
     "FuzzContext",
     "FuzzFailure",
@@ -79,6 +83,8 @@ __all__ = [
     "OutOfTime",
     "Property",
     "PropertyResult",
+    "RunCapReached",
+    "SecretFreeDatabase",
     "TriggerMachine",
     "TriggerModel",
     "addressable",

@@ -11,6 +11,9 @@ goes on no further.
 Decisions:
 - The wall-clock limit stops generation between examples (`OutOfTime`, a `BaseException`
   hypothesis does not catch); once a failure is seen, shrinking runs to its end.
+- The run cap (`--max-runs`, else `FuzzBudget.run_bound`) counts every request that may start a
+  run (a POST to E1, E2 or E4) and is hard: the request past it is never sent
+  (`RunCapReached`), even while shrinking; a failure already seen is still reported.
 - Pacing and the wall clock use real time (injected), never the mock's virtual clock.
 - The example database is given by the caller (the CLI keeps it under the report folder).
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -31,7 +34,7 @@ from hypothesis.database import ExampleDatabase
 from .._admin_client import MockAdmin
 from .._client import TriggerClient
 from .._exceptions import ContractViolation, TransportError, UsageError
-from .._models import Exchange
+from .._models import Endpoint, Exchange
 from .._protocol import build_raw, make_exchange
 from .._redact import Redactor
 from .._targets import Target
@@ -44,17 +47,21 @@ __all__ = [
     "FUZZ_PROFILES",
     "NOTES_PER_QUESTION",
     "REQUEST_SOURCES",
+    "RUN_ENDPOINTS",
     "FuzzBudget",
     "FuzzContext",
     "FuzzFailure",
     "FuzzMeter",
     "OutOfTime",
+    "RunCapReached",
     "register_profiles",
 ]
 
 FUZZ_PROFILES: Final = ("ci", "dev", "thorough")
 REQUEST_SOURCES: Final = frozenset({"api", "jira"})
 """Run sources a request starts (the mock's admin API labels runs api, cron, jira, manual)."""
+RUN_ENDPOINTS: Final = frozenset({Endpoint.SYNC, Endpoint.START, Endpoint.JIRA})
+"""Endpoints whose POST may start a run: what the run cap counts."""
 NOTES_PER_QUESTION: Final = 5
 """Distinct observations kept per open question and title (drawn ids make many)."""
 _INCONCLUSIVE_REASONS: Final = 5
@@ -95,6 +102,8 @@ class FuzzBudget:
         max_rps: requests per second, at most; None for no cap.
         time_limit_s: wall-clock seconds for the whole run; None for no limit.
         seed: a fixed hypothesis seed, None for a random one.
+        max_runs: requests that may start a run (POSTs to E1, E2, E4), at most; None for
+            the bound of the examples (`run_bound`).
     """
 
     profile: str = "dev"
@@ -102,6 +111,7 @@ class FuzzBudget:
     max_rps: float | None = None
     time_limit_s: float | None = None
     seed: int | None = None
+    max_runs: int | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in FUZZ_PROFILES:
@@ -112,6 +122,8 @@ class FuzzBudget:
             isinstance(self.max_examples, bool) or self.max_examples < 1
         ):
             raise UsageError(f"--max-examples: Invalid max_examples={self.max_examples!r} < 1")
+        if self.max_runs is not None and (isinstance(self.max_runs, bool) or self.max_runs < 1):
+            raise UsageError(f"--max-runs: Invalid max_runs={self.max_runs!r} < 1")
         for flag, value in (("--max-rps", self.max_rps), ("--time-limit", self.time_limit_s)):
             if value is not None and not value > 0:
                 raise UsageError(f"{flag}: Invalid value {value!r} <= 0")
@@ -120,6 +132,23 @@ class FuzzBudget:
     def examples(self) -> int:
         """Examples per property: `max_examples`, else the profile's."""
         return self.max_examples or _PROFILE_EXAMPLES[self.profile]
+
+    def run_bound(self, properties: int, *, machine: bool) -> int:
+        """The most runs fuzzing `properties` properties (and the state machine) may start.
+
+        Each example of a property sends at most one request that may start a run, each step
+        of a state-machine program at most one; hypothesis may call a test more often than
+        its examples (replaying saved failures, shrinking), so the meter enforces this bound
+        as a cap. `max_runs` lowers it.
+
+        Args:
+            properties: the properties fuzzed.
+            machine: whether the state machine runs too.
+        """
+        register_profiles()
+        steps = settings.get_profile(self.profile).stateful_step_count if machine else 0
+        bound = self.examples * (properties + steps)
+        return bound if self.max_runs is None else min(bound, self.max_runs)
 
     def settings(self, database: ExampleDatabase | None, **overrides: Any) -> settings:
         """The hypothesis settings of this budget, saving examples to `database`."""
@@ -142,6 +171,10 @@ class OutOfTime(BaseException):
     """The wall-clock limit passed: stop generating examples (not a failure)."""
 
 
+class RunCapReached(OutOfTime):
+    """The run cap was reached: the next request that may start a run is not sent."""
+
+
 class FuzzMeter:
     """Counts examples and requests, caps the request rate and watches the wall clock.
 
@@ -150,6 +183,11 @@ class FuzzMeter:
         time_limit_s: seconds from creation after which `tick` raises `OutOfTime`.
         clock: real monotonic seconds.
         sleep: a real sleep.
+        max_runs: requests that may start a run, at most; None for no cap.
+        on_change: called with the meter after each example and each run started (progress).
+
+    `pending` is a stop (a signal) raised where it was lost; `tick` and `before_request`
+    raise it again.
     """
 
     def __init__(
@@ -159,6 +197,8 @@ class FuzzMeter:
         time_limit_s: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        max_runs: int | None = None,
+        on_change: Callable[[FuzzMeter], None] | None = None,
     ) -> None:
         self._interval = None if max_rps is None else 1.0 / max_rps
         self._clock = clock
@@ -169,13 +209,39 @@ class FuzzMeter:
         self.requests = 0
         self.examples = 0
         self.shrinking = False
+        self.max_runs = max_runs
+        self.runs = 0
+        self.cap_reached = False
+        self.pending: BaseException | None = None
+        self._on_change = on_change
 
     @classmethod
-    def for_budget(cls, budget: FuzzBudget, *, clock: Clock, sleep: Sleep) -> FuzzMeter:
-        """A meter enforcing `budget`'s rate and time limits."""
+    def for_budget(
+        cls,
+        budget: FuzzBudget,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        max_runs: int | None = None,
+        on_change: Callable[[FuzzMeter], None] | None = None,
+    ) -> FuzzMeter:
+        """A meter enforcing `budget`'s rate and time limits and the run cap `max_runs`."""
         return cls(
-            max_rps=budget.max_rps, time_limit_s=budget.time_limit_s, clock=clock, sleep=sleep
+            max_rps=budget.max_rps,
+            time_limit_s=budget.time_limit_s,
+            clock=clock,
+            sleep=sleep,
+            max_runs=max_runs,
+            on_change=on_change,
         )
+
+    def spent(self) -> bool:
+        """True once the time limit passed or the run cap was reached: start nothing more."""
+        return self.cap_reached or self.out_of_time()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
 
     @property
     def elapsed_s(self) -> float:
@@ -188,12 +254,33 @@ class FuzzMeter:
 
     def tick(self) -> None:
         """Count one example; raise `OutOfTime` past the limit unless a failure is shrinking."""
+        self.raise_pending()
+        if self.cap_reached:
+            raise RunCapReached
         if self.out_of_time() and not self.shrinking:
             raise OutOfTime
         self.examples += 1
+        self._changed()
+
+    def before_run(self) -> None:
+        """Count one request that may start a run; raise `RunCapReached` instead past the cap.
+
+        The cap holds while shrinking too: it bounds what a run costs the target.
+        """
+        if self.max_runs is not None and self.runs >= self.max_runs:
+            self.cap_reached = True
+            raise RunCapReached
+        self.runs += 1
+        self._changed()
+
+    def raise_pending(self) -> None:
+        """Raise `pending` (a stop, such as a signal, that arrived where raising was lost)."""
+        if self.pending is not None:
+            raise self.pending
 
     def before_request(self) -> None:
         """Count one request, first sleeping as long as the rate cap asks."""
+        self.raise_pending()
         if self._interval is not None:
             now = self._clock()
             if self._next_at > now:
@@ -249,7 +336,9 @@ class FuzzContext:
     `notes` gathers the open-question notes of every judged answer (at most
     `NOTES_PER_QUESTION` distinct observations per question and title); `judged`,
     `inconclusive` and `unanswered` (no answer at all) count answers, `inconclusive_reasons`
-    keeps the first few reasons.
+    keeps the first few reasons. `signatures` holds every `X-Hub-Signature` value sent, so a
+    finding can redact them like keys; `last_failure` the latest failure raised (reported
+    when the run cap stops its shrinking).
     """
 
     target: Target
@@ -268,6 +357,8 @@ class FuzzContext:
     inconclusive: int = field(init=False, default=0)
     unanswered: int = field(init=False, default=0)
     inconclusive_reasons: list[str] = field(init=False, default_factory=list)
+    signatures: set[str] = field(init=False, default_factory=set)
+    last_failure: FuzzFailure | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.redactor = Redactor(self.target.secret_values())
@@ -288,7 +379,15 @@ class FuzzContext:
 
     def send(self, request: FuzzRequest) -> Exchange:
         """Send `request` (paced, counted, never retried); no answer (connection refused or
-        reset, timeout) gives an exchange with `status_code` None, judged inconclusive."""
+        reset, timeout) gives an exchange with `status_code` None, judged inconclusive.
+
+        Raises:
+            RunCapReached: the request may start a run and the run cap is reached (not sent).
+        """
+        if request.method == "POST" and request.endpoint in RUN_ENDPOINTS:
+            self.meter.before_run()
+        if request.jira_signature is not None:
+            self.signatures.add(request.jira_signature)
         self.meter.before_request()
         raw_auth = isinstance(request.auth, str) and not request.auth.isascii()
         try:
@@ -365,7 +464,7 @@ class FuzzContext:
     ) -> FuzzFailure:
         """A `FuzzFailure` to raise; from now on the time limit waits for shrinking to end."""
         self.meter.shrinking = True
-        return FuzzFailure(
+        self.last_failure = FuzzFailure(
             title,
             message,
             request=request,
@@ -374,6 +473,7 @@ class FuzzContext:
             steps=steps,
             invariant=invariant,
         )
+        return self.last_failure
 
     def judge(
         self,

@@ -5,7 +5,9 @@ a Jira signature is recomputed in the command from `${PHINITE_JIRA_SECRET}` (or 
 `jira_secret_env`). The body is piped through `printf` with octal escapes, so every byte
 (invalid UTF-8 included) is sent exactly. An `Authorization` value derived from the key in a
 way a shell word cannot rebuild (truncated, case-swapped, look-alike, base64) is replaced by a
-placeholder naming the variant. A fault that shows only after several requests (a start, a clock
+placeholder naming the variant; so is an `X-Hub-Signature` value holding a SHA-256 digest that
+is not this body's signature (it may be another body's, made with the secret: redacted like a
+key). A fault that shows only after several requests (a start, a clock
 move, then the poll) is reproduced by `curl_sequence`, which carries the run id from one
 request to the next in a shell variable.
 """
@@ -40,6 +42,8 @@ DEFAULT_SECRET_VAR: Final = "PHINITE_JIRA_SECRET"  # noqa: S105 - a variable's n
 MOCK_REPRO_BASE_URL: Final = "http://127.0.0.1:8080"
 _PRINTABLE: Final = frozenset(range(0x20, 0x7F)) - {ord("'"), ord("%"), ord("\\")}
 _TOKEN: Final = re.compile(r"[A-Za-z0-9+/=_-]{8,}")
+_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
+"""A SHA-256 digest in hex: what a Jira signature made with some secret holds."""
 _AUTH_NAME_VAR: Final = "auth_header"
 _SIGNATURE_NAME_VAR: Final = "signature_header"
 _HEADER_NAMES: Final = f"{_AUTH_NAME_VAR}=Authorization {_SIGNATURE_NAME_VAR}=X-Hub-Signature"
@@ -209,7 +213,8 @@ def _request_lines(
             )
             words += ["-H", f'"${{{_SIGNATURE_NAME_VAR}}}: sha256=$({digest})"']
         else:
-            words += ["-H", _named_header(_SIGNATURE_NAME_VAR, request.jira_signature, secrets)]
+            value = _signature_shown(request.jira_signature, secret_var)
+            words += ["-H", _named_header(_SIGNATURE_NAME_VAR, value, secrets)]
     if request.body or request.method == "POST":
         form, args = _printf_format(request.body, secrets)
         printf = " ".join(["printf", form, *args])
@@ -220,6 +225,14 @@ def _request_lines(
         command = f'{capture}="$({command} | {_WORKFLOW_ID_OF})"'
     lines.append(command)
     return lines
+
+
+def _signature_shown(value: str, secret_var: str) -> str:
+    """An `X-Hub-Signature` value as a reproduction may show it: a placeholder when it holds
+    a SHA-256 digest (possibly a valid signature of another body), else the value itself."""
+    if _DIGEST.search(value) is None:
+        return value
+    return f"<a sha256 signature, not shown: compute it with ${secret_var}>"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,14 +11,28 @@ hypothesis test (the state machine's too) and turns its end into a report case:
   problem: an error case and a `CannotJudge` on the result, never a finding;
 - a property whose every answer was inconclusive (429, injected 5xx) could not be judged
   either; one whose every request got no answer at all means the target became unreachable:
-  `TargetUnavailable` (exit 3), which also propagates when raised inside.
+  `TargetUnavailable` (exit 3), which also propagates when raised inside;
+- the run cap reached (`RunCapReached`) ends the test where it is: a failure already seen is
+  still a finding (its shrinking cut short), and the case says the cap stopped it;
+- a signal (SIGINT, SIGTERM, SIGHUP) is never an example's failure: hypothesis would take the
+  exception the command's handler raises for a failing input, shrink it, and end in `Flaky`.
+  While hypothesis runs, such a signal raises `_Signalled` (a `BaseException` hypothesis lets
+  pass); outside it the command's own handler is called, so `Terminated` or
+  `KeyboardInterrupt` ends the run as anywhere else.
+
+A finding's texts (input, message, reproduction) carry no secret: the target's key and Jira
+secret and every `X-Hub-Signature` value sent are redacted like keys (issue 14).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, Final
 
 from hypothesis import given
@@ -27,11 +41,19 @@ from hypothesis.database import ExampleDatabase
 from hypothesis.errors import FailedHealthCheck, Flaky, HypothesisException
 from hypothesis.reporting import with_reporter
 
-from .._exceptions import CannotJudge, ContractViolation, TargetUnavailable
+from .._exceptions import CannotJudge, ContractViolation, Interrupted, TargetUnavailable
+from .._redact import Redactor
 from .._types import Clock
 from ..checks import Note
 from ..report import CaseFinished, FuzzFinding, NoteRecorded, Outcome, Suite
-from ._context import FuzzBudget, FuzzContext, FuzzFailure, OutOfTime
+from ._context import (
+    FuzzBudget,
+    FuzzContext,
+    FuzzFailure,
+    FuzzMeter,
+    OutOfTime,
+    RunCapReached,
+)
 from ._repro import curl_command, curl_sequence
 
 __all__ = [
@@ -46,6 +68,50 @@ __all__ = [
 ]
 
 _MESSAGE_LIMIT: Final = 600
+_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_Handler = Callable[[int, FrameType | None], Any]
+
+
+class _Signalled(BaseException):
+    """A signal arrived while hypothesis ran; `handler` is the command's, to call outside."""
+
+    def __init__(self, signum: int, handler: _Handler) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.handler = handler
+
+
+@contextmanager
+def _signals_pass_hypothesis(meter: FuzzMeter) -> Iterator[None]:
+    """While the block runs, a signal with a Python handler raises `_Signalled`; on the way
+    out that handler runs (raising `Terminated`, `KeyboardInterrupt`...). Main thread only.
+
+    Python runs a signal handler wherever the main thread is, a garbage-collector callback of
+    hypothesis's included, where a raised exception is lost; so the signal is also left on
+    the meter, which raises it again at its next example or request.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    handlers = {sig: handler for sig, handler in previous.items() if callable(handler)}
+
+    def signalled(signum: int, frame: FrameType | None) -> None:
+        meter.pending = _Signalled(signum, handlers[signal.Signals(signum)])
+        raise meter.pending
+
+    for sig in handlers:
+        signal.signal(sig, signalled)
+    try:
+        yield
+    except _Signalled:
+        pass
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        stop, meter.pending = meter.pending, None
+        if isinstance(stop, _Signalled):
+            stop.handler(stop.signum, None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +152,8 @@ class PropertyResult:
 
 def finding_of(ctx: FuzzContext, failure: FuzzFailure, input_repr: str) -> FuzzFinding:
     """The report event of a failure: shrunk input, redacted answer and a reproduction of the
-    whole sequence that shows it."""
+    whole sequence that shows it; the key, the Jira secret and every signature sent are
+    redacted from its texts."""
     if failure.steps:
         reproduction = curl_sequence(failure.steps, ctx.target)
     elif failure.request is not None:
@@ -94,12 +161,16 @@ def finding_of(ctx: FuzzContext, failure: FuzzFailure, input_repr: str) -> FuzzF
     else:
         reproduction = "(no single request reproduces it; see the steps above)"
     invariant = f" (invariant {failure.invariant})" if failure.invariant is not None else ""
+    message = failure.message + invariant
+    texts = (input_repr, message, reproduction)
+    signatures = [value for value in ctx.signatures if any(value in text for text in texts)]
+    redactor = Redactor([*ctx.target.secret_values(), *signatures]) if signatures else ctx.redactor
     return FuzzFinding(
-        title=failure.title,
-        input_repr=ctx.redactor.redact_text(input_repr),
+        title=redactor.redact_text(failure.title),
+        input_repr=redactor.redact_text(input_repr),
         response=failure.exchange,
-        reproduction=reproduction,
-        message=ctx.redactor.redact_text(failure.message + invariant),
+        reproduction=redactor.redact_text(reproduction),
+        message=redactor.redact_text(message),
     )
 
 
@@ -162,13 +233,16 @@ def _ended(
     test: Callable[[], None],
     lines: list[object],
 ) -> tuple[bool, FuzzFailure | None, CannotJudge | None]:
-    """Run `test`: (out of time, the failure found, why it could not be judged)."""
+    """Run `test`: (out of time or runs, the failure found, why it could not be judged)."""
+    ctx.last_failure = None
     try:
-        with with_reporter(lines.append):
+        with _signals_pass_hypothesis(ctx.meter), with_reporter(lines.append):
             test()
+    except RunCapReached:
+        return True, ctx.last_failure, None
     except OutOfTime:
         return True, None, None
-    except TargetUnavailable:
+    except (TargetUnavailable, Interrupted):
         raise
     except Exception as exc:
         failure = None if isinstance(exc, HypothesisException) else _as_failure(exc)
@@ -240,7 +314,7 @@ def run_test(
     if failure is None:
         message = f"{examples} examples, {requests} requests"
         message += f", {inconclusive} answers inconclusive" if inconclusive else ""
-        message += " (stopped at the time limit)" if out_of_time else ""
+        message += _stopped(ctx) if out_of_time else ""
         finished = CaseFinished(**case, outcome=Outcome.PASSED, message=message)
         return PropertyResult(case=finished, finding=None, out_of_time=out_of_time, **common)
     shrunk = last_input() or "\n".join(map(str, lines))
@@ -249,10 +323,18 @@ def run_test(
         f"{finding.title}: {finding.message}\ninput: {finding.input_repr[:2000]}"
         f"\nreproduction:\n{finding.reproduction[:4000]}"
     )
+    message += _stopped(ctx) if out_of_time else ""
     finished = CaseFinished(
         **case, outcome=Outcome.FAILED, message=message, evidence=tuple(failure.evidence)
     )
     return PropertyResult(case=finished, finding=finding, **common)
+
+
+def _stopped(ctx: FuzzContext) -> str:
+    """Why a test stopped early: the run cap or the time limit."""
+    if ctx.meter.cap_reached:
+        return f" (stopped: --max-runs reached, {ctx.meter.runs} runs started)"
+    return " (stopped at the time limit)"
 
 
 def run_property(
@@ -284,6 +366,7 @@ def run_property(
         )
         return PropertyResult(case=case, finding=None, examples=0, requests=0)
     drawn_inputs: list[Any] = []
+    failing: list[Any] = []
 
     def body(drawn: Any) -> None:
         ctx.meter.tick()
@@ -292,6 +375,7 @@ def run_property(
             prop.check(ctx, drawn)
         except Exception:
             ctx.meter.shrinking = True
+            failing.append(drawn)
             raise
 
     test = budget.settings(database)(given(prop.draw(ctx))(body))
@@ -300,7 +384,7 @@ def run_property(
         case_id=f"fuzz.{prop.name}",
         title=prop.title,
         test=seeded(test, budget.seed),
-        last_input=lambda: repr(drawn_inputs[-1]) if drawn_inputs else None,
+        last_input=lambda: repr((failing or drawn_inputs)[-1]) if drawn_inputs else None,
         clock=clock,
     )
 

@@ -11,6 +11,12 @@ virtual clock (read to +/- half a round trip), sleep scaled time and take run en
 `/__admin/runs`. A target that does not answer it is real: this machine's clock, assumed in
 sync with the target's, and run ends from the final log entry's time (whole seconds), so
 delays are bounds (`_delays`), and figures that disagree are artefacts, never delays.
+
+Budget (issue 14: no candidate can run unbounded): every interval is at least
+`MIN_POLL_INTERVAL_S` and every flow gives up at the plan's deadline, so a candidate ends; the
+plan's `max_runs` leaves out the candidates that would start more runs than it allows, and its
+`time_limit_s` (real seconds) starts no candidate after it and cuts the one in flight. The
+candidates measured come first in the result, in order; the rest were not reached.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from .._client import workflow_id_of
 from .._embedded import embedded_mock, in_process_async_client, scaled_async_sleep
 from .._exceptions import UsageError
 from .._models import RunHistory
-from .._polling import PollStrategy
+from .._polling import PollStrategy, require_interval
 from .._targets import Secret, Target, mock_target
 from .._types import AsyncSleep, Clock
 from ._delays import (
@@ -51,6 +57,7 @@ from ._sizing import DELAY_STATS, Candidate, Measurement, measure, sample_of
 from ._times import parse_iso
 
 __all__ = [
+    "FlowDone",
     "SizingPlan",
     "SteppedTime",
     "measure_candidate",
@@ -60,6 +67,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+FlowDone = Callable[[], None]
+"""Called once per flow followed to its end (progress)."""
 EndTimes = Callable[[Iterable[str]], Awaitable[Mapping[str, float]]]
 """Looks up the end (target epoch seconds) of the given runs."""
 
@@ -136,6 +145,7 @@ async def measure_candidate(
     trigger_id: str | None = None,
     seed: int = 0,
     run_all: RunAll | None = None,
+    on_flow: FlowDone | None = None,
 ) -> Measurement:
     """Start `flows` runs together, follow each with the candidate's schedule, measure.
 
@@ -149,6 +159,7 @@ async def measure_candidate(
         trigger_id: the background trigger (default: the target's).
         seed: seeds the jitter of the candidate's strategy.
         run_all: runs the flows' coroutines together (default `asyncio.gather`).
+        on_flow: called as each flow ends (progress).
     """
     strategy = candidate.build()
     rng = random.Random(seed)
@@ -157,12 +168,15 @@ async def measure_candidate(
         started = await client.start(
             trigger_id, user_variables={"sizing": candidate.label, "flow": index}
         )
-        return await client.wait(
+        history = await client.wait(
             workflow_id_of(started),
             strategy=_Seeded(strategy, rng.random()),
             deadline_s=deadline_s,
             start=started,
         )
+        if on_flow is not None:
+            on_flow()
+        return history
 
     flows_to_run = [one(index) for index in range(flows)]
     if run_all is None:
@@ -203,6 +217,8 @@ class SizingPlan:
     target it must be None (the target's own flows decide). On the mock, `time_scale` None
     steps virtual time from one wake-up to the next (`SteppedTime`: exact and CPU-independent);
     a number runs the mock's clock that many times faster than real time instead.
+    `max_runs` caps the runs started (each candidate starts `flows`), `time_limit_s` the real
+    seconds spent; `seed` seeds the jitter and the mock's draws.
     """
 
     candidates: tuple[Candidate, ...]
@@ -213,12 +229,23 @@ class SizingPlan:
     time_scale: float | None = None
     duration: Mapping[str, Any] | None = None
     seed: int = 7
+    max_runs: int | None = None
+    time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.candidates:
             raise UsageError("--intervals: give at least one interval")
+        for candidate in self.candidates:
+            require_interval("--intervals", candidate.label, candidate.interval_s)
         if self.flows < 1:
             raise UsageError(f"--flows: must be >= 1, got {self.flows!r}")
+        if self.max_runs is not None and self.max_runs < self.flows:
+            raise UsageError(
+                f"--max-runs: each candidate starts --flows {self.flows} runs; "
+                f"{self.max_runs!r} leaves room for none"
+            )
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise UsageError(f"--time-limit: must be > 0, got {self.time_limit_s!r}")
         if not self.max_delay_s > 0:
             raise UsageError(f"--max-delay-s: must be > 0, got {self.max_delay_s!r}")
         if self.delay_stat not in DELAY_STATS:
@@ -228,6 +255,57 @@ class SizingPlan:
         if not self.deadline_s > 0:
             raise UsageError(f"deadline_s: must be > 0, got {self.deadline_s!r}")
 
+    @property
+    def planned(self) -> tuple[Candidate, ...]:
+        """The candidates `max_runs` leaves room for, in order (all without a cap)."""
+        if self.max_runs is None:
+            return self.candidates
+        return self.candidates[: self.max_runs // self.flows]
+
+    @property
+    def run_bound(self) -> int:
+        """The most runs the experiment starts: `flows` per planned candidate."""
+        return self.flows * len(self.planned)
+
+
+class _Budget:
+    """The plan's real-time limit: whether a candidate may start, and how long it may run."""
+
+    def __init__(self, time_limit_s: float | None, clock: Clock) -> None:
+        self._clock = clock
+        self._deadline = None if time_limit_s is None else clock() + time_limit_s
+
+    def remaining_s(self) -> float | None:
+        """Real seconds left (None: no limit)."""
+        return None if self._deadline is None else self._deadline - self._clock()
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """`work`'s result, or None when the limit passed before or while it ran."""
+        remaining = self.remaining_s()
+        if remaining is not None and remaining <= 0:
+            work.close()
+            return None
+        try:
+            return await asyncio.wait_for(work, remaining)
+        except TimeoutError:
+            return None
+
+
+async def _measure_all(
+    plan: SizingPlan,
+    clock: Clock,
+    measure_one: Callable[[int, Candidate], Coroutine[Any, Any, Measurement]],
+) -> list[Measurement]:
+    """Measure the planned candidates in order until the time limit; the measured ones."""
+    budget = _Budget(plan.time_limit_s, clock)
+    measurements = []
+    for index, candidate in enumerate(plan.planned):
+        measured = await budget.run(measure_one(index, candidate))
+        if measured is None:
+            break
+        measurements.append(measured)
+    return measurements
+
 
 _MOCK_WORKSPACE: Final = "sizing"
 _MOCK_TRIGGER: Final = "sizing"
@@ -235,15 +313,20 @@ _MOCK_KEY: Final = "sizing-key"
 _DEFAULT_DURATION: Final = {"dist": "lognormal", "median_s": 180.0, "sigma": 0.5, "max_s": 900.0}
 
 
-def run_on_mock(plan: SizingPlan) -> list[Measurement]:
-    """Measure every candidate against an in-process mock whose trigger has `plan.duration`.
+def run_on_mock(
+    plan: SizingPlan, *, clock: Clock = time.monotonic, on_flow: FlowDone | None = None
+) -> list[Measurement]:
+    """Measure the planned candidates against an in-process mock whose trigger has
+    `plan.duration`, within the plan's time limit.
 
     The client reads the mock's virtual clock, so delays are exact in virtual seconds.
 
     Args:
         plan: the experiment.
+        clock: real monotonic seconds (the time limit).
+        on_flow: called as each flow ends (progress).
     """
-    return asyncio.run(_on_mock(plan))
+    return asyncio.run(_on_mock(plan, clock, on_flow))
 
 
 def _mock_world(plan: SizingPlan) -> dict[str, Any]:
@@ -270,7 +353,7 @@ def _mock_target(plan: SizingPlan) -> Target:
     )
 
 
-async def _on_mock(plan: SizingPlan) -> list[Measurement]:
+async def _on_mock(plan: SizingPlan, real: Clock, on_flow: FlowDone | None) -> list[Measurement]:
     stepping = plan.time_scale is None
     mock = embedded_mock(
         _mock_world(plan),
@@ -288,8 +371,10 @@ async def _on_mock(plan: SizingPlan) -> list[Measurement]:
             clock=mock.clock,
             sleep=stepped.sleep if stepped else scaled_async_sleep(mock.time_scale),
         )
-        return [
-            await measure_candidate(
+        return await _measure_all(
+            plan,
+            real,
+            lambda index, candidate: measure_candidate(
                 client,
                 candidate,
                 flows=plan.flows,
@@ -298,9 +383,9 @@ async def _on_mock(plan: SizingPlan) -> list[Measurement]:
                 clock=_IN_PROCESS_CLOCK,
                 seed=plan.seed + index,
                 run_all=stepped.run if stepped else None,
-            )
-            for index, candidate in enumerate(plan.candidates)
-        ]
+                on_flow=on_flow,
+            ),
+        )
 
 
 def _admin_end_times(http: httpx.AsyncClient, url: str, workspace_id: str) -> EndTimes:
@@ -341,8 +426,15 @@ async def read_target_clock(
     return pick_clock(samples, monotonic=monotonic)
 
 
-def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
-    """Measure every candidate against a target outside this process.
+def run_on_target(
+    plan: SizingPlan,
+    target: Target,
+    *,
+    clock: Clock = time.monotonic,
+    on_flow: FlowDone | None = None,
+) -> list[Measurement]:
+    """Measure the planned candidates against a target outside this process, within the
+    plan's time limit.
 
     A mock answering `/__admin/clock` is followed on its own (virtual) clock with exact run
     ends; any other target in real time, with run ends from the logs (module docstring).
@@ -350,6 +442,8 @@ def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
     Args:
         plan: the experiment; `duration` must be None.
         target: a selected target (secrets read) with a background trigger.
+        clock: real monotonic seconds (the time limit).
+        on_flow: called as each flow ends (progress).
     """
     if plan.duration is not None:
         raise UsageError("--duration-dist: only the mock target can be given a distribution")
@@ -357,17 +451,19 @@ def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
     async def all_candidates() -> list[Measurement]:
         async with httpx.AsyncClient(timeout=target.timeout_s) as http:
             mock = await read_target_clock(http, target.base_url)
-            clock: Clock = time.time
+            target_clock: Clock = time.time
             sleep: AsyncSleep = asyncio.sleep
             clock_map, end_times = MACHINE_CLOCK, None
             if mock is not None:
-                clock, clock_map = mock
+                target_clock, clock_map = mock
                 sleep = scaled_async_sleep(clock_map.scale)
                 runs_url = admin_root(target.base_url) + "/runs"
                 end_times = _admin_end_times(http, runs_url, target.workspace_id)
-            client = AsyncTriggerClient(target, http=http, clock=clock, sleep=sleep)
-            return [
-                await measure_candidate(
+            client = AsyncTriggerClient(target, http=http, clock=target_clock, sleep=sleep)
+            return await _measure_all(
+                plan,
+                clock,
+                lambda index, candidate: measure_candidate(
                     client,
                     candidate,
                     flows=plan.flows,
@@ -375,8 +471,8 @@ def run_on_target(plan: SizingPlan, target: Target) -> list[Measurement]:
                     deadline_s=plan.deadline_s,
                     clock=clock_map,
                     seed=plan.seed + index,
-                )
-                for index, candidate in enumerate(plan.candidates)
-            ]
+                    on_flow=on_flow,
+                ),
+            )
 
     return asyncio.run(all_candidates())

@@ -8,25 +8,41 @@ variables named. Validation happens once, in `__post_init__`, on both sides.
 
 Without a key variable set, against workspace `demo`, the demo world's key and Jira secret are
 used, so a plain `locust -f scenarios/background.py --host URL --mock-admin` works on the mock.
+
+Cost (issue 14): `max_runs` caps the flows one Locust process launches (each starts at most
+one run); a launch refused at the cap is counted under the flow metric `MAX_RUNS_METRIC`, so
+the report can say the cap was hit. `seed` seeds the users' randomness (jitter, choices), so a
+run can be replayed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from .._exceptions import UsageError
-from .._polling import STRATEGIES, PollStrategy, strategy_from
+from .._polling import STRATEGIES, PollStrategy, require_interval, strategy_from
 from .._targets import ENVIRONMENTS, Secret, Target, mock_target
-from ._options import check_count, check_number, fail, option, options_of, read, render
+from ._options import (
+    check_count,
+    check_number,
+    fail,
+    flag_of,
+    option,
+    options_of,
+    read,
+    render,
+)
 
 __all__ = [
+    "DEFAULT_BURST_SIZE",
     "DEFAULT_JIRA_ENV",
     "DEFAULT_KEY_ENV",
     "DEMO_WORKSPACE",
     "FLOW_CSV_ENV",
     "FLOW_OPTIONS",
+    "MAX_RUNS_METRIC",
     "FlowSettings",
 ]
 
@@ -34,6 +50,10 @@ DEFAULT_KEY_ENV: Final = "TRIGGER_HARNESS_API_KEY"
 DEFAULT_JIRA_ENV: Final = "TRIGGER_HARNESS_JIRA_SECRET"
 DEFAULT_ADMIN_TOKEN_ENV: Final = "TRIGGER_MOCK_ADMIN_TOKEN"  # noqa: S105 - a variable's name
 FLOW_CSV_ENV: Final = "TRIGGER_HARNESS_FLOW_CSV"
+DEFAULT_BURST_SIZE: Final = 10
+"""jira-burst: deliveries per arrival."""
+MAX_RUNS_METRIC: Final = "max-runs reached: flows not started"
+"""The flow metric (`FLOW <name>`) counting launches refused at `max_runs`."""
 _DEMO: Final = mock_target()
 """The demo world's target: its workspace, key and Jira secret are the fallbacks."""
 DEMO_WORKSPACE: Final = _DEMO.workspace_id
@@ -109,7 +129,17 @@ class FlowSettings:
     max_flows_per_user: int = field(
         default=50, metadata=option(int, "Flows in flight per user, at most")
     )
-    burst_size: int = field(default=10, metadata=option(int, "jira-burst: deliveries per arrival"))
+    burst_size: int = field(
+        default=DEFAULT_BURST_SIZE, metadata=option(int, "jira-burst: deliveries per arrival")
+    )
+    max_runs: int | None = field(
+        default=None,
+        metadata=option(int, "Flows this process launches, at most (each starts at most one run)"),
+    )
+    seed: int | None = field(
+        default=None,
+        metadata=option(int, "Seed of the users' randomness (default: a random one)"),
+    )
     time_scale: float = field(
         default=1.0,
         metadata=option(float, "Target seconds per real second (ignored with --mock-admin)"),
@@ -135,6 +165,7 @@ class FlowSettings:
             blank_is_none=True,
         ),
     )
+    MAX_RUNS_METRIC: ClassVar[str] = MAX_RUNS_METRIC
     host: str | None = None
     api_key: Secret | None = None
     jira_secret: Secret | None = None
@@ -155,9 +186,14 @@ class FlowSettings:
             check_number(name, getattr(self, name), above_zero=True)
         for name in _COUNT_FIELDS:
             check_count(name, getattr(self, name), low=1)
+        if self.max_runs is not None:
+            check_count("max_runs", self.max_runs, low=1)
+        if self.seed is not None:
+            check_count("seed", self.seed, low=0)
         self._check_polling()
 
     def _check_polling(self) -> None:
+        require_interval(flag_of("poll_interval"), "the interval", self.poll_interval)
         jitter, cap = self.poll_jitter, self.poll_cap
         if jitter is not None:
             check_number("poll_jitter", jitter, above_zero=False)

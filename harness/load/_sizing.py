@@ -25,7 +25,13 @@ from typing import Any, Final
 
 from .._exceptions import UsageError
 from .._models import RunHistory
-from .._polling import STRATEGIES, PollStrategy, default_jitter, strategy_from
+from .._polling import (
+    STRATEGIES,
+    PollStrategy,
+    default_jitter,
+    require_interval,
+    strategy_from,
+)
 from ..report import SizingResult, SizingRow
 from ._delays import (
     ClockMap,
@@ -103,6 +109,7 @@ def parse_candidates(text: str, *, default_strategy: str = "fixed") -> tuple[Can
             raise UsageError(f"--intervals: {item!r} is not [strategy:]seconds") from None
         if not math.isfinite(interval) or interval <= 0:
             raise UsageError(f"--intervals: interval must be > 0, got {item!r}")
+        require_interval("--intervals", repr(item), interval)
         candidate = Candidate(
             strategy=name, interval_s=interval, jitter=default_jitter(name, interval)
         )

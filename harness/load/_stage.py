@@ -9,6 +9,8 @@ and judges the run itself); the sizing stage runs the mock in process on stepped
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,14 +19,16 @@ from typing import Final, Protocol
 
 from .._embedded import open_session
 from .._exceptions import CannotJudge, UsageError
+from .._polling import require_interval
 from .._redact import Redactor
 from .._targets import Target
+from .._types import Clock
 from ..report import CaseFinished, EventBus, Outcome, ReportFolder, Suite, SuiteStarted
-from ._experiment import SizingPlan, run_on_mock, run_on_target
+from ._experiment import FlowDone, SizingPlan, run_on_mock, run_on_target
 from ._locust import LoadPlan, LoadResult, run_load
-from ._options import check_number
+from ._options import check_count, check_number, flag_of
 from ._scenarios import DEFAULT_SHAPE, SCENARIO_TRIGGERS, SCENARIOS, SOAK, scenario_file
-from ._settings import FlowSettings
+from ._settings import DEFAULT_BURST_SIZE, MAX_RUNS_METRIC, FlowSettings
 from ._sizing import Measurement, recommend, sizing_results
 from ._soak import SoakSettings, soak_verdict
 from ._thresholds import Thresholds
@@ -78,7 +82,8 @@ class LoadSettings:
     """What one load run does: scenario, users, duration, shape, polling, pacing, mock speed.
 
     `poll_interval` None takes the target's; `poll_jitter` / `poll_cap` None take the
-    strategy's defaults (`strategy_from`).
+    strategy's defaults (`strategy_from`). `max_runs` caps the flows launched (each starts at
+    most one run; default: `run_bound`'s figure); `seed` seeds the users' randomness.
     """
 
     scenario: str
@@ -93,12 +98,39 @@ class LoadSettings:
     poll_cap: float | None = None
     pacing: float = 1.0
     time_scale: float = 50.0
+    max_runs: int | None = None
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
             known = ", ".join(SCENARIOS)
             raise UsageError(f"--scenario: unknown scenario {self.scenario!r}; known: {known}")
         check_number("time_scale", self.time_scale, above_zero=True)
+        check_number("pacing", self.pacing, above_zero=True)
+        if self.poll_interval is not None:
+            require_interval(flag_of("poll_interval"), "the interval", self.poll_interval)
+        if self.max_runs is not None:
+            check_count("max_runs", self.max_runs, low=self.processes)
+
+    @property
+    def processes(self) -> int:
+        """The Locust processes that launch flows: the workers, or the one local runner."""
+        return max(self.workers, 1)
+
+    def run_bound(self) -> int:
+        """The most runs the scenario starts: a whole share per Locust process.
+
+        Without `max_runs`: users x arrivals per user (`duration_s / pacing`, plus the first)
+        x runs per arrival (jira-burst: its burst). Users that a shape stops and starts again
+        begin new arrivals, so that figure alone is no bound: each process enforces its share
+        (`FlowSettings.max_runs`), which makes it one.
+        """
+        if self.max_runs is not None:
+            return self.max_runs // self.processes * self.processes
+        arrivals = math.floor(self.duration_s / self.pacing) + 1
+        per_arrival = DEFAULT_BURST_SIZE if self.scenario == "jira-burst" else 1
+        wanted = self.users * arrivals * per_arrival
+        return math.ceil(wanted / self.processes) * self.processes
 
     def flow_for(self, target: Target, *, host: str | None, mock_admin: bool) -> FlowSettings:
         """The flows' settings for a run on `target` through `host` (validated).
@@ -117,6 +149,9 @@ class LoadSettings:
             poll_cap=self.poll_cap,
             pacing=self.pacing,
             mock_admin=mock_admin,
+            burst_size=DEFAULT_BURST_SIZE,
+            max_runs=self.run_bound() // self.processes,
+            seed=self.seed,
             **interval,
         )
 
@@ -198,12 +233,18 @@ def load_stage(
         result = run_load(
             plan, thresholds, out_dir=run.folder.path, environ=edge.environ, redactor=run.redactor
         )
-    if _report_load(run, result, settings.duration_s):
+    if _report_load(run, result, settings.duration_s, settings.run_bound()):
         run.exit_code = max(run.exit_code, 1)
     return result
 
 
-def _report_load(run: OpenReport, result: LoadResult, seconds: float) -> bool:
+def _flows_not_started(result: LoadResult) -> int:
+    """Launches the run cap refused (the `MAX_RUNS_METRIC` flow metric), 0 when none."""
+    name = f"FLOW {MAX_RUNS_METRIC}"
+    return sum(row.requests for row in result.summary.stats if row.name == name)
+
+
+def _report_load(run: OpenReport, result: LoadResult, seconds: float, max_runs: int) -> bool:
     """Emit the load case and summary; True when the run failed."""
     run.bus.emit(SuiteStarted(suite=Suite.LOAD))
     scenario = result.summary.scenario
@@ -215,6 +256,9 @@ def _report_load(run: OpenReport, result: LoadResult, seconds: float) -> bool:
         failed = failed or not held
         lines.insert(0, text)
         title = "Soak: no lost run, no unexpected 5xx, RSS flat"
+    refused = _flows_not_started(result)
+    if refused:
+        lines.append(f"--max-runs {max_runs} reached: {refused} flows not started")
     if result.inconclusive:
         lines.append(
             f"{result.inconclusive} answers or flows were inconclusive (no answer, rate-limited, "
@@ -235,22 +279,35 @@ def _report_load(run: OpenReport, result: LoadResult, seconds: float) -> bool:
 
 
 def sizing_stage(
-    run: OpenReport, target: Target, plan: SizingPlan
+    run: OpenReport,
+    target: Target,
+    plan: SizingPlan,
+    *,
+    clock: Clock = time.monotonic,
+    on_flow: FlowDone | None = None,
 ) -> tuple[list[Measurement], Measurement | None, str]:
-    """Measure every candidate schedule on `target`, report them and the recommendation.
+    """Measure the candidate schedules on `target`, report them and the recommendation.
 
     The run's exit code becomes 1 when no candidate meets the delay budget. When no delay
-    could be measured at all (every figure an artefact, or the target's clock unknown) the
-    case is skipped with the reason and, unless the run already failed, the exit code is 4:
-    the harness could not judge, which is never a finding.
+    could be measured at all (every figure an artefact, the target's clock unknown, or no
+    candidate reached within the budget) the case is skipped with the reason and, unless the
+    run already failed, the exit code is 4: the harness could not judge, which is never a
+    finding. Candidates left out by `--max-runs` or not reached within `--time-limit` are
+    named in the case's message.
 
     Args:
         run: the open report.
         target: the resolved target (the embedded mock runs in process on stepped time).
-        plan: the candidates, flows and delay budget.
+        plan: the candidates, flows, delay budget, run cap and time limit.
+        clock: real monotonic seconds (the time limit).
+        on_flow: called as each flow ends (progress).
     """
-    measurements = run_on_mock(plan) if target.embedded else run_on_target(plan, target)
+    if target.embedded:
+        measurements = run_on_mock(plan, clock=clock, on_flow=on_flow)
+    else:
+        measurements = run_on_target(plan, target, clock=clock, on_flow=on_flow)
     best, text = recommend(measurements, max_delay_s=plan.max_delay_s, stat=plan.delay_stat)
+    text += _left_out(plan, len(measurements))
     judged = best is not None or any(m.measured for m in measurements)
     _report_sizing(run, measurements, best, text, plan, judged=judged)
     if not judged:
@@ -258,6 +315,18 @@ def sizing_stage(
     elif best is None:
         run.exit_code = max(run.exit_code, 1)
     return measurements, best, text
+
+
+def _left_out(plan: SizingPlan, measured: int) -> str:
+    """What the budget left unmeasured, as a sentence to append ('' when nothing)."""
+    capped = [c.label for c in plan.candidates[len(plan.planned) :]]
+    late = [c.label for c in plan.planned[measured:]]
+    text = ""
+    if late:
+        text += f"; not reached within --time-limit: {', '.join(late)}"
+    if capped:
+        text += f"; left out by --max-runs {plan.max_runs}: {', '.join(capped)}"
+    return text
 
 
 def _report_sizing(

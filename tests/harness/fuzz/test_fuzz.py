@@ -340,8 +340,9 @@ def test_the_state_machine_finds_a_run_shown_to_another_workspace(broken_ctx: Fu
     assert "state.poll_other_workspace" in result.finding.input_repr
 
 
-def test_fuzz_command_on_the_mock_passes_and_keeps_hypothesis_home(tmp_path: Path) -> None:
-    """`fuzz` on the mock exits 0, reports every property and keeps hypothesis's home there."""
+def test_fuzz_command_on_the_mock_passes_and_leaves_no_hypothesis_home(tmp_path: Path) -> None:
+    """`fuzz` on the mock exits 0, reports every property and leaves no hypothesis home in
+    the working directory."""
     lines: list[str] = []
     edge = Edge(environ={}, cwd=tmp_path, echo=lines.append)
     code = fuzz_command(
@@ -358,8 +359,8 @@ def test_fuzz_command_on_the_mock_passes_and_keeps_hypothesis_home(tmp_path: Pat
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
     fuzz_cases = [case for case in results["cases"] if case["suite"] == "fuzz"]
     assert len(fuzz_cases) == len(PROPERTIES) + 1
-    assert (tmp_path / "reports" / ".hypothesis").is_dir()
     assert not (tmp_path / ".hypothesis").exists()
+    assert not (tmp_path / "reports" / ".hypothesis" / "constants").exists()
     assert lines[0].startswith("fuzz: 7 passed, 0 failed, 0 errors")
 
 
@@ -419,12 +420,15 @@ def test_fuzz_cli_runs_with_all_flags(tmp_path: Path) -> None:
             "--max-rps=10000",
             "--time-limit=60",
             "--seed=4",
+            "--max-runs=40",
         ],
         obj=Edge(environ={}, cwd=tmp_path),
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("fuzz: 7 passed, 0 failed, 0 errors, 0 skipped;")
-    assert "report: " in result.output
+    assert result.stdout.startswith("fuzz: 7 passed, 0 failed, 0 errors, 0 skipped;")
+    assert "report: " in result.stdout
+    assert "at most 32 runs" in result.stderr
+    assert "seed 4" in result.stderr
 
 
 def test_fuzz_cli_refuses_a_zero_rate_naming_the_flag(tmp_path: Path) -> None:
