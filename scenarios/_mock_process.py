@@ -4,7 +4,9 @@ The scale benchmarks need a store holding many runs before the first request. Cr
 over HTTP takes minutes; `populate` creates them straight through `TriggerStore.start_run`
 (about 12 µs each). `python -m scenarios._mock_process` builds the demo world that way and
 serves it under uvicorn like `trigger-mock serve` (first stdout line `serving <url>`), with the
-options the benchmarks and the soak need (fault preset, time scale, retention).
+options the benchmarks and the soak need (fault preset, time scale, retention). It never
+outlives the process that started it: once its parent is gone (the soak's Locust stopped, even
+by SIGKILL), it exits at once.
 
     python -m scenarios._mock_process --runs 100000 --in-flight --port 0
     python -m scenarios._mock_process --scenario flaky --time-scale 300 --retention-s 600
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Final
@@ -44,6 +49,8 @@ FINISHED_TRIGGER: Final = "quick-answer"
 IN_FLIGHT_TRIGGER: Final = "long-batch"
 """Demo trigger whose runs last 3000 s (failed at the 2700 s limit): in flight for 45 min."""
 SETTLE_S: Final = 10.0
+_PARENT_CHECK_S: Final = 0.5
+"""How often the mock checks that the process that started it is still there."""
 
 
 def mock_config(
@@ -107,6 +114,27 @@ def read_rss_mib(pid: int | str = "self") -> float:
     raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
 
 
+def exit_with_parent(period_s: float = _PARENT_CHECK_S) -> threading.Thread:
+    """Watch, from a daemon thread, for this process's parent to go; then exit at once.
+
+    The parent is gone when this process is re-parented (its parent pid changes). The exit
+    skips every handler (`os._exit(0)`): nobody is left to read an answer.
+
+    Args:
+        period_s: seconds between checks (the longest the mock outlives its parent).
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(period_s)
+        os._exit(0)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build, fill and serve the demo mock until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -137,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             clock.advance(SETTLE_S)
         clock.set_frozen(False)
     app = create_app(config, store=store, clock=clock)
+    exit_with_parent()
     sock = bind_socket(args.host, args.port)
     print(f"serving {base_url(sock)}", flush=True)
     try:

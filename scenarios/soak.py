@@ -47,6 +47,7 @@ _log = logging.getLogger(__name__)
 _FINAL: Final = frozenset({"completed", "failed"})
 _LONGEST_RUN_S: Final = 2700.0
 _DRAIN_BOUND_S: Final = 30.0
+_MOCK_STOP_S: Final = 10.0
 _LOST_SHOWN: Final = 10
 _CLOCK_SLACK_REAL_S: Final = 1.0
 """Real seconds the client's extrapolated virtual clock may be off from the mock's."""
@@ -258,6 +259,13 @@ def _report(environment: Any, **_: Any) -> None:
 
 @events.quitting.add_listener
 def _stop_mock(environment: Any, **_: Any) -> None:
-    if LEDGER.mock is not None and LEDGER.mock.poll() is None:
-        LEDGER.mock.terminate()
-        LEDGER.mock.wait(10)
+    """Stop the soak's own mock: SIGTERM, then SIGKILL if it is still up after 10 s."""
+    mock = LEDGER.mock
+    if mock is None or mock.poll() is not None:
+        return
+    mock.terminate()
+    try:
+        mock.wait(_MOCK_STOP_S)
+    except subprocess.TimeoutExpired:
+        mock.kill()
+        mock.wait()

@@ -4,12 +4,17 @@
 directory, wall clock, output), so commands are testable with a dict and a list. `resolve_target`
 loads and selects a target and applies the production guard; `report_run` opens the report folder
 with a redactor that knows the run's secrets and brackets the event stream with `RunStarted` and
-`RunFinished`.
+`RunFinished`, then points `latest` at it once every file is written.
+
+Every run ends in a verdict: an interruption (Ctrl-C, or `Terminated` from SIGTERM/SIGHUP)
+still closes the report, with exit code 130/143 and the verdict `interrupted`; a signal that
+arrives while the report is being written is held until it is written (issue 14).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,9 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import HarnessError, Interrupted, UsageError
+from .._display import display_safe
+from .._exceptions import CannotJudge, HarnessError, Interrupted, UsageError
 from .._redact import Redactor
-from .._targets import Target, guard_production, load_targets, select_target
+from .._signals import signals_held
+from .._targets import Target, Targets, guard_production, load_targets, select_target
 from ..report import EventBus, ReportFolder, RunFinished, RunStarted, fan_out, standard_reporters
 
 __all__ = [
@@ -36,6 +43,15 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _display_safe_writer(write: Callable[[str], None]) -> Callable[[str], None]:
+    """`write`, given its text through `display_safe` (newlines and tabs kept)."""
+    return lambda text: write(display_safe(text, multiline=True))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Edge:
     """The outside world as a command sees it; tests pass their own."""
@@ -45,12 +61,26 @@ class Edge:
     now: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic
     echo: Callable[[str], None] = print
+    warn: Callable[[str], None] = _to_stderr
+
+    def __post_init__(self) -> None:
+        """Route `echo` and `warn` through `display_safe`: a target's control and bidi
+        characters are shown as escapes, never written raw to the terminal; newlines and tabs
+        are kept, as tables and blocks are echoed whole (one-line messages cut target text at
+        its first line)."""
+        for name in ("echo", "warn"):
+            write = getattr(self, name)
+            object.__setattr__(self, name, _display_safe_writer(write))
 
 
 def resolve_target(
     edge: Edge, name: str, targets_file: Path | None, *, starts_runs: bool, allow_production: bool
 ) -> Target:
     """Load the targets, select `name` (reading its secrets) and apply the production guard.
+
+    Only the selected target must be valid: each other invalid target of the file is one
+    `warning: target 'x' is skipped: <error>` line through `edge.warn` (stderr), display-safe
+    and with every secret the file's targets name masked.
 
     Args:
         edge: where the environment and working directory come from.
@@ -61,9 +91,18 @@ def resolve_target(
     """
     targets = load_targets(targets_file, environ=edge.environ, cwd=edge.cwd)
     target = select_target(targets, name, environ=edge.environ)
+    _warn_invalid_targets(edge, targets, name)
     if starts_runs:
         guard_production(target, allow_production=allow_production)
     return target
+
+
+def _warn_invalid_targets(edge: Edge, targets: Targets, selected: str) -> None:
+    """Warn, without a secret, about every invalid target but the selected one."""
+    named = (variable for names in targets.variables.values() for variable in names)
+    redactor = Redactor(edge.environ.get(variable) for variable in named)
+    for line in targets.warnings(selected):
+        edge.warn(display_safe(redactor.redact_text(line)))
 
 
 def secrets_of(target: Target, *extra: str | None) -> list[str]:
@@ -73,12 +112,22 @@ def secrets_of(target: Target, *extra: str | None) -> list[str]:
 
 @dataclass(slots=True)
 class ReportedRun:
-    """An open report: emit events to `bus`; set `exit_code` before the block ends."""
+    """An open report: emit events to `bus`; set `exit_code` before the block ends.
+
+    `finished` is the report's closing event once every file is written (None until then,
+    and when writing failed).
+    """
 
     folder: ReportFolder
     bus: EventBus
     redactor: Redactor
     exit_code: int = 0
+    finished: RunFinished | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The written report's verdict (`passed`, `interrupted`, ...), else `incomplete`."""
+        return "incomplete" if self.finished is None else self.finished.verdict
 
 
 @contextmanager
@@ -90,8 +139,14 @@ def report_run(
     report_dir: Path,
     options: Mapping[str, Any],
     extra_secrets: tuple[str | None, ...] = (),
+    on_written: Callable[[ReportedRun], None] | None = None,
 ) -> Iterator[ReportedRun]:
-    """Open a report folder for one command run and close it with `RunFinished`.
+    """Open a report folder for one command run, close it with `RunFinished`, point `latest`.
+
+    The exit code recorded is the block's `run.exit_code`, or the raised `HarnessError`'s;
+    Ctrl-C records 130 and is raised as `Interrupted`; any other exception records 4 (could
+    not judge). The files are written with SIGINT/SIGTERM/SIGHUP held, and `latest` moves
+    only once all are written.
 
     Args:
         edge: the clock and environment.
@@ -100,21 +155,23 @@ def report_run(
         report_dir: the `--report-dir` root.
         options: the effective flags worth recording (no secrets).
         extra_secrets: further values to redact (an admin token).
+        on_written: called with the run once its report is written, however the block ended
+            (interrupted too), still with the signals held: where a command prints its
+            outcome when it must print it even when interrupted (`run --json`).
+
+    Raises:
+        UsageError: the report folder cannot be created.
     """
     redactor = Redactor(secrets_of(target, *extra_secrets))
     started_at = edge.now()
     started = edge.monotonic()
+    folder = _create_folder(
+        edge.cwd / report_dir, command=command, target_name=target.name, at=started_at,
+        redactor=redactor, shown=report_dir,
+    )  # fmt: skip
+    run = ReportedRun(folder=folder, bus=fan_out(standard_reporters(folder)), redactor=redactor)
     try:
-        folder = ReportFolder.create(
-            edge.cwd / report_dir, command, target.name, started_at, redactor=redactor
-        )
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(
-            f"--report-dir {report_dir}: cannot create a report folder ({reason})"
-        ) from exc
-    with fan_out(standard_reporters(folder)) as bus:
-        bus.emit(
+        run.bus.emit(
             RunStarted(
                 command=command,
                 target_name=target.name,
@@ -123,20 +180,41 @@ def report_run(
                 options=options,
             )
         )
-        run = ReportedRun(folder=folder, bus=bus, redactor=redactor)
-        try:
-            yield run
-        except HarnessError as exc:
-            run.exit_code = exc.exit_code
-            raise
-        except KeyboardInterrupt:
-            run.exit_code = Interrupted.exit_code
-            raise Interrupted("interrupted (SIGINT); the report holds what ran") from None
-        finally:
-            bus.emit(
-                RunFinished(
-                    exit_code=run.exit_code,
-                    finished_at=edge.now(),
-                    duration_s=edge.monotonic() - started,
-                )
-            )
+        yield run
+    except HarnessError as exc:
+        run.exit_code = exc.exit_code
+        raise
+    except KeyboardInterrupt:
+        run.exit_code = Interrupted.exit_code
+        raise Interrupted("interrupted (SIGINT); the report holds what ran") from None
+    except Exception:
+        run.exit_code = CannotJudge.exit_code
+        raise
+    finally:
+        with signals_held():
+            _close_report(run, edge.now(), edge.monotonic() - started)
+            if on_written is not None:
+                on_written(run)
+
+
+def _create_folder(
+    root: Path, *, command: str, target_name: str, at: datetime, redactor: Redactor, shown: Path
+) -> ReportFolder:
+    """A new report folder under `root`; `shown` is the `--report-dir` the error names."""
+    try:
+        return ReportFolder.create(root, command, target_name, at, redactor=redactor)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"--report-dir {shown}: cannot create a report folder ({reason})") from exc
+
+
+def _close_report(run: ReportedRun, finished_at: datetime, duration_s: float) -> None:
+    """Emit `RunFinished`, write every file, then point `latest` at the folder; when a
+    reporter fails, the error propagates and `latest` stays where it was."""
+    finished = RunFinished(exit_code=run.exit_code, finished_at=finished_at, duration_s=duration_s)
+    try:
+        run.bus.emit(finished)
+    finally:
+        run.bus.close()
+    run.folder.point_latest()
+    run.finished = finished

@@ -3,7 +3,9 @@
 It preflights the target, then runs the stages in order — contract, probe, a short fuzz, a
 short load run and polling sizing — into one report, shows a progress bar per stage on stderr
 (unless quiet or JSON), then prints a one-screen summary and, last, the path of the report.
-`--json` prints one JSON object instead, for scripts.
+`--json` prints one JSON object instead, for scripts. An interrupted job (Ctrl-C, SIGTERM,
+SIGHUP) still prints its partial result — the stages that ended, the verdict `interrupted` and
+the report — before it exits 130/143.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,15 +138,28 @@ def main_job(
         edge: the outside world (environment, clock, output).
         report_dir: the `--report-dir` root.
         quiet: print only the report's path.
-        json_output: print one JSON object (exit code, report path, stages) and nothing else.
+        json_output: print one JSON object (exit code, verdict, report path, the stages that
+            ended) and nothing else; printed too when the job is interrupted.
         stages: which stages, in order.
+
+    Raises:
+        Interrupted: Ctrl-C (exit 130); `Terminated` for SIGTERM/SIGHUP (exit 143), raised
+            after the report is written and the outcome printed.
     """
     target = mock_target()
     results: list[StageResult] = []
     options = {"stages": [stage.name for stage in stages]}
+    print_outcome = partial(
+        _print_outcome, edge, results=results, quiet=quiet, json_output=json_output
+    )
     with (
         report_run(
-            edge, command="run", target=target, report_dir=report_dir, options=options
+            edge,
+            command="run",
+            target=target,
+            report_dir=report_dir,
+            options=options,
+            on_written=print_outcome,
         ) as run,
         _progress(edge, visible=not (quiet or json_output)) as progress,
     ):
@@ -154,33 +170,52 @@ def main_job(
             results.append(stage.run(run, edge, target))
             progress.advance(overall)
         progress.update(overall, description="done")
-    index = run.folder.path / "index.html"
-    if json_output:
-        edge.echo(json.dumps(_json_summary(run.exit_code, index, results), sort_keys=True))
-    elif quiet:
-        edge.echo(str(index))
-    else:
-        for line in _summary_lines(run.exit_code, results):
-            edge.echo(run.redactor.redact_text(line))
-        edge.echo(f"report: {index}")
     return run.exit_code
 
 
-def _summary_lines(exit_code: int, results: Sequence[StageResult]) -> list[str]:
-    verdict = {0: "PASSED: every check held", 4: "COULD NOT JUDGE (exit 4)"}.get(
-        exit_code, f"FAILED (exit {exit_code})"
-    )
+def _print_outcome(
+    edge: Edge,
+    run: ReportedRun,
+    results: Sequence[StageResult],
+    *,
+    quiet: bool,
+    json_output: bool,
+) -> None:
+    """Print the written report's outcome: JSON, the report's path alone, or the summary."""
+    index = run.folder.path / "index.html"
+    if json_output:
+        summary = _json_summary(run.exit_code, run.verdict, index, results)
+        edge.echo(run.redactor.redact_text(json.dumps(summary, sort_keys=True)))
+    elif quiet:
+        edge.echo(str(index))
+    else:
+        for line in _summary_lines(run.exit_code, run.verdict, results):
+            edge.echo(run.redactor.redact_text(line))
+        edge.echo(f"report: {index}")
+
+
+def _summary_lines(exit_code: int, verdict: str, results: Sequence[StageResult]) -> list[str]:
+    headline = {
+        "passed": "PASSED: every check held",
+        "could not judge": f"COULD NOT JUDGE (exit {exit_code})",
+        "interrupted": f"INTERRUPTED (exit {exit_code}): the report holds what ran",
+    }.get(verdict, f"FAILED (exit {exit_code})")
     width = max(len(result.name) for result in results) if results else 0
-    lines = [f"trigger-harness run against the embedded mock: {verdict}"]
+    lines = [f"trigger-harness run against the embedded mock: {headline}"]
     for result in results:
         mark = "ok  " if result.ok else "FAIL"
         lines.append(f"  {mark} {result.name:<{width}}  {result.summary}")
     return lines
 
 
-def _json_summary(exit_code: int, index: Path, results: Sequence[StageResult]) -> dict[str, object]:
+def _json_summary(
+    exit_code: int, verdict: str, index: Path, results: Sequence[StageResult]
+) -> dict[str, object]:
+    """`{"exit_code", "verdict", "report", "stages": [{"name", "ok", "summary"}]}`; `stages`
+    holds only the stages that ended (fewer than asked when the job was interrupted)."""
     return {
         "exit_code": exit_code,
+        "verdict": verdict,
         "report": str(index),
         "stages": [{"name": r.name, "ok": r.ok, "summary": r.summary} for r in results],
     }

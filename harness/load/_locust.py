@@ -6,24 +6,34 @@ with `workers > 0` a master (`--master --expect-workers N`, bound to 127.0.0.1) 
 processes (`--worker --master-host 127.0.0.1`). The flows' settings travel as one
 `FlowSettings`: its options on the command line, its secrets (the key, the Jira secret) in the
 subprocess environment under the variables it names, never on a command line. Every file
-Locust writes is redacted after the run.
+Locust writes is redacted after the run, even an interrupted one.
+
+Each Locust process starts in its own session (its own process group), so Ctrl-C at a terminal
+reaches the harness alone, and the harness stops them: when the run ends early (Ctrl-C,
+SIGTERM/SIGHUP, the time bound) each one still running gets SIGTERM — Locust's own handler
+stops its users and workers, writes its files and stops the soak's own mock; SIGINT would not
+do, a process started in the background may ignore it — and, however the run ended, whatever is
+left in each process group once they stopped (or after `_STOP_WAIT_S`) gets SIGKILL (issue 14).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from .._exceptions import HarnessError, UsageError
 from .._redact import Redactor
+from .._signals import signals_held
 from ..report import LoadSummary
 from ._scenarios import DEFAULT_SHAPE, SCENARIOS, SHAPE_OPTION, SHAPES
 from ._settings import FlowSettings
@@ -47,6 +57,9 @@ __all__ = [
 ]
 
 _STOP_GRACE_S: Final = 60.0
+_STOP_WAIT_S: Final = 10.0
+"""How long Locust may take to stop (write its files, stop workers and the soak's mock) once
+asked, before its process group is killed."""
 _LOG_TAIL_CHARS: Final = 1500
 _USAGE_EXIT: Final = 2
 _USAGE_MARK: Final = "trigger-harness: "
@@ -189,9 +202,11 @@ def run_load(
     env = plan.flow.to_environ(environ)
     root = str(plan.locustfile.resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH", "")]))
-    codes = _run_processes(commands, out_dir, env, plan.duration_s + grace_s)
-    merge_flow_csvs(out_dir)
-    redact_outputs(out_dir, redactor)
+    try:
+        codes = _run_processes(commands, out_dir, env, plan.duration_s + grace_s)
+    finally:
+        merge_flow_csvs(out_dir)
+        redact_outputs(out_dir, redactor)
     stats_file = out_dir / "locust_stats.csv"
     if codes[0] == _USAGE_EXIT:
         raise UsageError(_usage_message(_read(out_dir / "locust-0.log")))
@@ -235,35 +250,71 @@ def _log_tail(path: Path) -> str:
 def _run_processes(
     commands: Sequence[Sequence[str]], out_dir: Path, env: dict[str, str], timeout_s: float
 ) -> list[int]:
-    """Start every command (output to `locust-<i>.log`), wait for all, kill them at the bound."""
-    processes = []
-    logs = []
+    """Start every command in its own session (output to `locust-<i>.log`) and wait for all.
+
+    However the wait ends (done, past `timeout_s`, interrupted), every process still running
+    is stopped (`_stop`) before this returns or raises.
+
+    Raises:
+        HarnessError: a process still ran `timeout_s` seconds after the start.
+    """
+    processes: list[subprocess.Popen[bytes]] = []
+    with ExitStack() as logs:
+        try:
+            for index, command in enumerate(commands):
+                log = logs.enter_context((out_dir / f"locust-{index}.log").open("wb"))
+                with signals_held():  # a Popen cut short would leave its process unowned
+                    processes.append(
+                        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                            list(command),
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            env=env,
+                            cwd=out_dir,
+                            start_new_session=True,
+                        )
+                    )
+            return _wait_all(processes, timeout_s)
+        finally:
+            _stop(processes, _STOP_WAIT_S)
+
+
+def _wait_all(processes: Sequence[subprocess.Popen[bytes]], timeout_s: float) -> list[int]:
+    """Every process's exit code, waiting at most `timeout_s` in all."""
+    deadline = time.monotonic() + timeout_s
+    codes = []
+    for process in processes:
+        try:
+            codes.append(process.wait(timeout=max(0.1, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError(
+                f"locust did not finish within {timeout_s:g} s; it was stopped"
+            ) from exc
+    return codes
+
+
+def _stop(processes: Sequence[subprocess.Popen[bytes]], wait_s: float) -> None:
+    """Stop every process still running: SIGTERM, then up to `wait_s` s for it to end; then
+    SIGKILL to each started process's group, which ends whatever is left of it (a process that
+    ignored SIGTERM, a child it left behind such as the soak's own mock).
+
+    A second interruption during the wait cuts it short; the groups are killed all the same.
+    A group id stays reserved while any process is in the group, so it is never another's.
+    """
+    running = [process for process in processes if process.poll() is None]
     try:
-        for index, command in enumerate(commands):
-            log = (out_dir / f"locust-{index}.log").open("wb")
-            logs.append(log)
-            processes.append(
-                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments, no shell
-                    list(command), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=out_dir
-                )
-            )
-        deadline = time.monotonic() + timeout_s
-        codes = []
-        for process in processes:
-            try:
-                codes.append(process.wait(timeout=max(0.1, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired as exc:
-                raise HarnessError(
-                    f"locust did not finish within {timeout_s:g} s; it was stopped"
-                ) from exc
-        return codes
+        for process in running:
+            with suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + wait_s
+        for process in running:
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for log in logs:
-            log.close()
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def merge_flow_csvs(out_dir: Path) -> Path | None:

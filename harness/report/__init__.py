@@ -8,6 +8,7 @@ with fan_out(standard_reporters(folder)) as bus:
 """
 
 from ._base import FileReporter
+from ._comparison import ComparisonRecorded, ComparisonRow
 from ._events import (
     CaseFinished,
     Event,
@@ -42,6 +43,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "SECTIONS",
     "CaseFinished",
+    "ComparisonRecorded",
+    "ComparisonRow",
     "Event",
     "EventBus",
     "FileReporter",

@@ -23,6 +23,8 @@ from typing import Any, Final, Protocol
 from harness._exceptions import ContractViolation
 from harness._models import Exchange
 
+from ._comparison import ComparisonRecorded
+
 __all__ = [
     "CaseFinished",
     "Event",
@@ -268,11 +270,18 @@ class SizingResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished:
-    """The run ended with this exit code (0 held, 1 failed, 2 usage, 3 target unavailable)."""
+    """The run ended with this exit code (0 held, 1 failed, 2 usage, 3 target unavailable,
+    4 could not judge, 130/143 interrupted)."""
 
     exit_code: int
     finished_at: datetime
     duration_s: float
+
+    @property
+    def verdict(self) -> str:
+        """`passed` (0), `failed` (1), `could not judge` (4), `interrupted` (130/143), or
+        `error` for any other code (usage or target problem, exit 2/3)."""
+        return _VERDICTS.get(self.exit_code, "error")
 
 
 Event = (
@@ -283,6 +292,7 @@ Event = (
     | FuzzFinding
     | LoadSummary
     | SizingResult
+    | ComparisonRecorded
     | RunFinished
 )
 
@@ -380,6 +390,7 @@ class RunRecord:
     findings: list[FuzzFinding] = field(default_factory=list)
     loads: list[LoadSummary] = field(default_factory=list)
     sizings: list[SizingResult] = field(default_factory=list)
+    comparisons: list[ComparisonRecorded] = field(default_factory=list)
 
     def add(self, event: Event) -> None:
         """File one event under its kind."""
@@ -401,6 +412,8 @@ class RunRecord:
                 self.loads.append(event)
             case SizingResult():
                 self.sizings.append(event)
+            case ComparisonRecorded():
+                self.comparisons.append(event)
 
     def _see_suite(self, suite: Suite) -> None:
         if suite not in self.suites:
@@ -415,10 +428,7 @@ class RunRecord:
     def verdict(self) -> str:
         """`passed`, `failed`, `could not judge` (exit 4), `interrupted` (130/143), `error`
         (usage or target problem, exit 2/3) or `incomplete` (no exit code recorded)."""
-        code = self.exit_code
-        if code is None:
-            return "incomplete"
-        return _VERDICTS.get(code, "error")
+        return "incomplete" if self.finished is None else self.finished.verdict
 
     def counts(self) -> list[SuiteCounts]:
         """Per-suite outcome counts, suites in the order they started."""

@@ -1,4 +1,4 @@
-"""One folder per run under the report root, and `latest` pointing at the newest.
+"""One folder per run under the report root, and `latest` pointing at the newest written one.
 
     reports/
     ├── 20260610T001000Z-contract-mock/      results.json, junit.xml, summary.md, index.html
@@ -6,6 +6,8 @@
     └── latest -> 20260610T001000Z-contract-mock-2
 
 Where symlinks cannot be made, `latest` is a small text file holding the folder's path.
+`latest` moves only once a run's report is written (`point_latest`, after every reporter closed),
+so it never names a folder still being written or one whose writing failed (issue 14).
 Every file goes through `ReportFolder.write_text` / `write_bytes`, which redact on the way out.
 """
 
@@ -71,7 +73,7 @@ class ReportFolder:
         *,
         redactor: Redactor | None = None,
     ) -> ReportFolder:
-        """Make a new, unique folder for a run under `root` and point `root/latest` at it.
+        """Make a new, unique folder for a run under `root` (`latest` is left as it is).
 
         Args:
             root: the report directory (`--report-dir`); created if missing.
@@ -88,9 +90,17 @@ class ReportFolder:
                 path.mkdir()
             except FileExistsError:
                 continue
-            _point_latest(root, path)
             return cls(path=path, redactor=redactor or Redactor())
         raise FileExistsError(f"{_MAX_ATTEMPTS} report folders named {base!r} exist in {root}")
+
+    def point_latest(self) -> None:
+        """Point `latest` in the report root at this folder, atomically; call it once the
+        report is written (complete or interrupted), never when its writing failed.
+
+        Raises:
+            OSError: the root cannot be written.
+        """
+        _point_latest(self.path.parent, self.path)
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a redacted text file into the folder and return its path.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import _thread
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness._exceptions import HarnessError, UsageError
@@ -14,6 +18,7 @@ from harness.load import (
     FlowSettings,
     LoadPlan,
     Thresholds,
+    _locust,
     build_commands,
     merge_flow_csvs,
     redact_outputs,
@@ -156,3 +161,64 @@ def test_a_run_that_outlives_its_bound_is_stopped(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="did not finish within"):
         run_load(_plan(duration_s=0.01), Thresholds(), out_dir=tmp_path / "out", environ={},
                  redactor=Redactor(), python=python, grace_s=0.2)  # fmt: skip
+
+
+_SECRET = "secret-value-4242"
+_FORKS_AND_WAITS = f"""echo "{_SECRET}"
+sleep 300 &
+echo $! > grandchild
+touch started
+wait"""
+
+
+def _interrupt_once(marker: Path) -> threading.Thread:
+    """Ctrl-C in the main thread once `marker` exists (or after 60 s, to fail the test)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60.0
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _thread.interrupt_main()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _ends(pid: int) -> bool:
+    """Whether the process ends within 10 s (a SIGKILL takes effect when it is next scheduled;
+    a zombie nobody reaps counts as ended)."""
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize(
+    "trap",
+    ["trap 'exit 0' TERM", "trap '' TERM"],
+    ids=["stops-on-sigterm-leaving-a-child", "ignores-sigterm"],
+)
+def test_an_interrupted_run_stops_every_process_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trap: str
+) -> None:
+    """Ctrl-C mid-run: Locust gets SIGTERM, and after the stop wait its whole process group
+    gets SIGKILL, so neither a Locust that ignores SIGTERM nor a child it leaves behind (the
+    soak's mock) outlives the run; the files written so far are redacted all the same."""
+    monkeypatch.setattr(_locust, "_STOP_WAIT_S", 0.5)
+    python = _fake_locust(tmp_path, f"{trap}\n{_FORKS_AND_WAITS}")
+    out = tmp_path / "out"
+    watcher = _interrupt_once(out / "started")
+    with pytest.raises(KeyboardInterrupt):
+        run_load(_plan(), Thresholds(), out_dir=out, environ={},
+                 redactor=Redactor([_SECRET]), python=python)  # fmt: skip
+    watcher.join()
+    assert _ends(int((out / "grandchild").read_text()))
+    log = (out / "locust-0.log").read_text()
+    assert _SECRET not in log
+    assert "[REDACTED]" in log

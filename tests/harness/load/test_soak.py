@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import configargparse
+import psutil
 import pytest
 
 from harness._exceptions import UsageError
-from harness.load import SOAK_OPTIONS, LoadResult, SoakSettings, soak_verdict
+from harness.load import PROJECT_ROOT, SOAK_OPTIONS, LoadResult, SoakSettings, soak_verdict
 from harness.report import LoadSummary
 
 
@@ -73,3 +77,45 @@ def test_the_soak_verdict_comes_from_its_json_and_exit_code(
     verdict, text = soak_verdict(result)
     assert verdict is held
     assert text.startswith(start)
+
+
+_STARTS_A_MOCK = """
+import subprocess, sys, time
+mock = subprocess.Popen(
+    [sys.executable, "-m", "scenarios._mock_process", "--scenario", "flaky", "--port", "0"],
+    stdout=subprocess.PIPE, text=True,
+)
+print(mock.pid, mock.stdout.readline().strip(), flush=True)
+time.sleep(300)
+"""
+
+
+def _ended(process: psutil.Process) -> bool:
+    """The process has ended (a zombie nobody reaped counts as ended)."""
+    try:
+        status: str = process.status()
+    except psutil.NoSuchProcess:
+        return True
+    return status == psutil.STATUS_ZOMBIE
+
+
+@pytest.mark.socket
+def test_the_soaks_mock_does_not_outlive_the_process_that_started_it() -> None:
+    """Even when the soak's Locust is killed outright (SIGKILL: no handler runs), its own mock
+    exits instead of listening on as an orphan (issue 14)."""
+    starter = subprocess.Popen(
+        [sys.executable, "-c", _STARTS_A_MOCK], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    pid, serving = starter.stdout.readline().split(" ", 1)
+    assert serving.startswith("serving http://127.0.0.1:")
+    mock = psutil.Process(int(pid))
+    starter.kill()
+    starter.communicate()
+    deadline = time.monotonic() + 30.0
+    while not _ended(mock) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ended = _ended(mock)
+    if not ended:
+        mock.kill()
+    assert ended

@@ -52,10 +52,11 @@ def test_two_runs_in_the_same_second_get_distinct_folders(tmp_path: Path) -> Non
     assert second.path.is_dir()
 
 
-def test_latest_points_at_the_newest_folder(tmp_path: Path) -> None:
-    """`latest` is a relative symlink moved to each new run's folder."""
-    ReportFolder.create(tmp_path, "contract", "mock", START)
+def test_latest_points_at_the_newest_written_folder(tmp_path: Path) -> None:
+    """`latest` is a relative symlink moved to each run's folder once it is written."""
+    ReportFolder.create(tmp_path, "contract", "mock", START).point_latest()
     newest = ReportFolder.create(tmp_path, "fuzz", "mock", START + timedelta(seconds=1))
+    newest.point_latest()
     latest = tmp_path / "latest"
     assert latest.is_symlink()
     assert os.readlink(latest) == newest.path.name
@@ -71,12 +72,31 @@ def test_latest_falls_back_to_a_text_file_without_symlinks(
         raise OSError("symlinks not permitted")
 
     monkeypatch.setattr(Path, "symlink_to", refuse)
-    ReportFolder.create(tmp_path, "contract", "mock", START)
+    ReportFolder.create(tmp_path, "contract", "mock", START).point_latest()
     newest = ReportFolder.create(tmp_path, "contract", "mock", START)
+    newest.point_latest()
     latest = tmp_path / "latest"
     assert latest.is_file()
     assert not latest.is_symlink()
     assert read_latest(tmp_path) == newest.path.resolve()
+
+
+def test_a_folder_being_written_is_not_latest(tmp_path: Path) -> None:
+    """Creating a run's folder leaves `latest` on the last written one (issue 14: a run
+    still running, or whose report failed to write, never becomes `latest`)."""
+    written = ReportFolder.create(tmp_path, "contract", "mock", START)
+    written.point_latest()
+    ReportFolder.create(tmp_path, "load", "mock", START + timedelta(seconds=1))
+    assert read_latest(tmp_path) == written.path.resolve()
+
+
+def test_a_real_latest_directory_is_left_alone(tmp_path: Path) -> None:
+    """A directory the user named `latest` is neither replaced nor written into."""
+    (tmp_path / "latest").mkdir()
+    ReportFolder.create(tmp_path, "run", "mock", START).point_latest()
+    assert (tmp_path / "latest").is_dir()
+    assert not (tmp_path / "latest").is_symlink()
+    assert not any((tmp_path / "latest").iterdir())
 
 
 def test_read_latest_without_runs_is_none(tmp_path: Path) -> None:
