@@ -1,18 +1,33 @@
 """`GET /openapi.json`: an OpenAPI 3.1 description of the trigger API (E1-E4, not the admin API).
 
 Every path is described under `/trigger/...`; the two servers (`/` and `/api/v1/ai`) give the two
-prefixes the mock serves.
+prefixes the mock serves. The document is one a tool such as Schemathesis can drive against the
+served world (`schemathesis run <mock>/openapi.json -H 'Authorization: Bearer <key>'`):
+
+- the path parameters carry examples taken from that world: its first workspace, for E1 and E2
+  its quickest trigger that runs (not paused, not Jira-only; shortest typical duration), for E4
+  its first trigger with a Jira secret, each with the first environment it runs in;
+- E3's `workflow_id` example is an id in the mock's format that no run has (a 404); real ids
+  come from the OpenAPI link on E2's answer (`workflow_id` -> E3), which is what Schemathesis's
+  stateful phase follows;
+- the bearer key is the `bearerAuth` security scheme (E4 has none: it is signed instead);
+- E4's example is the empty object `{}`; its `X-Hub-Signature` has a pattern and no example.
+
+The document never holds a key, a Jira secret or a signature (a valid signature would let whoever
+reads the document start a Jira run): a tool's E4 calls get the A12 refusal.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from ._config import ENVIRONMENTS
+from ._config import ENVIRONMENTS, Duration, MockConfig, TriggerConfig
 
-__all__ = ["openapi_document"]
+__all__ = ["UNKNOWN_WORKFLOW_ID", "openapi_document"]
 
 _JSON = "application/json"
+UNKNOWN_WORKFLOW_ID: Final = "00000000-0000-4000-8000-000000000000"
+"""E3's `workflow_id` example: a version-4 UUID like the mock's ids, never given to a run."""
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -20,23 +35,65 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _path_param(
-    name: str, description: str, schema: dict[str, Any] | None = None
+    name: str, description: str, example: str | None, schema: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return {
+    param: dict[str, Any] = {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
         "schema": schema or {"type": "string"},
     }
+    if example is not None:
+        param["example"] = example
+    return param
 
 
-_WORKSPACE = _path_param("workspace_id", "The workspace the trigger belongs to.")
-_TRIGGER = _path_param("trigger_id", "The trigger to run.")
-_ENVIRONMENT = _path_param(
-    "environment", "Which environment's build runs (exact upper case).", _ref("Environment")
-)
-_WORKFLOW = _path_param("workflow_id", "The id a start call answered with.")
+def _typical_s(duration: Duration) -> float:
+    """A trigger's typical run time in virtual seconds (what E1 would wait), for ranking."""
+    for value in (duration.s, duration.median_s, duration.mean_s):
+        if value is not None:
+            return value
+    low, high = duration.min_s or 0.0, duration.max_s or 0.0
+    return (low + high) / 2
+
+
+def _signature_param() -> dict[str, Any]:
+    """E4's `X-Hub-Signature` header (A12's grammar); no example: a signature is a secret."""
+    return {
+        "name": "X-Hub-Signature",
+        "in": "header",
+        "required": True,
+        "description": "`sha256=<hex>`: HMAC-SHA256 of the raw body.",
+        "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
+    }
+
+
+def _start_params(workspace_id: str | None, trigger: TriggerConfig | None) -> list[dict[str, Any]]:
+    """The path parameters of a start call, with the world's example values (if it has them)."""
+    return [
+        _path_param("workspace_id", "The workspace the trigger belongs to.", workspace_id),
+        _path_param("trigger_id", "The trigger to run.", trigger.id if trigger else None),
+        _path_param(
+            "environment",
+            "Which environment's build runs (exact upper case).",
+            trigger.environments[0] if trigger else None,
+            _ref("Environment"),
+        ),
+    ]
+
+
+_STATUS_LINK: Final = {
+    "GetStatus": {
+        "operationId": "getStatus",
+        "description": "Follow the started run: its `workflow_id` is E3's path id.",
+        "parameters": {
+            "workspace_id": "$request.path.workspace_id",
+            "workflow_id": "$response.body#/workflow_id",
+        },
+    }
+}
+"""The OpenAPI link from E2's answer to E3 (the stateful phase of a test tool follows it)."""
 
 
 def _error(description: str, schema: str = "Error", **headers: str) -> dict[str, Any]:
@@ -84,14 +141,21 @@ def _run_body() -> dict[str, Any]:
     }
 
 
-def _operations() -> dict[str, Any]:
+def _operations(config: MockConfig) -> dict[str, Any]:
     start_errors = ("401", "404", "409", "413", "422", "429", "500")
+    workspace = config.workspaces[0] if config.workspaces else None
+    workspace_id = workspace.id if workspace else None
+    runnable = [t for t in workspace.triggers if not t.paused] if workspace else []
+    quickest = min(runnable, key=lambda t: _typical_s(t.duration), default=None)
+    jira = next((t for t in runnable if t.jira_secret is not None), None)
+    started = _responses("The new run, pending.", *start_errors)
+    started["200"]["links"] = _STATUS_LINK
     return {
         "/trigger/{workspace_id}/{trigger_id}/{environment}": {
             "post": {
                 "operationId": "runSync",
                 "summary": "E1: run a flow synchronously; blocks until the flow ends.",
-                "parameters": [_WORKSPACE, _TRIGGER, _ENVIRONMENT],
+                "parameters": _start_params(workspace_id, quickest),
                 "requestBody": _run_body(),
                 "responses": _responses(
                     "The run's final envelope (completed, failed or waiting_for_input).",
@@ -104,16 +168,21 @@ def _operations() -> dict[str, Any]:
             "post": {
                 "operationId": "startRun",
                 "summary": "E2: start a flow in the background.",
-                "parameters": [_WORKSPACE, _TRIGGER, _ENVIRONMENT],
+                "parameters": _start_params(workspace_id, quickest),
                 "requestBody": _run_body(),
-                "responses": _responses("The new run, pending.", *start_errors),
+                "responses": started,
             }
         },
         "/trigger/status/{workspace_id}/{workflow_id}": {
             "get": {
                 "operationId": "getStatus",
                 "summary": "E3: status of a background run.",
-                "parameters": [_WORKSPACE, _WORKFLOW],
+                "parameters": [
+                    _path_param("workspace_id", "The workspace the run belongs to.", workspace_id),
+                    _path_param(
+                        "workflow_id", "The id a start call answered with.", UNKNOWN_WORKFLOW_ID
+                    ),
+                ],
                 "responses": _responses("The run's envelope now.", "401", "404", "429", "500"),
             }
         },
@@ -122,22 +191,14 @@ def _operations() -> dict[str, Any]:
                 "operationId": "startJiraRun",
                 "summary": "E4: start a flow from a Jira webhook (signed, no bearer key).",
                 "security": [],
-                "parameters": [
-                    _WORKSPACE,
-                    _TRIGGER,
-                    _ENVIRONMENT,
-                    {
-                        "name": "X-Hub-Signature",
-                        "in": "header",
-                        "required": True,
-                        "description": "`sha256=<hex>`: HMAC-SHA256 of the raw body.",
-                        "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
-                    },
-                ],
+                "parameters": [*_start_params(workspace_id, jira), _signature_param()],
                 "requestBody": {
                     "required": True,
                     "content": {
-                        _JSON: {"schema": {"type": "object", "additionalProperties": True}}
+                        _JSON: {
+                            "schema": {"type": "object", "additionalProperties": True},
+                            "example": {},
+                        }
                     },
                 },
                 "responses": _responses("The new run, pending.", *start_errors),
@@ -212,8 +273,13 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the trigger API as the mock serves it."""
+def openapi_document(config: MockConfig) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the trigger API as the mock serves `config`'s world.
+
+    Args:
+        config: the served world; its first workspace and triggers give the examples (a world
+            without workspaces gets a document without examples).
+    """
     return {
         "openapi": "3.1.0",
         "info": {
@@ -226,7 +292,7 @@ def openapi_document() -> dict[str, Any]:
             {"url": "/api/v1/ai", "description": "gateway style"},
         ],
         "security": [{"bearerAuth": []}],
-        "paths": _operations(),
+        "paths": _operations(config),
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -4,7 +4,7 @@ Flags override the config file's `[mock]` values. The admin token comes from `--
 else from the environment variable `TRIGGER_MOCK_ADMIN_TOKEN`, else from `[mock] admin_token`;
 an empty or malformed token is refused wherever it comes from (never shown). The first line on
 stdout is the base URL; a bad config or flag is one line on stderr and exit code 2, never a
-traceback.
+traceback. `-h`/`--help` and `--version` (the distribution's version) work on every level.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def _time_scale(ctx: click.Context, param: click.Parameter, value: float | None)
     return value
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trigger-harness", prog_name="trigger-mock")
 def main() -> None:
     """The stateful mock of Phinite's workspace trigger API."""
 

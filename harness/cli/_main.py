@@ -16,7 +16,10 @@ from typing import Any, Final
 
 import click
 
+from .._display import display_safe
 from .._exceptions import HarnessError, Interrupted, Terminated
+from ._calibrate import calibrate_cli
+from ._compare import compare_cli
 from ._contract import contract_cli
 from ._fuzz import fuzz_cli
 from ._load import load_cli
@@ -42,7 +45,9 @@ class HarnessGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except HarnessError as exc:
-                click.echo(f"trigger-harness: error: {exc}", err=True)
+                click.echo(
+                    f"trigger-harness: error: {display_safe(str(exc), multiline=True)}", err=True
+                )
                 ctx.exit(exc.exit_code)
             except KeyboardInterrupt:
                 click.echo("trigger-harness: interrupted (SIGINT)", err=True)
@@ -78,5 +83,14 @@ def main(ctx: click.Context) -> None:
     ctx.obj = current_edge(ctx)
 
 
-for _command in (contract_cli, probe_cli, fuzz_cli, load_cli, size_polling_cli, run_cli):
+for _command in (
+    contract_cli,
+    probe_cli,
+    fuzz_cli,
+    load_cli,
+    size_polling_cli,
+    run_cli,
+    calibrate_cli,
+    compare_cli,
+):
     main.add_command(_command)

@@ -1,5 +1,9 @@
 """The fuzz tests run against `--target NAME` (default: the embedded mock) through the plugin.
 
+`--target` / `--targets` are this repository's short forms of the plugin's `--trigger-target` /
+`--trigger-targets`, declared once in `tests/conftest.py`. On a production target every test
+here is skipped before the first request (the plugin's session-wide guard).
+
 `fuzz_context` is the one fixture: a `FuzzContext` over the plugin's session on the target.
 """
 

@@ -30,14 +30,9 @@ from harness import (
 )
 from harness._models import StopReason
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.asyncio  # pytest-asyncio, the project's async test runner
 
 KEY = "sk-async-0123456789"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def ok(status: str = "pending", **extra: Any) -> httpx.Response:
