@@ -30,6 +30,12 @@ every test that could reach the target's trigger API (a `starts_runs` test, and 
 `suite_context`, ...) is skipped, and `trigger_session` itself refuses to open, so no request
 at all (E1/E2/E4 POSTs included) reaches a production target.
 
+Failure reports are display-safe: a failure's text (a `ContractViolation`'s message, an
+assertion on a target's answer, in any phase) can hold the target's control or bidi characters,
+so when it does the report's text is replaced by its `display_safe` form (newlines and tabs
+kept) before pytest shows or stores it. Reports without such characters are left as pytest made
+them.
+
 Only public pytest API is used, and the harness is imported inside the hooks and fixtures, so
 loading the plugin costs nothing when its fixtures are not used.
 """
@@ -37,7 +43,7 @@ loading the plugin costs nothing when its fixtures are not used.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -60,6 +66,7 @@ __all__ = [
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_runtest_makereport",
     "pytest_runtest_setup",
     "suite_context",
     "trigger_client",
@@ -214,6 +221,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     mock_only = item.get_closest_marker("mock_only") is not None
     if mock_only and not _selected_target(item.config).embedded:
         pytest.skip(MOCK_ONLY_REASON)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Make a failed report's text display-safe when a control or bidi character is in it.
+
+    The one place every failure passes (setup, call, teardown; a `ContractViolation`, an
+    `AssertionError`, any exception): the rendered failure (`str(report.longrepr)`, plain text)
+    is replaced by its `display_safe(..., multiline=True)` form only when that differs.
+    """
+    from harness._display import display_safe  # noqa: PLC0415 - cheap plugin import
+
+    report = yield
+    if report.failed and report.longrepr is not None:
+        text = str(report.longrepr)
+        safe = display_safe(text, multiline=True)
+        if safe != text:
+            report.longrepr = safe
+    return report
 
 
 @pytest.fixture(scope="session")

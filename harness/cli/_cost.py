@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .._display import display_safe
 from .._polling import require_interval
 from .._targets import Target
 
@@ -56,8 +57,12 @@ def check_poll_interval(target: Target) -> None:
 
 
 def announce(line: str) -> None:
-    """Say `line` on stderr (before a command starts runs)."""
-    click.echo(line, err=True)
+    """Say `line` on stderr (before a command starts runs), display-safe on one line.
+
+    The line may hold a target's name (from the user's targets file), so every control or bidi
+    character in it, a newline too, is shown as an escape (`display_safe`).
+    """
+    click.echo(display_safe(line), err=True)
 
 
 def _console() -> Console:

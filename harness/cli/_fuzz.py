@@ -73,6 +73,7 @@ from ._options import (
     target_options,
     time_limit_option,
 )
+from ._output import first_line
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -294,7 +295,11 @@ def hypothesis_home(report_root: Path) -> Iterator[ExampleDatabase]:
 
 def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
     """The lines `fuzz` prints: totals, the open questions answered unlike the mock, then each
-    error and each finding with its reproduction."""
+    error and each finding with its reproduction.
+
+    An error's or finding's message is the target's text: only its first line is shown, made
+    display-safe (`first_line`), so a newline in it cannot fake a line of the harness's own.
+    """
     counts = dict.fromkeys(Outcome, 0)
     for result in outcome.results:
         counts[result.case.outcome] += 1
@@ -311,10 +316,11 @@ def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
     for result in outcome.results:
         finding = result.finding
         if result.case.outcome is Outcome.ERROR:
-            lines.append(f"  ERROR {result.case.case_id}: {result.case.message}"[:400])
+            lines.append(f"  ERROR {result.case.case_id}: {first_line(result.case.message, 380)}")
         if finding is None:
             continue
-        lines.append(f"  FINDING {result.case.case_id}: {finding.title}: {finding.message}"[:400])
+        summary = first_line(f"{finding.title}: {finding.message}", 380)
+        lines.append(f"  FINDING {result.case.case_id}: {summary}")
         lines.append(f"    input: {finding.input_repr}"[:1000])
         lines.extend(f"    {line}" for line in finding.reproduction.splitlines()[:20])
     return lines

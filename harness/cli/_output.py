@@ -1,4 +1,4 @@
-"""Terminal output the commands share: plain-text tables."""
+"""Terminal output the commands share: plain-text tables and one-line summaries."""
 
 from __future__ import annotations
 
@@ -12,9 +12,20 @@ from rich.table import Table
 
 from .._display import display_safe
 
-__all__ = ["render_table"]
+__all__ = ["first_line", "render_table"]
 
 _TABLE_WIDTH: Final = 140
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    """The first line of `text` (`str.splitlines`), at most `limit` characters, display-safe.
+
+    For a target's text in a one-line summary: a newline in it cannot fake a new terminal line,
+    and every control or bidi character in the line kept is shown as an escape
+    (`display_safe`). Cut before escaping, so an escape is never cut in half; "" for "".
+    """
+    lines = text.splitlines()
+    return display_safe(lines[0][:limit]) if lines else ""
 
 
 def _cell(text: str) -> str:

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from harness._polling import MIN_POLL_INTERVAL_S
 from harness.cli import main
+from harness.cli._cost import announce
 from harness.cli._edge import Edge
 from harness.cli._size_polling import _print_sizing
 from harness.load import Candidate, DelayResolution, LoadSettings, measure
@@ -200,3 +201,13 @@ def test_fuzz_says_its_bound_and_a_chosen_seed_and_honours_max_runs(tmp_path: Pa
     text = (tmp_path / "reports" / "latest" / "results.json").read_text()
     assert "--max-runs reached, 3 runs started" in text
     assert "not reached: --max-runs reached" in text
+
+
+def test_announce_shows_a_target_name_display_safe_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    announce("fuzz: target 'dev\x1b]0;owned\x07\u202e\nforged'")
+
+    captured = capsys.readouterr()
+    assert captured.err == "fuzz: target 'dev\\x1b]0;owned\\x07\\u202e\\x0aforged'\n"
+    assert captured.out == ""
