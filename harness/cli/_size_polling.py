@@ -3,7 +3,9 @@
 The command resolves the target (production guard on: it starts runs), opens one report,
 preflights the target (exit 3 when it cannot be reached, refuses the key or is not the trigger
 API) and runs `harness.load.sizing_stage`: on the `mock` target in process on stepped virtual
-time, on a real target in real time.
+time, on a real target in real time. It then sets each measured candidate beside its closed
+form and its simulation (`harness.load.three_way`), prints the three ways and writes them,
+with the delay-vs-rate plot as PNG and SVG, beside the report (`write_sizing_files`).
 """
 
 from __future__ import annotations
@@ -19,16 +21,25 @@ import click
 from .._polling import STRATEGIES
 from .._preflight import preflight_target
 from ..load import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_MOCK_DURATION,
     DELAY_STATS,
     DelayBounds,
+    DurationDist,
     Measurement,
+    ModelFigures,
     SizingPlan,
+    ThreeWay,
+    model_durations,
     parse_candidates,
-    parse_duration_dist,
+    parse_duration,
+    sizing_results,
     sizing_stage,
+    three_way,
+    write_sizing_files,
 )
 from ._cost import announce, check_poll_interval, choose_seed, progress
-from ._edge import Edge, report_run, resolve_target
+from ._edge import Edge, ReportedRun, report_run, resolve_target
 from ._options import (
     current_edge,
     max_runs_option,
@@ -71,6 +82,7 @@ def size_polling_command(
         edge, target_name, targets_file, starts_runs=True, allow_production=allow_production
     )
     check_poll_interval(target)
+    dist = parse_duration(duration_dist) if duration_dist else None
     plan = SizingPlan(
         candidates=parse_candidates(intervals, default_strategy=strategy),
         flows=flows,
@@ -78,7 +90,7 @@ def size_polling_command(
         delay_stat=delay_stat,
         deadline_s=target.max_run_s,
         time_scale=time_scale,
-        duration=parse_duration_dist(duration_dist) if duration_dist else None,
+        duration=dist.table() if dist is not None and target.embedded else None,
         seed=choose_seed(seed),
         max_runs=max_runs,
         time_limit_s=time_limit_s,
@@ -100,25 +112,56 @@ def size_polling_command(
         preflight_target(target)
         with progress("size-polling: flows", plan.run_bound) as advance:
             ended = itertools.count(1)
-            measurements, _, text = sizing_stage(
+            measurements, best, text = sizing_stage(
                 run,
                 target,
                 plan,
                 clock=edge.monotonic,
                 on_flow=lambda: advance(next(ended), "followed to the end"),
             )
-        _print_sizing(edge, measurements, text)
+        given = dist or (DEFAULT_MOCK_DURATION if target.embedded else None)
+        _three_ways(edge, run, plan, measurements=measurements, best=best, text=text, given=given)
     return run.exit_code
+
+
+def _three_ways(
+    edge: Edge,
+    run: ReportedRun,
+    plan: SizingPlan,
+    *,
+    measurements: Sequence[Measurement],
+    best: Measurement | None,
+    text: str,
+    given: DurationDist | None,
+) -> None:
+    """Print the three-way table and write it and the plots beside the report."""
+    durations = model_durations(given, measurements)
+    if durations is None:
+        edge.echo("computed/simulated: no run durations measured (give --duration-dist)")
+        _print_sizing(edge, measurements, text)
+        return
+    rows = three_way(measurements, durations, deadline_s=plan.deadline_s, seed=plan.seed)
+    _print_three_ways(edge, rows)
+    edge.echo(f"  run durations (models): {durations.describe()}")
+    _print_sizing(edge, measurements, text)
+    for result in sizing_results(
+        measurements, text, best=best, max_delay_s=plan.max_delay_s, delay_stat=plan.delay_stat
+    ):
+        written = write_sizing_files(
+            run.folder, rows, result, durations=durations.describe(), flows=plan.flows
+        )
+        edge.echo("sizing files: " + ", ".join(path.name for path in written))
 
 
 @click.command("size-polling")
 @target_options
 @click.option(
     "--intervals",
-    default="2,5,10,15,30",
+    default=DEFAULT_CANDIDATES,
     show_default=True,
-    help="Candidates: seconds, or strategy:seconds (fixed, fixed_jittered, exponential); "
-    "each at least 0.1 s (MIN_POLL_INTERVAL_S).",
+    help="Candidates: seconds, or strategy:seconds (fixed, fixed_jittered, exponential capped "
+    "at 60 s, retry_after: fixed honouring Retry-After); each at least 0.1 s "
+    "(MIN_POLL_INTERVAL_S).",
 )
 @click.option(
     "--strategy",
@@ -131,8 +174,10 @@ def size_polling_command(
 @click.option(
     "--duration-dist",
     default=None,
-    help="mock only: run durations, e.g. lognormal:median_s=180,sigma=0.5,max_s=900 "
-    "(default), uniform:min_s=20,max_s=60, fixed:30, exponential:mean_s=60.",
+    help="Run durations, e.g. lognormal:median_s=180,sigma=0.5,max_s=900 (the mock's "
+    "default), uniform:min_s=20,max_s=60, fixed:30, exponential:mean_s=60: the mock's runs and "
+    "the computed/simulated columns; on a real target the models only (default: the "
+    "measured runs' durations).",
 )
 @click.option(
     "--max-delay-s",
@@ -157,14 +202,49 @@ def size_polling_cli(ctx: click.Context, /, **options: Any) -> None:
     ctx.exit(size_polling_command(current_edge(ctx), **options))
 
 
+def _figure(value: float) -> str:
+    """A figure, or `unmeasured` when none was measured (infinite)."""
+    return f"{value:.2f}" if math.isfinite(value) else _UNMEASURED
+
+
+def _model_line(label: str, source: str, figures: ModelFigures | None) -> str:
+    if figures is None:
+        return f"  {label:<20} {source:<10} {'(no closed form)':>13}"
+    return (
+        f"  {label:<20} {source:<10} {_figure(figures.status_rps):>13} "
+        f"{figures.polls_per_flow:>11.2f} {_figure(figures.mean_delay_s):>8} "
+        f"{_figure(figures.p95_delay_s):>8} {_figure(figures.max_delay_s):>8}"
+    )
+
+
 def _delay(bounds: DelayBounds) -> str:
     """A delay statistic as its bounds' text, or `unmeasured` when none was measured."""
     return bounds.text() if math.isfinite(bounds.upper_s) else _UNMEASURED
 
 
-def _rate(status_rps: float) -> str:
-    """Status requests per second, or `unmeasured` when no flow was seen in flight."""
-    return f"{status_rps:.2f}" if math.isfinite(status_rps) else _UNMEASURED
+def _print_three_ways(edge: Edge, rows: Sequence[ThreeWay]) -> None:
+    """Each candidate computed, simulated and measured, indented under one heading."""
+    edge.echo("three ways (delays in target seconds; measured: upper bounds):")
+    edge.echo(
+        f"  {'schedule':<20} {'source':<10} {'status req/s':>13} {'polls/flow':>11} "
+        f"{'mean':>8} {'p95':>8} {'max':>8}  gap / runs"
+    )
+    for row in rows:
+        m = row.measured
+        gaps = ", ".join(
+            f"{name} {gap:+.1%}"
+            for name, gap in zip(("req/s", "polls", "mean"), row.gaps().values(), strict=True)
+            if math.isfinite(gap)
+        )
+        edge.echo(_model_line(m.candidate.label, "computed", row.computed))
+        edge.echo(_model_line("", "simulated", row.simulated))
+        edge.echo(
+            f"  {'':<20} {'measured':<10} {_figure(m.status_rps):>13} "
+            f"{m.polls_per_flow:>11.2f} {_figure(m.mean_delay.upper_s):>8} "
+            f"{_figure(m.p95_delay.upper_s):>8} {_figure(m.max_delay.upper_s):>8}  "
+            f"vs {row.reference[0]}: {gaps or 'n/a'}; {m.lost} lost, {m.failed} failed"
+        )
+    edge.echo("  (retry_after behaves as its base, fixed: no Retry-After was sent)")
 
 
 def _print_sizing(edge: Edge, measurements: Sequence[Measurement], text: str) -> None:
@@ -174,7 +254,7 @@ def _print_sizing(edge: Edge, measurements: Sequence[Measurement], text: str) ->
     )
     for m in measurements:
         edge.echo(
-            f"{m.candidate.label:<22} {m.flows:>6} {_rate(m.status_rps):>13} "
+            f"{m.candidate.label:<22} {m.flows:>6} {_figure(m.status_rps):>13} "
             f"{_delay(m.mean_delay):>14} {_delay(m.p95_delay):>14} "
             f"{m.polls_per_flow:>11.1f} {m.lost:>5}"
         )

@@ -53,10 +53,12 @@ from ._delays import (
     log_end,
     pick_clock,
 )
+from ._simulate import parse_duration
 from ._sizing import DELAY_STATS, Candidate, Measurement, measure, sample_of
 from ._times import parse_iso
 
 __all__ = [
+    "DEFAULT_MOCK_DURATION",
     "FlowDone",
     "SizingPlan",
     "SteppedTime",
@@ -310,7 +312,8 @@ async def _measure_all(
 _MOCK_WORKSPACE: Final = "sizing"
 _MOCK_TRIGGER: Final = "sizing"
 _MOCK_KEY: Final = "sizing-key"
-_DEFAULT_DURATION: Final = {"dist": "lognormal", "median_s": 180.0, "sigma": 0.5, "max_s": 900.0}
+DEFAULT_MOCK_DURATION: Final = parse_duration("lognormal:median_s=180,sigma=0.5,max_s=900")
+"""The sizing mock's run durations when `--duration-dist` is not given."""
 
 
 def run_on_mock(
@@ -331,7 +334,8 @@ def run_on_mock(
 
 def _mock_world(plan: SizingPlan) -> dict[str, Any]:
     """The mock config of the experiment: one workspace, one trigger of `plan.duration`."""
-    trigger = {"id": _MOCK_TRIGGER, "duration": dict(plan.duration or _DEFAULT_DURATION)}
+    duration = dict(plan.duration or DEFAULT_MOCK_DURATION.table())
+    trigger = {"id": _MOCK_TRIGGER, "duration": duration}
     return {
         "mock": {"seed": plan.seed},
         "workspaces": [{"id": _MOCK_WORKSPACE, "api_keys": [_MOCK_KEY], "triggers": [trigger]}],

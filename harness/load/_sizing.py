@@ -1,7 +1,7 @@
 """Polling sizing: what a polling schedule costs in status requests and how late it notices.
 
-For each candidate schedule (`fixed:5`, `exponential:2`, ...) `N` flows are started together and
-each is followed until final (`_experiment`). Everything is measured, nothing computed:
+For each candidate schedule (`fixed:5`, `exponential:2`, `retry_after:5`, ...) `N` flows are
+started together and each is followed until final (`_experiment`), and measured:
 
 - status requests per second for `N` flows in flight = `N` x (E3 requests sent) / (flow-seconds
   in flight, start to detection), which is the steady-state rate by Little's law;
@@ -10,9 +10,14 @@ each is followed until final (`_experiment`). Everything is measured, nothing co
   time's resolution and the request's latency on a real target; an artefact (figures that
   cannot be a delay) is counted and never recommended from.
 
-The recommendation is the cheapest candidate whose delay (p95 or mean) surely meets the budget. A
-candidate's strategy is built by `strategy_from`, with the same names and defaults as `load`'s
-`--poll-strategy`: `fixed_jittered:5` is the same schedule in both.
+The recommendation is the cheapest candidate whose delay (p95 or mean) surely meets the budget,
+and says what the next best costs; none when every sampled run failed. A candidate's strategy
+is built by `strategy_from`, with the same names and defaults as `load`'s `--poll-strategy`:
+`fixed_jittered:5` is the same schedule in both.
+
+`three_way` sets each measurement beside its closed form and its simulation (`_simulate`, the
+same strategy object, no HTTP); `write_sizing_files` writes the table and the delay-vs-rate
+plot (PNG, SVG) beside the report.
 """
 
 from __future__ import annotations
@@ -21,18 +26,22 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from .._exceptions import UsageError
-from .._models import RunHistory
+from .._models import RunHistory, RunStatus
 from .._polling import (
+    DEFAULT_CAP_S,
+    DEFAULT_MAX_WAIT_S,
     STRATEGIES,
     PollStrategy,
     default_jitter,
     require_interval,
     strategy_from,
 )
-from ..report import SizingResult, SizingRow
+from ..report import ReportFolder, SizingResult, SizingRow
+from ..report import sizing_chart as _chart
 from ._delays import (
     ClockMap,
     DelayArtefact,
@@ -41,30 +50,57 @@ from ._delays import (
     RunEnd,
     detection_delay,
 )
+from ._simulate import (
+    SIMULATED_FLOWS,
+    DurationDist,
+    Durations,
+    EmpiricalDurations,
+    ModelFigures,
+    closed_form,
+    parse_duration,
+    simulate,
+)
 from ._times import first_final_at
 
 __all__ = [
+    "DEFAULT_CANDIDATES",
     "DELAY_STATS",
+    "RETRY_AFTER",
+    "SIZING_FILES",
+    "SIZING_STRATEGIES",
     "Candidate",
     "FlowSample",
     "Measurement",
+    "ThreeWay",
     "expected_fixed",
+    "failed_runs",
     "measure",
+    "model_durations",
     "parse_candidates",
     "parse_duration_dist",
     "recommend",
     "sample_of",
     "sizing_results",
+    "three_way",
+    "three_way_markdown",
     "unmeasured_reason",
+    "write_sizing_files",
 ]
 
 DELAY_STATS: Final = ("p95", "mean")
-_DURATION_KEYS: Final = {
-    "fixed": ("s",),
-    "uniform": ("min_s", "max_s"),
-    "lognormal": ("median_s", "sigma", "max_s"),
-    "exponential": ("mean_s", "max_s"),
-}
+RETRY_AFTER: Final = "retry_after"
+"""The candidate that honours `Retry-After`: fixed polling, each wait stretched to a server's
+`Retry-After` (up to `DEFAULT_MAX_WAIT_S`) by the clients' retry policy. Every schedule the
+clients follow honours it on a 429; a mock that never sends one (no rate limit configured)
+sees exactly its base schedule, `fixed` at the same interval."""
+SIZING_STRATEGIES: Final = (*STRATEGIES, RETRY_AFTER)
+"""The names `--intervals` takes: the polling strategies and `retry_after`."""
+DEFAULT_CANDIDATES: Final = (
+    "fixed:2,fixed:5,fixed:10,fixed:15,fixed:30,fixed_jittered:5,fixed_jittered:10,"
+    "exponential:1,exponential:2,retry_after:5"
+)
+"""`--intervals` by default: fixed, fixed with jitter, exponential backoff (capped at
+`DEFAULT_CAP_S`) and the `Retry-After`-honouring schedule."""
 _P95: Final = 0.95
 
 
@@ -81,8 +117,25 @@ class Candidate:
     cap_s: float | None = None
 
     def build(self) -> PollStrategy:
-        """The polling strategy."""
-        return strategy_from(self.strategy, self.interval_s, jitter=self.jitter, cap_s=self.cap_s)
+        """The polling strategy the clients follow (`retry_after`: its base, `fixed`)."""
+        name = "fixed" if self.strategy == RETRY_AFTER else self.strategy
+        return strategy_from(name, self.interval_s, jitter=self.jitter, cap_s=self.cap_s)
+
+    @property
+    def schedule(self) -> str:
+        """What the schedule does, in words (the three-way table's notes)."""
+        if self.strategy == "exponential":
+            cap = DEFAULT_CAP_S if self.cap_s is None else self.cap_s
+            return f"x2 per poll from {self.interval_s:g} s, capped at {cap:g} s"
+        if self.strategy == "fixed_jittered":
+            spread = self.interval_s if self.jitter is None else self.jitter
+            return f"every {self.interval_s:g} s, first poll + U(0, {spread:g}) s"
+        if self.strategy == RETRY_AFTER:
+            return (
+                f"every {self.interval_s:g} s, waits stretched to Retry-After (<= "
+                f"{DEFAULT_MAX_WAIT_S:g} s); none sent here: behaves as fixed {self.interval_s:g}s"
+            )
+        return f"every {self.interval_s:g} s"
 
     @property
     def label(self) -> str:
@@ -101,7 +154,7 @@ def parse_candidates(text: str, *, default_strategy: str = "fixed") -> tuple[Can
     for item in (part.strip() for part in text.split(",")):
         name, _, number = item.rpartition(":")
         name = name or default_strategy
-        if name not in STRATEGIES:
+        if name not in SIZING_STRATEGIES:
             raise UsageError(f"--intervals: unknown strategy {name!r} in {item!r}")
         try:
             interval = float(number)
@@ -121,42 +174,31 @@ def parse_candidates(text: str, *, default_strategy: str = "fixed") -> tuple[Can
 
 
 def parse_duration_dist(text: str) -> dict[str, Any]:
-    """A mock `duration` table from `lognormal:median_s=180,sigma=0.5,max_s=900`, `fixed:30`.
+    """The mock's `duration` table of `lognormal:median_s=180,sigma=0.5,max_s=900`, `fixed:30`.
 
     Args:
         text: the `--duration-dist` value; keys as in the mock's config file.
+
+    Raises:
+        UsageError: naming `--duration-dist` (`_simulate.parse_duration`).
     """
-    dist, _, rest = text.partition(":")
-    dist = dist.strip()
-    if dist not in _DURATION_KEYS:
-        raise UsageError(
-            f"--duration-dist: unknown distribution {dist!r}; known: {', '.join(_DURATION_KEYS)}"
-        )
-    table: dict[str, Any] = {"dist": dist}
-    for part in filter(None, (piece.strip() for piece in rest.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep and dist == "fixed":
-            key, value = "s", part
-        if key.strip() not in _DURATION_KEYS[dist]:
-            allowed = ", ".join(_DURATION_KEYS[dist])
-            raise UsageError(f"--duration-dist: {dist} takes {allowed}, got {part!r}")
-        try:
-            table[key.strip()] = float(value)
-        except ValueError:
-            raise UsageError(f"--duration-dist: {part!r} is not key=number") from None
-    return table
+    return parse_duration(text).table()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowSample:
     """One followed flow: E3 requests sent, time in flight (target s) and its detection delay.
 
-    `delay` is bounds, an artefact (figures that cannot be a delay) or None when unknown.
+    `delay` is bounds, an artefact (figures that cannot be a delay) or None when unknown;
+    `failed` says the run ended `failed`; `duration_s` is the run's duration (target s, from
+    its start answer to its end, the delay's midpoint taken), None when the delay is unknown.
     """
 
     polls: int
     in_flight_s: float
     delay: DelayBounds | DelayArtefact | None
+    failed: bool = False
+    duration_s: float | None = None
 
 
 def sample_of(history: RunHistory, end: RunEnd | None, clock: ClockMap) -> FlowSample | None:
@@ -170,10 +212,19 @@ def sample_of(history: RunHistory, end: RunEnd | None, clock: ClockMap) -> FlowS
     seen = first_final_at(history)
     if seen is None:
         return None
+    delay = detection_delay(history, end, clock)
+    in_flight = seen - history.start.at
+    final = history.final
     return FlowSample(
         polls=len(history.polls),
-        in_flight_s=seen - history.start.at,
-        delay=detection_delay(history, end, clock),
+        in_flight_s=in_flight,
+        delay=delay,
+        failed=final is not None and final.status == RunStatus.FAILED,
+        duration_s=(
+            in_flight - (delay.lower_s + delay.upper_s) / 2
+            if isinstance(delay, DelayBounds)
+            else None
+        ),
     )
 
 
@@ -188,6 +239,8 @@ class Measurement:
     the true mean (p95) lies between the mean (p95) of the lower and of the upper bounds; both
     are infinite when no delay was measured. `artefacts` counts flows whose figures could not
     be a delay (`artefact` says why, for the first); `resolution` says what bounds the delays.
+    `failed` counts flows whose run ended `failed` (their polling figures still count),
+    `max_delay` is the largest delay's bounds and `durations` the runs' durations (target s).
     """
 
     candidate: Candidate
@@ -201,6 +254,9 @@ class Measurement:
     resolution: DelayResolution
     artefacts: int = 0
     artefact: str | None = None
+    failed: int = 0
+    max_delay: DelayBounds = _NO_DELAY
+    durations: tuple[float, ...] = ()
 
     @property
     def mean_delay_s(self) -> float:
@@ -276,6 +332,9 @@ def measure(
         resolution=resolution,
         artefacts=len(artefacts),
         artefact=artefacts[0].reason if artefacts else None,
+        failed=sum(sample.failed for sample in seen),
+        max_delay=_bounds(delays, max),
+        durations=tuple(s.duration_s for s in seen if s.duration_s is not None),
     )
 
 
@@ -287,11 +346,14 @@ def expected_fixed(interval_s: float, flows: int) -> tuple[float, float]:
 def recommend(
     measurements: Sequence[Measurement], *, max_delay_s: float, stat: str = "p95"
 ) -> tuple[Measurement | None, str]:
-    """The cheapest candidate (fewest status requests/s) whose delay surely meets the budget.
+    """The cheapest candidate (fewest status requests/s) whose delay surely meets the budget,
+    and a text that says why: its cost and delay, and what the next best costs against it.
 
     A candidate qualifies when it lost no flow, none of its delays was an artefact and the
     upper bound of its delay statistic is within the budget: a recommendation never rests on
-    a figure the measurement cannot vouch for.
+    a figure the measurement cannot vouch for. When every sampled run failed there is no
+    recommendation (a failing trigger's runs say nothing of a healthy one's); when some did,
+    the text says how many.
 
     Args:
         measurements: one per candidate.
@@ -300,14 +362,38 @@ def recommend(
     """
     if stat not in DELAY_STATS:
         raise UsageError(f"--delay-stat: must be p95 or mean, got {stat!r}")
+    failed, seen = failed_runs(measurements)
+    if seen and failed == seen:
+        return None, (
+            f"no recommendation: every sampled run failed ({failed} of {seen}); a sizing "
+            "built on failing runs says nothing of healthy ones"
+        )
+    best, text = _pick(measurements, max_delay_s=max_delay_s, stat=stat)
+    if failed:
+        text += f"; {failed} of {seen} sampled runs failed (their figures are included)"
+    return best, text
+
+
+def failed_runs(measurements: Sequence[Measurement]) -> tuple[int, int]:
+    """(runs that ended `failed`, runs seen final) over all candidates."""
+    return sum(m.failed for m in measurements), sum(m.samples for m in measurements)
+
+
+def _pick(
+    measurements: Sequence[Measurement], *, max_delay_s: float, stat: str
+) -> tuple[Measurement | None, str]:
     clean = [m for m in measurements if m.lost == 0 and m.measured]
-    meeting = [m for m in clean if m.delay(stat) <= max_delay_s]
+    meeting = sorted(
+        (m for m in clean if m.delay(stat) <= max_delay_s),
+        key=lambda m: (m.status_rps, m.delay(stat)),
+    )
     if meeting:
-        best = min(meeting, key=lambda m: (m.status_rps, m.delay(stat)))
+        best = meeting[0]
         return best, (
-            f"{best.candidate.label}: {best.status_rps:.2f} status requests/s for "
-            f"{best.flows} flows in flight, {stat} delay {best.delay_bounds(stat).text()} "
-            f"<= {max_delay_s:g} s ({best.resolution.describe()})"
+            f"{best.candidate.label}: the cheapest schedule within the {stat} delay budget, "
+            f"{best.status_rps:.2f} status requests/s for {best.flows} flows in flight, "
+            f"{stat} delay {best.delay_bounds(stat).text()} <= {max_delay_s:g} s "
+            f"({best.resolution.describe()}); {_against_next(best, meeting[1:], stat)}"
         )
     if not any(m.measured for m in measurements):
         return None, f"no recommendation: {unmeasured_reason(measurements)}"
@@ -321,6 +407,19 @@ def recommend(
     if spoiled:
         text += f" ({spoiled} flows' figures were measurement artefacts, left out)"
     return None, text
+
+
+def _against_next(best: Measurement, others: Sequence[Measurement], stat: str) -> str:
+    """What the next cheapest schedule within the budget costs against `best`."""
+    if not others:
+        return "the only schedule within the budget"
+    runner = others[0]
+    extra = runner.status_rps - best.status_rps
+    share = f" (+{extra / best.status_rps:.0%})" if best.status_rps > 0 else ""
+    return (
+        f"the next best, {runner.candidate.label}, costs {extra:.2f} status requests/s more"
+        f"{share} for a {stat} delay of {runner.delay_bounds(stat).text()}"
+    )
 
 
 def unmeasured_reason(measurements: Sequence[Measurement]) -> str:
@@ -382,3 +481,191 @@ def sizing_results(
             delay_resolution=measurements[0].resolution.describe(),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreeWay:
+    """One candidate three ways: `computed` (closed form; None when none exists),
+    `simulated` (`_simulate.simulate`, same strategy object) and `measured` on the target."""
+
+    measured: Measurement
+    computed: ModelFigures | None
+    simulated: ModelFigures
+
+    @property
+    def reference(self) -> tuple[str, ModelFigures]:
+        """What the measurement is judged against: the closed form, else the simulation."""
+        if self.computed is not None:
+            return "computed", self.computed
+        return "simulated", self.simulated
+
+    def gaps(self) -> dict[str, float]:
+        """Measured minus reference, relative to the reference (0.05 = 5 %), per figure:
+        `status_rps`, `polls_per_flow`, `mean_delay_s` (the delay's upper bound)."""
+        _, model = self.reference
+        m = self.measured
+        pairs = {
+            "status_rps": (m.status_rps, model.status_rps),
+            "polls_per_flow": (m.polls_per_flow, model.polls_per_flow),
+            "mean_delay_s": (m.mean_delay.upper_s, model.mean_delay_s),
+        }
+        return {key: _relative(got, want) for key, (got, want) in pairs.items()}
+
+
+def _relative(got: float, want: float) -> float:
+    if not (math.isfinite(got) and math.isfinite(want)) or want == 0:
+        return math.nan
+    return (got - want) / want
+
+
+def model_durations(
+    given: DurationDist | None, measurements: Sequence[Measurement]
+) -> Durations | None:
+    """The durations the models use: `given` (`--duration-dist`, or the mock's own), else
+    the runs measured on the target; None when neither exists."""
+    if given is not None:
+        return given
+    measured = tuple(d for m in measurements for d in m.durations)
+    return EmpiricalDurations(measured) if measured else None
+
+
+def three_way(
+    measurements: Sequence[Measurement],
+    durations: Durations,
+    *,
+    deadline_s: float,
+    seed: int,
+    runs: int = SIMULATED_FLOWS,
+) -> tuple[ThreeWay, ...]:
+    """Each measured candidate with its closed form and its simulation (seeded, no HTTP).
+
+    Args:
+        measurements: one per candidate measured.
+        durations: the run duration distribution the models use.
+        deadline_s: the clients' deadline (target seconds).
+        seed: the simulation's seed (candidate i uses `seed + i`).
+        runs: flows simulated per candidate.
+    """
+    rows = []
+    for index, m in enumerate(measurements):
+        strategy = m.candidate.build()
+        rows.append(
+            ThreeWay(
+                measured=m,
+                computed=closed_form(strategy, durations, m.flows),
+                simulated=simulate(
+                    strategy,
+                    durations,
+                    flows=m.flows,
+                    deadline_s=deadline_s,
+                    runs=runs,
+                    seed=seed + index,
+                ),
+            )
+        )
+    return tuple(rows)
+
+
+def _fig(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else "unmeasured"
+
+
+def _gap_text(row: ThreeWay) -> str:
+    name, _ = row.reference
+    parts = [
+        f"{label} {gap:+.1%}"
+        for label, gap in zip(("req/s", "polls", "mean"), row.gaps().values(), strict=True)
+        if math.isfinite(gap)
+    ]
+    return f"vs {name}: " + ", ".join(parts) if parts else "no measured figure"
+
+
+def three_way_markdown(
+    rows: Sequence[ThreeWay], *, durations: str, recommendation: str, flows: int
+) -> str:
+    """The sizing table three ways as Markdown: per candidate a computed, a simulated and a
+    measured line and the measured line's gap to the model it is judged against.
+
+    Args:
+        rows: one per candidate.
+        durations: how the models' durations were chosen (`Durations.describe`).
+        recommendation: the recommendation's text.
+        flows: flows in flight the rates are given for.
+    """
+    lines = [
+        "# Polling sizing: computed, simulated, measured",
+        "",
+        f"Run durations (models): {durations}. Status requests/s for {flows} flows in flight; "
+        "delays in target seconds (measured: the upper bound).",
+        "",
+        "| schedule | source | status req/s | polls/flow | mean delay | p95 delay | max delay "
+        "| notes |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        m, label = row.measured, row.measured.candidate.label
+        computed = row.computed
+        if computed is None:
+            lines.append(f"| {label} | computed | | | | | | no closed form |")
+        else:
+            lines.append(_model_line(label, "computed", computed, "exact (fixed interval)"))
+        lost = f", {row.simulated.lost:.1%} lost" if row.simulated.lost else ""
+        lines.append(_model_line(label, "simulated", row.simulated, f"seeded{lost}"))
+        lines.append(
+            f"| {label} | measured | {_fig(m.status_rps)} | {m.polls_per_flow:.2f} "
+            f"| {_fig(m.mean_delay.upper_s)} | {_fig(m.p95_delay.upper_s)} "
+            f"| {_fig(m.max_delay.upper_s)} | {_gap_text(row)}; {m.samples} seen, {m.lost} "
+            f"lost, {m.failed} failed; {m.candidate.schedule} |"
+        )
+    lines += ["", f"Recommendation: {recommendation}", ""]
+    return "\n".join(lines)
+
+
+def _model_line(label: str, source: str, figures: ModelFigures, note: str) -> str:
+    return (
+        f"| {label} | {source} | {_fig(figures.status_rps)} | {figures.polls_per_flow:.2f} "
+        f"| {_fig(figures.mean_delay_s)} | {_fig(figures.p95_delay_s)} "
+        f"| {_fig(figures.max_delay_s)} | {note} |"
+    )
+
+
+SIZING_FILES: Final = ("sizing.md", "sizing.png", "sizing.svg")
+"""What `write_sizing_files` writes beside the report: the three-way table and the plot."""
+
+
+def write_sizing_files(
+    folder: ReportFolder,
+    rows: Sequence[ThreeWay],
+    result: SizingResult,
+    *,
+    durations: str,
+    flows: int,
+) -> tuple[Path, ...]:
+    """Write the three-way table (`sizing.md`) and the delay-vs-rate plot as `sizing.png`
+    and `sizing.svg` (measured points, simulated crosses) into the report folder.
+
+    Args:
+        folder: the run's report folder.
+        rows: the three-way rows, one per candidate.
+        result: the measured sizing table (`sizing_results`).
+        durations: how the models' durations were chosen.
+        flows: flows in flight the rates are given for.
+
+    Returns:
+        The paths written (the plots only when the table has rows).
+    """
+    stat = result.delay_stat
+    simulated = [
+        (row.simulated.status_rps, row.simulated.p95_delay_s if stat == "p95" else
+         row.simulated.mean_delay_s)
+        for row in rows
+    ]  # fmt: skip
+    text = three_way_markdown(
+        rows, durations=durations, recommendation=result.recommendation, flows=flows
+    )
+    written = [folder.write_text(SIZING_FILES[0], text)]
+    for name in SIZING_FILES[1:]:
+        chart = _chart(result, fmt=name.rpartition(".")[2], simulated=simulated)
+        if chart is not None:
+            written.append(folder.write_bytes(name, chart))
+    return tuple(written)

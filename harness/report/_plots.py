@@ -1,4 +1,7 @@
-"""Charts for the HTML report, rendered to PNG with matplotlib's Agg canvas.
+"""Charts for the HTML report and files beside it, rendered with matplotlib's Agg canvas.
+
+PNG for the report's embed and files; the sizing chart also as SVG (`sizing_chart`), for a
+design document.
 
 matplotlib is imported only when a chart is drawn, and through `Figure` + `FigureCanvasAgg`
 rather than pyplot, so no global backend or figure state is touched.
@@ -10,11 +13,14 @@ import base64
 import io
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from ._events import LoadSummary, SizingResult, SizingRow
 
-__all__ = ["load_chart_png", "png_data_uri", "sizing_chart_png"]
+__all__ = ["CHART_FORMATS", "load_chart_png", "png_data_uri", "sizing_chart", "sizing_chart_png"]
+
+CHART_FORMATS: Final = ("png", "svg")
+"""The formats `sizing_chart` renders."""
 
 _DPI = 96
 _LOAD_SIZE_IN = (11.0, 3.1)
@@ -34,8 +40,14 @@ def _new_figure(size: tuple[float, float], cols: int = 1) -> tuple[Any, list[Any
 
 
 def _png(figure: Any) -> bytes:
+    return _render(figure, "png")
+
+
+def _render(figure: Any, fmt: str) -> bytes:
+    """The figure as `png` or `svg` bytes, without the tool's name or a date (reproducible)."""
+    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    figure.savefig(buffer, format=fmt, dpi=_DPI, metadata=metadata)
     return buffer.getvalue()
 
 
@@ -88,16 +100,34 @@ def _strategies(rows: Sequence[SizingRow]) -> list[str]:
 
 
 def sizing_chart_png(result: SizingResult) -> bytes | None:
+    """`sizing_chart(result)` as PNG (the HTML report's embed)."""
+    return sizing_chart(result)
+
+
+def sizing_chart(
+    result: SizingResult,
+    *,
+    fmt: str = "png",
+    simulated: Sequence[tuple[float, float]] = (),
+) -> bytes | None:
     """The polling trade-off: detection delay against status requests/s, a line per strategy.
 
     Each point is one schedule at its delay's upper bound, labelled with its interval, with a
     bar down to the lower bound when the delay is known only within bounds; schedules with no
     measured delay are left out. The delay budget is a dashed line and the recommended
-    schedule is ringed. None when the table has no rows.
+    schedule is ringed; `simulated` points (status requests/s, delay of the same statistic)
+    are grey crosses. None when the table has no rows.
 
     Args:
         result: the sizing table.
+        fmt: `png` or `svg` (`CHART_FORMATS`).
+        simulated: what the simulation expects of each schedule, as (x, y) points.
+
+    Raises:
+        ValueError: `fmt` is not one of `CHART_FORMATS`.
     """
+    if fmt not in CHART_FORMATS:
+        raise ValueError(f"chart format must be one of {', '.join(CHART_FORMATS)}, got {fmt!r}")
     if not result.rows:
         return None
     figure, (axis,) = _new_figure(_SIZING_SIZE_IN)
@@ -128,6 +158,12 @@ def sizing_chart_png(result: SizingResult) -> bytes | None:
                 [row.status_rps], [_delay(row, stat)], s=180, facecolors="none",
                 edgecolors=_PICK_COLOUR, linewidths=2, label="recommended", zorder=3,
             )  # fmt: skip
+    finite = [(x, y) for x, y in simulated if math.isfinite(x) and math.isfinite(y)]
+    if finite:
+        axis.scatter(
+            [x for x, _ in finite], [y for _, y in finite], marker="x", color="grey",
+            label="simulated", zorder=2,
+        )  # fmt: skip
     if result.max_delay_s is not None:
         axis.axhline(
             result.max_delay_s, color=_BUDGET_COLOUR, linestyle="--",
@@ -142,7 +178,7 @@ def sizing_chart_png(result: SizingResult) -> bytes | None:
     axis.set_xlim(left=0)
     axis.grid(alpha=0.3)
     axis.legend(loc="best", fontsize="small")
-    return _png(figure)
+    return _render(figure, fmt)
 
 
 def png_data_uri(png: bytes) -> str:

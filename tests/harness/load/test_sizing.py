@@ -112,10 +112,13 @@ def test_recommend_picks_the_cheapest_candidate_within_budget() -> None:
     dear_fast = _measure(FIXED_5, [_sample(4, 20, 4.0)], 10)
     best, text = recommend([dear_fast, cheap_slow], max_delay_s=10)
     assert best is cheap_slow
-    assert text.startswith("fixed 10s: 1.00 status requests/s for 10 flows in flight")
+    assert text.startswith("fixed 10s: the cheapest schedule within the p95 delay budget")
+    assert "1.00 status requests/s for 10 flows in flight" in text
     assert "exact" in text
-    best, _ = recommend([dear_fast, cheap_slow], max_delay_s=5)
+    assert "the next best, fixed 5s, costs 1.00 status requests/s more (+100%)" in text
+    best, text = recommend([dear_fast, cheap_slow], max_delay_s=5)
     assert best is dear_fast
+    assert "the only schedule within the budget" in text
 
 
 def test_recommend_judges_bounds_on_their_upper_end_and_states_the_resolution() -> None:
