@@ -47,6 +47,7 @@ from harness import (
     Observation,
     PollStrategy,
     RunHistory,
+    RunStatus,
     Target,
     TriggerClient,
     UsageError,
@@ -79,6 +80,7 @@ from scenarios._metrics import (
 )
 
 __all__ = [
+    "RUN_FAILED_PREFIX",
     "FlowChecks",
     "HarnessUser",
     "LoadFailure",
@@ -99,6 +101,8 @@ _ENDPOINT_NAMES: Final = {
     Endpoint.JIRA: "E4 jira start",
 }
 _MOCK_LOG_WINDOW: Final = 5
+_KILL_WAIT_S: Final = 5.0
+"""How long a stopping user waits for its flows to end before closing its client (real s)."""
 
 
 class LoadFailure(Exception):
@@ -267,6 +271,9 @@ class FlowChecks:
         return LoadFailure(f"HTTP {code}{seen}")
 
 
+RUN_FAILED_PREFIX: Final = "run ended failed: "
+_ERROR_CHARS: Final = 120
+"""The run's own error text is cut to this many characters (Locust groups failures by text)."""
 _WITHOUT_KEY: Final = refused("a request without a valid key or signature", invariant=8)
 _INCONCLUSIVE_STOPS: Final = {
     "rate_limited": "rate-limited until following stopped",
@@ -300,8 +307,10 @@ def flow_failure(context: CheckContext, history: RunHistory, flow: str) -> LoadF
 
     A broken invariant (the history checks) is `contract violation: <titles>`; following
     that told nothing (`inconclusive_reason`) is `inconclusive: <why>`, counted apart from a
-    failed flow; any other flow left without a final status failed (`timed out` before the
-    run's limit, `gave up polling` on an answer that cannot be retried).
+    failed flow; a run that ended `failed` is `run ended failed: <its error>` (issue 16: a
+    trigger whose runs all fail must show it); any other flow left without a final status
+    failed (`timed out` before the run's limit, `gave up polling` on an answer that cannot be
+    retried).
 
     Args:
         context: the flow's check context.
@@ -312,6 +321,9 @@ def flow_failure(context: CheckContext, history: RunHistory, flow: str) -> LoadF
     if violations:
         titles = " | ".join(sorted({violation.title for violation in violations}))
         return LoadFailure(f"{VIOLATION_PREFIX}{titles}")
+    if history.final is not None and history.final.status == RunStatus.FAILED:
+        error = (history.final.error or "no error text")[:_ERROR_CHARS]
+        return LoadFailure(f"{RUN_FAILED_PREFIX}{error}")
     if history.final is not None or flow == "sync":
         return None
     reason = inconclusive_reason(history)
@@ -341,8 +353,12 @@ class HarnessUser(User):
         self.flows = gevent.pool.Pool(self.settings.flow.max_flows_per_user)
 
     def on_stop(self) -> None:
-        """Stop the flows still in flight (not counted) and close the client."""
-        self.flows.kill(block=False)
+        """Stop the flows still in flight (not counted), then close the client.
+
+        The kill waits (at most `_KILL_WAIT_S`) for the flows to end, so none sends on the
+        closed client ("client has been closed" at shutdown).
+        """
+        self.flows.kill(block=True, timeout=_KILL_WAIT_S)
         self.http.close()
 
     def wait_time(self) -> float:
@@ -354,10 +370,13 @@ class HarnessUser(User):
     # --- plumbing ---------------------------------------------------------------------------
 
     def launch(self, flow: Callable[[], None], name: str) -> None:
-        """Run `flow` in its own greenlet, or count a failure when too many are in flight.
+        """Run `flow` in its own greenlet, once fewer than `--max-flows-per-user` are in flight.
 
-        Past `--max-runs` launches in this process the flow is not started, only counted
-        under `FlowSettings.MAX_RUNS_METRIC` (a flow metric, never a failure).
+        The in-flight cap is a waiting policy, never a failure: with the pool full the user
+        waits for a free slot (later arrivals come late), and the wait is recorded as the flow
+        metric `<name>: wait for a free flow slot (real ms)`. Past `--max-runs` launches in
+        this process the flow is not started, only counted under
+        `FlowSettings.MAX_RUNS_METRIC` (a flow metric, never a failure).
         """
         key, limit = id(self.environment), self.settings.flow.max_runs
         if limit is not None and _LAUNCHED.get(key, 0) >= limit:
@@ -372,9 +391,16 @@ class HarnessUser(User):
             return
         _LAUNCHED[key] = _LAUNCHED.get(key, 0) + 1
         if self.flows.full():
-            limit = self.settings.flow.max_flows_per_user
-            self._flow_failure(name, f"not started: {limit} flows in flight")
-            return
+            waited = time.monotonic()
+            self.flows.wait_available()
+            self.environment.events.request.fire(
+                request_type="FLOW",
+                name=f"{name}: wait for a free flow slot (real ms)",
+                response_time=(time.monotonic() - waited) * 1000.0,
+                response_length=0,
+                exception=None,
+                context={},
+            )
         self.flows.spawn(self._guarded, flow, name)
 
     def _guarded(self, flow: Callable[[], None], name: str) -> None:

@@ -63,6 +63,7 @@ __all__ = [
 
 FLOW_REQUEST_TYPE: Final = "FLOW"
 _REFRESH_ATTEMPTS: Final = 3
+_ADMIN_REFUSED: Final = frozenset({401, 403})
 
 Clock = Callable[[], float]
 
@@ -93,6 +94,11 @@ def detect_mock_clock(
 ) -> tuple[Clock, ClockMap] | None:
     """The host's clock when it is a mock whose admin API answers `/__admin/clock`, else None.
 
+    A host whose `/__admin/clock` refuses the token (401, 403) is a trigger-mock whose clock
+    (time scale and virtual epoch) this process cannot read: its client clock is the wall's
+    with an unknown `ClockMap`, so no delay is computed from it (issue 16: never a negative
+    delay from a scaled mock) and the flows say to give the admin token.
+
     Args:
         http: the client to ask through.
         base_url: Locust's host (the admin API is at its root).
@@ -108,8 +114,25 @@ def detect_mock_clock(
             body = answer.json() if answer.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None
+        if answer.status_code in _ADMIN_REFUSED:
+            return _unreadable_mock_clock(answer.status_code)
         samples.append((body, sent, monotonic()))
     return pick_clock(samples, monotonic=monotonic)
+
+
+def _unreadable_mock_clock(status_code: int) -> tuple[Clock, ClockMap]:
+    """The wall clock, related to a mock's virtual clock by nothing known."""
+    clock, _ = real_clock(1.0)
+    unknown = ClockMap(
+        source=(
+            f"the host is a trigger-mock whose /__admin/clock refused the admin token "
+            f"(HTTP {status_code}): its time scale is unknown; set the variable "
+            "--admin-token-env names (default TRIGGER_MOCK_ADMIN_TOKEN)"
+        ),
+        scale=1.0,
+        known=False,
+    )
+    return clock, unknown
 
 
 def real_clock(scale: float) -> tuple[Clock, ClockMap]:

@@ -27,6 +27,8 @@ from ..load import (
     LoadResult,
     LoadSettings,
     Thresholds,
+    http_totals,
+    latency_limits,
     load_stage,
     parse_timespan,
     require_triggers,
@@ -59,8 +61,11 @@ def load_command(
     pacing: float,
     time_scale: float,
     max_fail_ratio: float,
-    max_p95_ms: float | None,
+    max_p95_ms: tuple[str, ...],
     max_violations: int,
+    max_p99_ms: tuple[str, ...] = (),
+    max_flow_fail_ratio: float | None = None,
+    min_rps: float | None = None,
     max_runs: int | None = None,
     seed: int | None = None,
 ) -> int:
@@ -71,7 +76,11 @@ def load_command(
     check_poll_interval(target)
     require_triggers(target, scenario)
     thresholds = Thresholds(
-        max_fail_ratio=max_fail_ratio, max_p95_ms=max_p95_ms, max_violations=max_violations
+        max_fail_ratio=max_fail_ratio,
+        max_flow_fail_ratio=max_flow_fail_ratio,
+        latency=latency_limits(95, max_p95_ms) + latency_limits(99, max_p99_ms),
+        min_rps=min_rps,
+        max_violations=max_violations,
     )
     settings = LoadSettings(
         scenario=scenario, users=users, spawn_rate=spawn_rate, duration_s=parse_timespan(duration),
@@ -95,8 +104,10 @@ def load_command(
         "duration_s": settings.duration_s, "workers": workers, "shape": shape,
         "poll_strategy": poll_strategy, "poll_interval_s": poll_interval,
         "poll_jitter": poll_jitter, "poll_cap_s": poll_cap, "pacing_s": pacing,
-        "time_scale": time_scale, "max_fail_ratio": max_fail_ratio, "max_p95_ms": max_p95_ms,
-        "max_violations": max_violations, "max_runs": bound, "seed": settings.seed,
+        "time_scale": time_scale, "max_fail_ratio": max_fail_ratio,
+        "max_flow_fail_ratio": max_flow_fail_ratio, "max_p95_ms": list(max_p95_ms),
+        "max_p99_ms": list(max_p99_ms), "min_rps": min_rps, "max_violations": max_violations,
+        "max_runs": bound, "seed": settings.seed,
     }  # fmt: skip
     with report_run(
         edge, command="load", target=target, report_dir=report_dir, options=options
@@ -151,7 +162,27 @@ def load_command(
     show_default=True,
     help="Not applied to soak (its injected 5xx fail requests; the soak judges itself).",
 )
-@click.option("--max-p95-ms", type=float, default=None, help="Highest p95 of any request name.")
+@click.option(
+    "--max-flow-fail-ratio",
+    type=float,
+    default=None,
+    help="Flows ended failed or lost / all flows ended, 0-1 (default: not judged).",
+)
+@click.option(
+    "--max-p95-ms",
+    multiple=True,
+    metavar="[ENDPOINT=]MS",
+    help="Highest p95 of every HTTP request name (MS) or of one endpoint's (E3=200); repeatable.",
+)
+@click.option(
+    "--max-p99-ms",
+    multiple=True,
+    metavar="[ENDPOINT=]MS",
+    help="Highest p99, as --max-p95-ms.",
+)
+@click.option(
+    "--min-rps", type=float, default=None, help="Lowest HTTP request rate, req/s (all names)."
+)
 @click.option(
     "--max-violations", type=int, default=0, show_default=True, help="Not applied to soak."
 )
@@ -164,20 +195,43 @@ def load_cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _print_load(edge: Edge, result: LoadResult, max_runs: int) -> None:
-    edge.echo(f"{'name':<52} {'reqs':>7} {'fails':>6} {'p50':>9} {'p95':>9} {'req/s':>8}")
-    for row in result.summary.stats:
+    """The HTTP requests and their total, the flows apart, statuses, failures and files."""
+    summary = result.summary
+    edge.echo(f"{'HTTP request':<52} {'reqs':>7} {'fails':>6} {'p50':>9} {'p95':>9} {'req/s':>8}")
+    for row in summary.stats:
+        if not row.is_flow_metric:
+            edge.echo(
+                f"{row.name[:52]:<52} {row.requests:>7} {row.failures:>6} "
+                f"{row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.rps:>8.2f}"
+            )
+    requests, failed, rps = http_totals(summary.stats)
+    edge.echo(
+        f"{'HTTP total (flows not counted)':<52} {requests:>7} {failed:>6} {'':>19} {rps:>8.2f}"
+    )
+    flows = [row for row in summary.stats if row.is_flow_metric]
+    if flows:
+        edge.echo(
+            f"{'flow metric (unit in its name)':<52} {'flows':>7} {'fails':>6} "
+            f"{'p50':>9} {'p95':>9}"
+        )
+    for row in flows:
         edge.echo(
             f"{row.name[:52]:<52} {row.requests:>7} {row.failures:>6} "
-            f"{row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.rps:>8.2f}"
+            f"{row.p50_ms:>9g} {row.p95_ms:>9g}"
         )
-    if result.summary.scenario == SOAK:
+    for flow in sorted({row.flow for row in summary.flow_statuses}):
+        counts = [f"{r.count} {r.status}" for r in summary.flow_statuses if r.flow == flow]
+        edge.echo(f"{flow} flows ended: {', '.join(counts)}")
+    if summary.scenario == SOAK:
         edge.echo(soak_verdict(result)[1])
     else:
         edge.echo(f"contract violations: {result.violations}")
-    for line in result.summary.thresholds_crossed:
+    for text in summary.failures:
+        edge.echo(f"failure: {text}")
+    for line in summary.thresholds_crossed:
         edge.echo(f"threshold crossed: {line}")
     capped = f"FLOW {FlowSettings.MAX_RUNS_METRIC}"
-    refused = sum(row.requests for row in result.summary.stats if row.name == capped)
+    refused = sum(row.requests for row in summary.stats if row.name == capped)
     if refused:
         edge.echo(f"--max-runs {max_runs} reached: {refused} flows not started")
     edge.echo(f"Locust CSV and HTML: {result.out_dir}")

@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,9 @@ from ._stats import (
     FailureRow,
     count_inconclusive,
     count_violations,
+    failure_texts,
     parse_failures,
+    parse_flow_statuses,
     parse_history,
     parse_stats,
 )
@@ -50,6 +52,7 @@ from ._thresholds import Thresholds, crossed_thresholds
 __all__ = [
     "LoadPlan",
     "LoadResult",
+    "PartialLoad",
     "build_commands",
     "merge_flow_csvs",
     "redact_outputs",
@@ -174,6 +177,11 @@ class LoadResult:
     inconclusive: int = 0
 
 
+PartialLoad = Callable[["LoadResult"], object]
+"""Called with the figures of a run cut short (a signal, the time bound) before the error
+propagates: what Locust wrote once asked to stop (it writes its CSVs on SIGTERM)."""
+
+
 def run_load(
     plan: LoadPlan,
     thresholds: Thresholds,
@@ -183,8 +191,13 @@ def run_load(
     redactor: Redactor,
     python: str = sys.executable,
     grace_s: float = _STOP_GRACE_S,
+    on_cut_short: PartialLoad | None = None,
 ) -> LoadResult:
     """Run Locust as `plan` says, wait (bounded), redact its files and summarise them.
+
+    When the wait is cut short (SIGINT, SIGTERM, the time bound) the processes are stopped,
+    their files redacted, and, when Locust wrote statistics, `on_cut_short` gets their
+    summary (`LoadSummary.interrupted`) before the exception propagates unchanged.
 
     Args:
         plan: the run.
@@ -195,6 +208,11 @@ def run_load(
         python: the interpreter that runs Locust.
         grace_s: time allowed beyond the duration (start-up, workers, stopping) before the
             processes are killed.
+        on_cut_short: receives the partial figures of a run cut short.
+
+    Raises:
+        UsageError: Locust refused its arguments (exit 2, the locustfile's own message).
+        HarnessError: Locust wrote no statistics, or outlived its bound.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port() if plan.workers else None
@@ -202,30 +220,63 @@ def run_load(
     env = plan.flow.to_environ(environ)
     root = str(plan.locustfile.resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH", "")]))
+    codes: list[int] | None = None
     try:
         codes = _run_processes(commands, out_dir, env, plan.duration_s + grace_s)
     finally:
         merge_flow_csvs(out_dir)
         redact_outputs(out_dir, redactor)
-    stats_file = out_dir / "locust_stats.csv"
+        if codes is None and on_cut_short is not None and _has_stats(out_dir):
+            on_cut_short(summarise(plan, thresholds, out_dir, exit_code=-1, interrupted=True))
     if codes[0] == _USAGE_EXIT:
         raise UsageError(_usage_message(_read(out_dir / "locust-0.log")))
-    if not stats_file.is_file():
+    if not _has_stats(out_dir):
         tail = _log_tail(out_dir / "locust-0.log")
         raise HarnessError(f"locust exited with {codes[0]} and wrote no statistics:\n{tail}")
-    stats = parse_stats(stats_file.read_text(encoding="utf-8"))
+    return summarise(plan, thresholds, out_dir, exit_code=codes[0])
+
+
+def _has_stats(out_dir: Path) -> bool:
+    return (out_dir / "locust_stats.csv").is_file()
+
+
+def summarise(
+    plan: LoadPlan,
+    thresholds: Thresholds,
+    out_dir: Path,
+    *,
+    exit_code: int,
+    interrupted: bool = False,
+) -> LoadResult:
+    """The result of the (redacted) files a run left in `out_dir`, judged by `thresholds`.
+
+    Args:
+        plan: the run.
+        thresholds: limits that fail the run.
+        out_dir: holds `locust_stats.csv` (required), `locust_stats_history.csv`,
+            `locust_failures.csv`, `flows.csv` and `locust.html` (each optional).
+        exit_code: Locust's (-1: it was stopped).
+        interrupted: the run was cut short (partial figures).
+    """
+    stats = parse_stats(_read(out_dir / "locust_stats.csv"))
     failures = parse_failures(_read(out_dir / "locust_failures.csv"))
+    statuses = parse_flow_statuses(_read(out_dir / "flows.csv"))
+    html = out_dir / "locust.html"
     summary = LoadSummary(
         scenario=plan.scenario,
         stats=stats,
         series=parse_history(_read(out_dir / "locust_stats_history.csv")),
-        thresholds_crossed=crossed_thresholds(stats, failures, thresholds),
+        thresholds_crossed=crossed_thresholds(stats, failures, thresholds, statuses),
+        flow_statuses=statuses,
+        failures=failure_texts(failures),
+        locust_html=html.name if html.is_file() else None,
+        interrupted=interrupted,
     )
     return LoadResult(
         summary=summary,
         failures=failures,
         violations=count_violations(failures),
-        exit_code=codes[0],
+        exit_code=exit_code,
         out_dir=out_dir,
         inconclusive=count_inconclusive(failures),
     )

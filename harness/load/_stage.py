@@ -198,6 +198,9 @@ def load_stage(
 ) -> LoadResult:
     """Run one Locust scenario on `target` and report it into `run` (exit 1 past a threshold).
 
+    A run cut short (SIGINT, SIGTERM, the time bound) still reports what Locust wrote before
+    it stopped (partial figures, the case not passed), then the error propagates.
+
     The soak runs on its own `flaky` mock (embedded target only); its verdict, read from the
     `soak.json` it writes, replaces the fail-ratio and violation thresholds (its injected 5xx
     are Locust failures by design), and a failed soak makes the exit code 1.
@@ -230,10 +233,16 @@ def load_stage(
             shape=settings.shape,
             extra_args=extra,
         )
+        bound = settings.run_bound()
         result = run_load(
-            plan, thresholds, out_dir=run.folder.path, environ=edge.environ, redactor=run.redactor
+            plan,
+            thresholds,
+            out_dir=run.folder.path,
+            environ=edge.environ,
+            redactor=run.redactor,
+            on_cut_short=lambda partial: _report_load(run, partial, settings.duration_s, bound),
         )
-    if _report_load(run, result, settings.duration_s, settings.run_bound()):
+    if _report_load(run, result, settings.duration_s, bound):
         run.exit_code = max(run.exit_code, 1)
     return result
 
@@ -245,11 +254,16 @@ def _flows_not_started(result: LoadResult) -> int:
 
 
 def _report_load(run: OpenReport, result: LoadResult, seconds: float, max_runs: int) -> bool:
-    """Emit the load case and summary; True when the run failed."""
+    """Emit the load case and summary; True when the run failed.
+
+    A partial result (`LoadSummary.interrupted`) is a skipped case unless a threshold was
+    already crossed: figures of a run cut short never pass it.
+    """
     run.bus.emit(SuiteStarted(suite=Suite.LOAD))
     scenario = result.summary.scenario
     lines = list(result.summary.thresholds_crossed)
     failed = bool(lines)
+    lines += _flow_lines(result)
     title = f"Load scenario {scenario} within thresholds"
     if scenario == SOAK:
         held, text = soak_verdict(result)
@@ -264,18 +278,33 @@ def _report_load(run: OpenReport, result: LoadResult, seconds: float, max_runs: 
             f"{result.inconclusive} answers or flows were inconclusive (no answer, rate-limited, "
             "a status outside the documented values): counted apart, never as violations"
         )
+    outcome = Outcome.FAILED if failed else Outcome.PASSED
+    skip_reason = None
+    if result.summary.interrupted:
+        skip_reason = "interrupted: the figures are what ran before the run was stopped"
+        lines.insert(0, skip_reason)
+        outcome = Outcome.FAILED if failed else Outcome.SKIPPED
     run.bus.emit(
         CaseFinished(
             suite=Suite.LOAD,
             case_id=f"load.{scenario}",
             title=title,
-            outcome=Outcome.FAILED if failed else Outcome.PASSED,
+            outcome=outcome,
             duration_s=seconds,
             message="\n".join(lines),
+            skip_reason=skip_reason if outcome is Outcome.SKIPPED else None,
         )
     )
     run.bus.emit(result.summary)
     return failed
+
+
+def _flow_lines(result: LoadResult) -> list[str]:
+    """The flows' final statuses, as one line per flow kind (none without flows)."""
+    kinds: dict[str, list[str]] = {}
+    for row in result.summary.flow_statuses:
+        kinds.setdefault(row.flow, []).append(f"{row.count} {row.status}")
+    return [f"{flow} flows: {', '.join(counts)}" for flow, counts in kinds.items()]
 
 
 def sizing_stage(

@@ -17,17 +17,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ..report import LoadSeriesPoint, LoadStatsRow
+from .._display import display_safe
+from ..report import FlowStatusCount, LoadSeriesPoint, LoadStatsRow
 
 __all__ = [
+    "FLOW_STATUSES",
     "FLOW_TYPE",
     "INCONCLUSIVE_PREFIX",
     "VIOLATION_PREFIX",
     "FailureRow",
     "count_inconclusive",
     "count_violations",
+    "failure_texts",
+    "flow_fail_counts",
+    "http_totals",
     "is_http",
     "parse_failures",
+    "parse_flow_statuses",
     "parse_history",
     "parse_stats",
 ]
@@ -36,6 +42,12 @@ VIOLATION_PREFIX: Final = "contract violation: "
 INCONCLUSIVE_PREFIX: Final = "inconclusive: "
 FLOW_TYPE: Final = "FLOW"
 _AGGREGATED: Final = "Aggregated"
+FLOW_STATUSES: Final = ("completed", "failed", "waiting_for_input", "lost")
+"""The final statuses a flow is counted under, in report order."""
+_LOST: Final = frozenset({"timed_out", "gave_up"})
+"""`flows.csv` statuses of a flow left without a final status: counted as `lost`."""
+_FAILED_FLOW: Final = frozenset({"failed", "lost"})
+_FAILURE_TEXT_CHARS: Final = 300
 
 
 def _number(value: str | None) -> float:
@@ -76,6 +88,45 @@ def parse_stats(text: str) -> tuple[LoadStatsRow, ...]:
 def is_http(row: LoadStatsRow) -> bool:
     """Whether a statistics row is an HTTP request (not a flow metric)."""
     return not row.name.startswith(f"{FLOW_TYPE} ")
+
+
+def http_totals(stats: Sequence[LoadStatsRow]) -> tuple[int, int, float]:
+    """HTTP requests, failed HTTP requests and their summed rate (req/s); flows left out."""
+    http = [row for row in stats if is_http(row)]
+    return (
+        sum(row.requests for row in http),
+        sum(row.failures for row in http),
+        sum(row.rps for row in http),
+    )
+
+
+def parse_flow_statuses(text: str) -> tuple[FlowStatusCount, ...]:
+    """Flows per kind and final status, from the raw `flows.csv` (`FlowRecord` rows).
+
+    `timed_out` and `gave_up` (no final status seen) count as `lost`; a status outside
+    `FLOW_STATUSES` keeps its own (display-safe) name. Ordered by kind, then `FLOW_STATUSES`.
+    """
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in _rows(text):
+        status = row.get("final_status") or "lost"
+        status = "lost" if status in _LOST else display_safe(status)
+        counts[display_safe(row.get("flow") or "?"), status] += 1
+
+    def order(key: tuple[str, str]) -> tuple[str, int, str]:
+        flow, status = key
+        rank = FLOW_STATUSES.index(status) if status in FLOW_STATUSES else len(FLOW_STATUSES)
+        return flow, rank, status
+
+    return tuple(
+        FlowStatusCount(flow=flow, status=status, count=counts[flow, status])
+        for flow, status in sorted(counts, key=order)
+    )
+
+
+def flow_fail_counts(statuses: Sequence[FlowStatusCount]) -> tuple[int, int]:
+    """Flows that ended `failed` or `lost`, and all flows counted."""
+    failed = sum(row.count for row in statuses if row.status in _FAILED_FLOW)
+    return failed, sum(row.count for row in statuses)
 
 
 def parse_history(text: str) -> tuple[LoadSeriesPoint, ...]:
@@ -147,3 +198,17 @@ def count_violations(failures: Sequence[FailureRow]) -> int:
 def count_inconclusive(failures: Sequence[FailureRow]) -> int:
     """Failures that told nothing about the contract (`INCONCLUSIVE_PREFIX`)."""
     return sum(row.occurrences for row in failures if row.error.startswith(INCONCLUSIVE_PREFIX))
+
+
+def failure_texts(failures: Sequence[FailureRow]) -> tuple[str, ...]:
+    """One display-safe line per failure row, most frequent first: `<n> x <name>: <error>`.
+
+    The error is cut to 300 characters; the rows come from files already redacted.
+    """
+    ordered = sorted(failures, key=lambda row: -row.occurrences)
+    return tuple(
+        display_safe(
+            f"{row.occurrences} x {row.method} {row.name}: {row.error[:_FAILURE_TEXT_CHARS]}"
+        )
+        for row in ordered
+    )

@@ -13,6 +13,7 @@ from ._events import (
     CaseFinished,
     Event,
     EventBus,
+    FlowStatusCount,
     FuzzFinding,
     LoadSeriesPoint,
     LoadStatsRow,
@@ -36,9 +37,11 @@ from ._html import SECTIONS, HtmlReporter, render_html
 from ._json import SCHEMA_VERSION, JsonReporter, results_document
 from ._junit import JunitReporter, junit_tree, xml_safe
 from ._markdown import MarkdownReporter, render_markdown
+from ._plots import CHART_FORMATS, sizing_chart
 from ._standard import standard_reporters
 
 __all__ = [
+    "CHART_FORMATS",
     "LATEST",
     "SCHEMA_VERSION",
     "SECTIONS",
@@ -48,6 +51,7 @@ __all__ = [
     "Event",
     "EventBus",
     "FileReporter",
+    "FlowStatusCount",
     "FuzzFinding",
     "HtmlReporter",
     "JsonReporter",
@@ -77,6 +81,7 @@ __all__ = [
     "render_markdown",
     "results_document",
     "sanitise_name",
+    "sizing_chart",
     "standard_reporters",
     "xml_safe",
 ]

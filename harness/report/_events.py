@@ -29,6 +29,7 @@ __all__ = [
     "CaseFinished",
     "Event",
     "EventBus",
+    "FlowStatusCount",
     "FuzzFinding",
     "LoadSeriesPoint",
     "LoadStatsRow",
@@ -211,13 +212,37 @@ class LoadSeriesPoint:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FlowStatusCount:
+    """How many flows of one kind (`background`, `jira`, `sync`) ended in one final status.
+
+    `status` is `completed`, `failed`, `waiting_for_input` or `lost` (followed to its
+    deadline, or given up on, without a final status).
+    """
+
+    flow: str
+    status: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LoadSummary:
-    """The result of one load scenario; any crossed threshold fails the run."""
+    """The result of one load scenario; any crossed threshold fails the run.
+
+    `stats` holds HTTP request names and flow metrics (`LoadStatsRow.is_flow_metric`), never
+    mixed in a total. `flow_statuses` counts the flows' final statuses; `failures` are
+    Locust's failure texts (`<count> x <name>: <error>`, redacted and display-safe);
+    `locust_html` is Locust's own HTML report, relative to the report folder (None when
+    absent). `interrupted` marks the partial figures of a run stopped by a signal.
+    """
 
     scenario: str
     stats: tuple[LoadStatsRow, ...]
     series: tuple[LoadSeriesPoint, ...] = ()
     thresholds_crossed: tuple[str, ...] = ()
+    flow_statuses: tuple[FlowStatusCount, ...] = ()
+    failures: tuple[str, ...] = ()
+    locust_html: str | None = None
+    interrupted: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -123,7 +123,14 @@ def _finding(finding: FuzzFinding) -> dict[str, Any]:
 def _load(summary: LoadSummary) -> dict[str, Any]:
     return {
         "scenario": summary.scenario,
+        "interrupted": summary.interrupted,
         "thresholds_crossed": list(summary.thresholds_crossed),
+        "flow_statuses": [
+            {"flow": row.flow, "status": row.status, "count": row.count}
+            for row in summary.flow_statuses
+        ],
+        "failures": list(summary.failures),
+        "locust_html": summary.locust_html,
         "stats": [
             {
                 "name": row.name,

@@ -19,7 +19,7 @@ from typing import ClassVar, Final
 from harness._display import display_safe
 
 from ._base import FileReporter
-from ._events import LoadSummary, RunRecord
+from ._events import LoadSummary, Outcome, RunRecord, Suite
 from ._format import format_duration
 
 __all__ = ["MarkdownReporter", "markdown_cell", "markdown_code", "render_markdown"]
@@ -134,7 +134,8 @@ def render_markdown(record: RunRecord) -> str:
             + _seed_sentence(record.started.options.get("seed")),
             "",
         ]
-    lines += [*_suites(record), "", *_failures(record), "", *_notes(record), ""]
+    lines += [*_suites(record), "", *_failures(record), "", *_skipped(record), ""]
+    lines += [*_notes(record), ""]
     lines += _details(record)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -159,21 +160,33 @@ def _failures(record: RunRecord) -> list[str]:
     problems = record.problems()
     if not problems:
         return ["### Failures", "", "None."]
-    lines = ["### Failures", ""]
-    for case in problems:
-        titles = "; ".join(v.title for v in case.violations) or case.message or case.outcome
-        lines.append(
-            f"- **{markdown_cell(f'{case.suite} / {case.case_id}')}** "
-            f"{markdown_cell(case.title)}: {markdown_cell(titles)}"
-        )
-    return lines
+    rows = dict.fromkeys(
+        f"- **{markdown_cell(f'{case.suite} / {case.case_id}')}** "
+        f"{markdown_cell(case.title)}: "
+        + markdown_cell("; ".join(v.title for v in case.violations) or case.message or case.outcome)
+        for case in problems
+    )
+    return ["### Failures", "", *rows]
+
+
+def _skipped(record: RunRecord) -> list[str]:
+    """Each skipped case once, with its reason (which targets-file key would enable it)."""
+    skipped = [case for case in record.cases if case.outcome == Outcome.SKIPPED]
+    if not skipped:
+        return ["### Skipped", "", "None."]
+    rows = dict.fromkeys(
+        f"- {markdown_cell(f'{case.suite} / {case.case_id}')}: "
+        f"{markdown_cell(case.skip_reason or case.message)}"
+        for case in skipped
+    )
+    return ["### Skipped", "", *rows]
 
 
 def _notes(record: RunRecord) -> list[str]:
     lines = ["### Open questions", ""]
     if not record.notes:
         return [*lines, "No observations recorded."]
-    rows = [
+    rows = dict.fromkeys(
         (
             markdown_cell(f"{note.question_id} {note.title}"),
             markdown_cell(note.observed),
@@ -181,7 +194,7 @@ def _notes(record: RunRecord) -> list[str]:
             "same" if note.same else "**different**",
         )
         for note in record.notes
-    ]
+    )
     return lines + _table(
         ("question", "what the target did", "the mock's default", "same/different"), rows
     )
@@ -189,13 +202,15 @@ def _notes(record: RunRecord) -> list[str]:
 
 def _details(record: RunRecord) -> list[str]:
     lines = ["### Fuzz, load and sizing", ""]
-    findings = len(record.findings)
-    lines.append(
-        f"- Fuzz findings: {findings}"
-        + "".join(f"\n  - {markdown_cell(f.title)}" for f in record.findings)
-        if findings
-        else "- Fuzz findings: none."
-    )
+    findings = list(dict.fromkeys(markdown_cell(f.title) for f in record.findings))
+    if Suite.FUZZ not in record.suites:
+        lines.append("- Fuzz: not run.")
+    else:
+        lines.append(
+            f"- Fuzz findings: {len(findings)}" + "".join(f"\n  - {title}" for title in findings)
+            if findings
+            else "- Fuzz findings: none."
+        )
     if not record.loads:
         lines.append("- Load: not run.")
     for summary in record.loads:

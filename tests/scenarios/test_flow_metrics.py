@@ -196,7 +196,8 @@ def test_mock_clock_starts_at_the_mock_s_virtual_time_and_speed() -> None:
 @pytest.mark.socket
 def test_a_time_scaled_mock_is_detected_without_mock_admin() -> None:
     """Plain Locust on a `--time-scale 50` mock without --mock-admin finds its clock; with the
-    admin API closed it finds none (and delays are then unknown or artefacts, never negative)."""
+    admin API closed to it, its clock is unknown and says which token to give (no delay is
+    computed from it, never a negative one); another host (no admin API) is no mock."""
     world = parse_config(
         {"mock": {"time_scale": 50}, "workspaces": [{"id": "ws", "api_keys": ["ws-key"]}]}
     )
@@ -207,5 +208,24 @@ def test_a_time_scaled_mock_is_detected_without_mock_admin() -> None:
         assert found[1].known
     closed = create_app(world, admin_token="closed")
     with serve_in_thread(closed) as url, httpx.Client(timeout=10) as http:
+        refused = detect_mock_clock(http, url)
+        assert refused is not None
+        assert not refused[1].known
+        assert "TRIGGER_MOCK_ADMIN_TOKEN" in refused[1].source
+        opened = detect_mock_clock(http, url, token="closed")
+        assert opened is not None
+        assert opened[1].known
+        assert opened[1].scale == 50.0
+    with serve_in_thread(_no_admin_api) as url, httpx.Client(timeout=10) as http:
         assert detect_mock_clock(http, url) is None
-        assert detect_mock_clock(http, url, token="closed") is not None
+
+
+async def _no_admin_api(scope: Any, receive: Any, send: Any) -> None:
+    """A host that answers 404 everywhere (no admin API)."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 404, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})

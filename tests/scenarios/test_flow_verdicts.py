@@ -61,6 +61,8 @@ out = {
     ), "background"),
     "flow held": flow_failure(ctx, history(poll(5.0), poll(10.0, "completed"),
         stop_reason=StopReason.FINAL), "background"),
+    "flow failed": flow_failure(ctx, history(poll(5.0), poll(10.0, "failed"),
+        stop_reason=StopReason.FINAL), "background"),
 }
 print(json.dumps({key: None if value is None else str(value) for key, value in out.items()}))
 """
@@ -128,3 +130,11 @@ def test_a_run_pending_past_its_limit_is_a_violation_and_a_final_one_holds(
     completed holds."""
     assert (verdicts["flow never finished"] or "").startswith(VIOLATION_PREFIX)
     assert verdicts["flow held"] is None
+
+
+def test_a_run_that_ended_failed_is_a_failed_flow_with_its_error(
+    verdicts: dict[str, str | None],
+) -> None:
+    """A run seen ending `failed` fails its flow (issue 16: an all-failing trigger passed),
+    with the run's own error text; it is neither a violation nor inconclusive."""
+    assert verdicts["flow failed"] == "run ended failed: tool crashed"

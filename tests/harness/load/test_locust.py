@@ -17,13 +17,16 @@ from harness.load import (
     PROJECT_ROOT,
     FlowSettings,
     LoadPlan,
+    LoadResult,
     Thresholds,
     _locust,
     build_commands,
+    http_totals,
     merge_flow_csvs,
     redact_outputs,
     run_load,
 )
+from tests.harness.load.samples import STATS_CSV
 
 
 def _plan(**overrides: object) -> LoadPlan:
@@ -222,3 +225,56 @@ def test_an_interrupted_run_stops_every_process_it_started(
     log = (out / "locust-0.log").read_text()
     assert _SECRET not in log
     assert "[REDACTED]" in log
+
+
+def test_an_interrupted_run_reports_what_locust_wrote_on_sigterm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C mid-run: Locust writes its CSVs on SIGTERM; the hook gets their summary (marked
+    interrupted, files redacted first), then the interruption propagates unchanged."""
+    monkeypatch.setattr(_locust, "_STOP_WAIT_S", 5.0)
+    written = tmp_path / "written"
+    written.mkdir()
+    (written / "locust_stats.csv").write_text(STATS_CSV)
+    (written / "locust_failures.csv").write_text(
+        f"Method,Name,Error,Occurrences\nFLOW,background: end-to-end (target ms),"
+        f"run ended failed: {_SECRET},3\n"
+    )
+    (written / "flows.csv").write_text(
+        "scenario,flow,workflow_id,final_status\nbackground,background,a,failed\n"
+    )
+    python = _fake_locust(
+        tmp_path, f"trap 'cp {written}/* . ; exit 0' TERM\ntouch started\nsleep 300 &\nwait"
+    )
+    out = tmp_path / "out"
+    partial: list[LoadResult] = []
+    watcher = _interrupt_once(out / "started")
+    with pytest.raises(KeyboardInterrupt):
+        run_load(_plan(), Thresholds(max_flow_fail_ratio=0.1), out_dir=out, environ={},
+                 redactor=Redactor([_SECRET]), python=python,
+                 on_cut_short=partial.append)  # fmt: skip
+    watcher.join()
+    [result] = partial
+    summary = result.summary
+    assert summary.interrupted
+    assert http_totals(summary.stats) == (100, 1, 20.0)
+    assert summary.failures == ("3 x FLOW background: end-to-end (target ms): "
+                                "run ended failed: [REDACTED]",)  # fmt: skip
+    assert [(row.status, row.count) for row in summary.flow_statuses] == [("failed", 1)]
+    assert any("--max-flow-fail-ratio" in line for line in summary.thresholds_crossed)
+
+
+def test_a_finished_run_calls_no_partial_hook(tmp_path: Path) -> None:
+    """A run that ends by itself is summarised once, with Locust's HTML linked."""
+    written = tmp_path / "written"
+    written.mkdir()
+    (written / "locust_stats.csv").write_text(STATS_CSV)
+    (written / "locust.html").write_text("<html></html>")
+    python = _fake_locust(tmp_path, f"cp {written}/* . ; exit 0")
+    partial: list[LoadResult] = []
+    result = run_load(_plan(), Thresholds(), out_dir=tmp_path / "out", environ={},
+                      redactor=Redactor(), python=python, on_cut_short=partial.append)  # fmt: skip
+    assert partial == []
+    assert not result.summary.interrupted
+    assert result.summary.locust_html == "locust.html"
+    assert result.exit_code == 0

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from harness.load import FailureRow, count_violations, parse_failures, parse_history, parse_stats
+from harness.load import (
+    FailureRow,
+    count_violations,
+    http_totals,
+    parse_failures,
+    parse_flow_statuses,
+    parse_history,
+    parse_stats,
+)
+from harness.load._stats import failure_texts, flow_fail_counts
 from tests.harness.load.samples import FAILURES_CSV, HISTORY_CSV, STATS_CSV
 
 
@@ -42,3 +51,45 @@ def test_count_violations_counts_every_title() -> None:
         occurrences=3,
     )
     assert count_violations(failures) == 3 + 2 * 2
+
+
+FLOWS_CSV = """scenario,flow,workflow_id,final_status,polls
+mixed,background,a,completed,3
+mixed,background,b,failed,3
+mixed,background,c,timed_out,9
+mixed,background,d,gave_up,1
+mixed,sync,e,completed,0
+mixed,sync,f,waiting_for_input,0
+mixed,sync,g,\x1b[2Jodd,0
+"""
+
+
+def test_flow_statuses_count_each_kind_and_lost_flows() -> None:
+    """Timed out and given up flows are `lost`; odd statuses keep a display-safe name."""
+    statuses = parse_flow_statuses(FLOWS_CSV)
+    assert [(row.flow, row.status, row.count) for row in statuses] == [
+        ("background", "completed", 1),
+        ("background", "failed", 1),
+        ("background", "lost", 2),
+        ("sync", "completed", 1),
+        ("sync", "waiting_for_input", 1),
+        ("sync", "\\x1b[2Jodd", 1),
+    ]
+    assert flow_fail_counts(statuses) == (3, 7)
+
+
+def test_http_totals_leave_flow_metrics_out() -> None:
+    """The sample's 109 Locust requests are 100 HTTP requests (1 failed) and 9 flows."""
+    assert http_totals(parse_stats(STATS_CSV)) == (100, 1, 20.0)
+
+
+def test_failure_texts_are_display_safe_and_most_frequent_first() -> None:
+    """One line per failure row, by occurrences; control characters made visible."""
+    rows = (
+        FailureRow(method="FLOW", name="x", error="run ended failed: \x1b]0;t\x07", occurrences=2),
+        FailureRow(method="GET", name="E3 status", error="HTTP 503", occurrences=4),
+    )
+    assert failure_texts(rows) == (
+        "4 x GET E3 status: HTTP 503",
+        "2 x FLOW x: run ended failed: \\x1b]0;t\\x07",
+    )
