@@ -124,6 +124,11 @@ _OPTIONAL_STR_FIELDS: Final = (
     "background_trigger",
     "jira_trigger",
     "jira_secret_env",
+    "failing_trigger",
+    "input_trigger",
+    "slow_sync_trigger",
+    "other_workspace_id",
+    "other_api_key_env",
 )
 _POSITIVE_FIELDS: Final = ("max_run_s", "poll_interval_s", "sync_limit_s", "timeout_s")
 _BOOL_FIELDS: Final = ("production", "embedded")
@@ -136,6 +141,12 @@ class Target:
     `base_url` is everything before `/trigger/...` (gateway `.../api/v1/ai` or direct host).
     `api_key` / `jira_secret` are filled from `api_key_env` / `jira_secret_env` by
     `select_target`; `timeout_s` bounds each request (E1 gets `sync_limit_s` plus slack).
+    The optional triggers let the contract cases the mock runs on its virtual clock run on a
+    real target too: `failing_trigger` (runs that end failed), `input_trigger` (runs that
+    pause in `waiting_for_input`), `slow_sync_trigger` (flows longer than `sync_limit_s`);
+    `other_workspace_id` with `other_api_key` (read from `other_api_key_env`) is a second
+    workspace whose runs this workspace must never see; `other_unavailable` says why that
+    key could not be read.
     `production` left unset (None) means `environment == "PROD"` (default-deny,
     interfaces.md); after construction it is always a bool. `jira_unavailable` says why E4
     work cannot run (the Jira secret's variable is unset), None when it can.
@@ -156,9 +167,16 @@ class Target:
     poll_interval_s: float = 5.0
     sync_limit_s: float = 150.0
     timeout_s: float = 30.0
+    failing_trigger: str | None = None
+    input_trigger: str | None = None
+    slow_sync_trigger: str | None = None
+    other_workspace_id: str | None = None
+    other_api_key: Secret | None = None
+    other_api_key_env: str | None = None
     production: bool | None = None
     embedded: bool = False
     jira_unavailable: str | None = None
+    other_unavailable: str | None = None
 
     def __post_init__(self) -> None:
         if self.production is None:
@@ -176,12 +194,13 @@ class Target:
                 self._fail(name, f"must be true or false, got {_kind(getattr(self, name))}")
         for name in _SECRET_KEYS.values():
             self._check_variable_name(name)
-        for name in ("api_key", "jira_secret"):
+        for name in _SECRET_KEYS:
             if getattr(self, name) is not None and not isinstance(getattr(self, name), Secret):
                 self._fail(name, "must be a Secret")
         if self.environment not in ENVIRONMENTS:
             self._fail("environment", f"must be DEV, UAT or PROD, got {_word(self.environment)}")
         self._check_base_url()
+        self._check_other_workspace()
         if self.poll_interval_s > self.max_run_s:
             self._fail(
                 "poll_interval_s",
@@ -213,9 +232,22 @@ class Target:
             return self.jira_unavailable or "target has no Jira secret (jira_secret_env)"
         return None
 
+    @property
+    def other_workspace_skip_reason(self) -> str | None:
+        """Why no run of a second workspace can be started here, or None when one can."""
+        if self.other_workspace_id is None:
+            return (
+                "target names no other_workspace_id; set other_workspace_id and "
+                "other_api_key_env in the targets file to run it"
+            )
+        if self.other_api_key is None:
+            return self.other_unavailable or "target has no key for other_workspace_id"
+        return None
+
     def secret_values(self) -> tuple[str, ...]:
-        """The revealed secrets a run against this target may hold: API key, Jira secret."""
-        return tuple(secret.reveal() for secret in (self.api_key, self.jira_secret) if secret)
+        """The revealed secrets a run against this target may hold: API keys, Jira secret."""
+        secrets = (self.api_key, self.jira_secret, self.other_api_key)
+        return tuple(secret.reveal() for secret in secrets if secret)
 
     def _fail(self, name: str, problem: str) -> None:
         raise ConfigError(f"targets.{self.name}.{name}: {problem}")
@@ -240,6 +272,16 @@ class Target:
                 "must name an environment variable (letters, digits and _); the value given "
                 "is not a variable name and is not shown, since it may be the secret itself",
             )
+
+    def _check_other_workspace(self) -> None:
+        """`other_workspace_id` and its key's variable come together, or not at all."""
+        has_key = self.other_api_key is not None or self.other_api_key_env is not None
+        if has_key and self.other_workspace_id is None:
+            self._fail("other_workspace_id", "must be set when other_api_key_env is")
+        if self.other_workspace_id is not None and not has_key:
+            self._fail("other_api_key_env", "must be set when other_workspace_id is")
+        if self.other_workspace_id is not None and self.other_workspace_id == self.workspace_id:
+            self._fail("other_workspace_id", "must differ from workspace_id")
 
     def _check_base_url(self) -> None:
         shown = shown_url(self.base_url)
@@ -273,6 +315,11 @@ def mock_target(**changes: Any) -> Target:
         background_trigger="nightly-report",
         jira_trigger="jira-triage",
         jira_secret=Secret("demo-jira-secret"),
+        failing_trigger="flaky-enrichment",
+        input_trigger="approval-flow",
+        slow_sync_trigger="slow-sync",
+        other_workspace_id="sandbox",
+        other_api_key=Secret("sandbox-key"),
         max_run_s=2700.0,
         poll_interval_s=5.0,
         embedded=True,
@@ -290,10 +337,19 @@ _FILE_STR_KEYS: Final = (
     "background_trigger",
     "jira_trigger",
     "jira_secret_env",
+    "failing_trigger",
+    "input_trigger",
+    "slow_sync_trigger",
+    "other_workspace_id",
+    "other_api_key_env",
 )
 _FILE_NUMBER_KEYS: Final = _POSITIVE_FIELDS
 _FILE_BOOL_KEYS: Final = ("production",)
-_SECRET_KEYS: Final = {"api_key": "api_key_env", "jira_secret": "jira_secret_env"}
+_SECRET_KEYS: Final = {
+    "api_key": "api_key_env",
+    "jira_secret": "jira_secret_env",
+    "other_api_key": "other_api_key_env",
+}
 
 
 class Targets(Mapping[str, Target]):
@@ -457,19 +513,28 @@ def select_target(targets: Mapping[str, Target], name: str, *, environ: Environ)
 def resolve_secrets(target: Target, *, environ: Environ) -> Target:
     """`target` with `api_key` / `jira_secret` read from the variables it names.
 
-    A missing API key is an error; a missing Jira secret only sets `jira_unavailable`, so
-    work that does not deliver Jira webhooks is not blocked by it.
+    A missing API key is an error; a missing Jira secret only sets `jira_unavailable` (and a
+    missing second workspace's key `other_unavailable`), so work that does not need it is not
+    blocked by it.
 
     Raises:
         ConfigError: the key's variable is unset, or a secret cannot be sent in an HTTP
             header (control or non-ASCII characters); the message names the variable only.
     """
-    api_key = _read_secret(target, "api_key_env", environ) or target.api_key
-    try:
-        jira_secret = _read_secret(target, "jira_secret_env", environ) or target.jira_secret
-    except _Unset as unset:
-        return dataclasses.replace(target, api_key=api_key, jira_unavailable=str(unset))
-    return dataclasses.replace(target, api_key=api_key, jira_secret=jira_secret)
+    changes: dict[str, Any] = {
+        "api_key": _read_secret(target, "api_key_env", environ) or target.api_key
+    }
+    for secret, unavailable in (
+        ("jira_secret", "jira_unavailable"),
+        ("other_api_key", "other_unavailable"),
+    ):
+        try:
+            changes[secret] = _read_secret(target, _SECRET_KEYS[secret], environ) or getattr(
+                target, secret
+            )
+        except _Unset as unset:
+            changes[unavailable] = str(unset)
+    return dataclasses.replace(target, **changes)
 
 
 class _Unset(ConfigError):

@@ -37,7 +37,7 @@ from ..report import (
     SuiteStarted,
 )
 from ..suite import ProbeAnswer
-from ._edge import Edge, ReportedRun, report_run, resolve_target
+from ._edge import Edge, ReportedRun, print_report, report_run, resolve_target
 from ._options import current_edge, target_options
 from ._output import render_table
 from ._probe import MOCK_SLOW_TRIGGER
@@ -207,7 +207,7 @@ def calibrate_command(
     table = render_table(f"Calibrated from {target.name}", columns, _summary(calibration))
     edge.echo(run.redactor.redact_text(table))
     edge.echo(f"wrote {path}")
-    edge.echo(f"report: {run.folder.path / 'index.html'}")
+    print_report(edge, run)
     return run.exit_code
 
 

@@ -33,7 +33,7 @@ from ..compare import (
     trigger_roles,
 )
 from ..report import ComparisonRecorded, ComparisonRow
-from ._edge import Edge, report_run, resolve_target
+from ._edge import Edge, print_report, report_run, resolve_target
 from ._options import allow_production_option, current_edge, report_dir_option
 from ._output import render_table
 from ._probe import MOCK_SLOW_TRIGGER
@@ -190,7 +190,7 @@ def compare_command(
         if comparison.verdict is Verdict.DIFFERENT:
             run.exit_code = max(run.exit_code, 1)
     _echo(edge, run.redactor.redact_text, comparison)
-    edge.echo(f"report: {run.folder.path / 'index.html'}")
+    print_report(edge, run)
     return run.exit_code
 
 

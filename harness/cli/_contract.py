@@ -17,8 +17,9 @@ from .._embedded import DEFAULT_TIME_SCALE
 from .._targets import Target
 from ..report import CaseFinished, Outcome
 from ..suite import SuiteOutcome, run_contract
-from ._edge import Edge, ReportedRun, report_run, resolve_target
+from ._edge import Edge, ReportedRun, print_report, report_run, resolve_target
 from ._options import current_edge, target_options
+from ._output import first_line
 
 __all__ = ["contract_cli", "contract_command", "contract_stage", "describe_contract"]
 
@@ -57,10 +58,11 @@ def describe_contract(outcome: SuiteOutcome) -> list[str]:
 
 
 def _first_line(case: CaseFinished) -> str:
+    """The case's first violation, else its message or title: one display-safe line."""
     if case.violations:
         violation = case.violations[0]
-        return f"{violation.title}: {violation.message}".splitlines()[0][:200]
-    return (case.message or case.title).splitlines()[0][:200]
+        return first_line(f"{violation.title}: {violation.message}")
+    return first_line(case.message or case.title)
 
 
 def contract_command(
@@ -86,7 +88,7 @@ def contract_command(
         )
     for line in describe_contract(outcome):
         edge.echo(run.redactor.redact_text(line))
-    edge.echo(f"report: {run.folder.path / 'index.html'}")
+    print_report(edge, run)
     return run.exit_code
 
 

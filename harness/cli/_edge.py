@@ -33,6 +33,7 @@ from ..report import EventBus, ReportFolder, RunFinished, RunStarted, fan_out, s
 __all__ = [
     "Edge",
     "ReportedRun",
+    "print_report",
     "report_run",
     "resolve_target",
     "secrets_of",
@@ -103,6 +104,13 @@ def _warn_invalid_targets(edge: Edge, targets: Targets, selected: str) -> None:
     redactor = Redactor(edge.environ.get(variable) for variable in named)
     for line in targets.warnings(selected):
         edge.warn(display_safe(redactor.redact_text(line)))
+
+
+def print_report(edge: Edge, run: ReportedRun, *, bare: bool = False) -> None:
+    """Say where the run's report is, the one way every command does: `report: <index.html>`,
+    or the path alone when `bare` (`--quiet`)."""
+    index = run.folder.path / "index.html"
+    edge.echo(str(index) if bare else f"report: {index}")
 
 
 def secrets_of(target: Target, *extra: str | None) -> list[str]:

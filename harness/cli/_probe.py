@@ -19,7 +19,7 @@ from .._embedded import DEFAULT_TIME_SCALE, open_session
 from .._targets import Target
 from ..report import CaseFinished, NoteRecorded, Outcome, Suite, SuiteStarted
 from ..suite import ProbeAnswer, probe_target
-from ._edge import Edge, ReportedRun, report_run, resolve_target
+from ._edge import Edge, ReportedRun, print_report, report_run, resolve_target
 from ._options import current_edge, target_options
 from ._output import render_table
 
@@ -136,7 +136,7 @@ def probe_command(
     columns = ("question", "what the target did", "the mock's default", "same?")
     table = render_table(f"Open questions on {target.name}", columns, probe_rows(answers))
     edge.echo(run.redactor.redact_text(table))
-    edge.echo(f"report: {run.folder.path / 'index.html'}")
+    print_report(edge, run)
     return run.exit_code
 
 

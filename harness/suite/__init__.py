@@ -27,6 +27,7 @@ from ..checks import (
 )
 from . import cases  # noqa: F401 - registers on import
 from ._context import (
+    ADMIN_SKIP,
     NEEDS,
     Case,
     CaseFn,
@@ -61,6 +62,7 @@ from ._runner import (
 
 __all__ = [
     "A11_SYNC_RUNS",
+    "ADMIN_SKIP",
     "CALIBRATION_QUESTIONS",
     "CASES",
     "MAX_BODY_BYTES",

@@ -34,6 +34,7 @@ from ..checks import (
 )
 
 __all__ = [
+    "ADMIN_SKIP",
     "NEEDS",
     "Case",
     "CaseFn",
@@ -46,7 +47,17 @@ __all__ = [
 ]
 
 NEEDS: Final = frozenset(
-    {"sync_trigger", "background_trigger", "jira_trigger", "admin", "starts_runs"}
+    {
+        "sync_trigger",
+        "background_trigger",
+        "jira_trigger",
+        "failing_trigger",
+        "input_trigger",
+        "slow_sync_trigger",
+        "other_workspace",
+        "admin",
+        "starts_runs",
+    }
 )
 CaseFn = Callable[["SuiteContext"], None]
 
@@ -89,27 +100,41 @@ def fail(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Case:
-    """One contract case: a stable id (`area.what.endpoint`), a title, needs and the function."""
+    """One contract case: a stable id (`area.what.endpoint`), a title, needs and the function.
+
+    `admin_reason` says why a case that needs the mock's admin API cannot run elsewhere (what
+    it would wait for in real time); it is required with the `admin` need.
+    """
 
     id: str
     title: str
     area: str
     needs: frozenset[str]
     fn: CaseFn
+    admin_reason: str = ""
 
     def __post_init__(self) -> None:
         unknown = sorted(self.needs - NEEDS)
         if unknown:
             raise UsageError(f"case {self.id!r}: unknown need {unknown[0]!r}")
+        if ("admin" in self.needs) != bool(self.admin_reason):
+            raise UsageError(f"case {self.id!r}: the admin need and admin_reason come together")
 
 
-_TRIGGER_NEEDS: Final = ("sync_trigger", "background_trigger", "jira_trigger")
-_SKIP_REASONS: Final = {
-    "sync_trigger": "target names no sync_trigger",
-    "background_trigger": "target names no background_trigger",
-    "jira_trigger": "target names no jira_trigger",
-    "admin": "needs the mock's admin API (virtual clock); skipped on real targets",
-}
+_TRIGGER_NEEDS: Final = (
+    "sync_trigger",
+    "background_trigger",
+    "jira_trigger",
+    "failing_trigger",
+    "input_trigger",
+    "slow_sync_trigger",
+)
+ADMIN_SKIP: Final = "needs the mock's admin API (virtual clock)"
+"""How the skip reason of a case that only the mock can run begins; its `admin_reason` follows."""
+
+
+def _no_key(key: str) -> str:
+    return f"target names no {key}; set {key} in the targets file to run it"
 
 
 @dataclass(kw_only=True)
@@ -143,9 +168,11 @@ class SuiteContext:
         """Why `case` cannot run on this target, None when it can."""
         for need in sorted(case.needs):
             if need == "admin" and self.admin is None:
-                return _SKIP_REASONS[need]
+                return f"{ADMIN_SKIP}: {case.admin_reason}"
             if need in _TRIGGER_NEEDS and getattr(self.target, need) is None:
-                return _SKIP_REASONS[need]
+                return _no_key(need)
+            if need == "other_workspace" and self.target.other_workspace_skip_reason:
+                return self.target.other_workspace_skip_reason
             if need == "jira_trigger" and self.target.jira_skip_reason:
                 return self.target.jira_skip_reason
             if need == "starts_runs" and not self.target.may_start_runs(

@@ -22,14 +22,27 @@ def case(
     title: str,
     *,
     needs: Collection[str] = (),
+    admin_reason: str = "",
 ) -> Callable[[CaseFn], CaseFn]:
-    """Register `fn` as the case `id` (its area is the id's first segment)."""
+    """Register `fn` as the case `id` (its area is the id's first segment).
+
+    Args:
+        id: the stable case id.
+        title: one line for the report.
+        needs: what the target must offer (`NEEDS`); the case is skipped without it.
+        admin_reason: with the `admin` need: why only the mock's admin API makes it possible.
+    """
 
     def register(fn: CaseFn) -> CaseFn:
         if id in CASES:
             raise UsageError(f"A case with id {id!r} is already registered")
         CASES[id] = Case(
-            id=id, title=title, area=id.split(".", 1)[0], needs=frozenset(needs), fn=fn
+            id=id,
+            title=title,
+            area=id.split(".", 1)[0],
+            needs=frozenset(needs),
+            fn=fn,
+            admin_reason=admin_reason,
         )
         return fn
 

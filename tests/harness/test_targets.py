@@ -363,3 +363,72 @@ def test_prod_environment_in_a_file_is_production(tmp_path: Path) -> None:
     prod = select_target(targets, "prod", environ={"PHINITE_PROD_API_KEY": "pk"})
     with pytest.raises(ProductionGuardError):
         guard_production(prod, allow_production=False)
+
+
+FULL_TABLE = """
+[targets.full]
+base_url = "http://127.0.0.1:9"
+workspace_id = "demo"
+environment = "DEV"
+api_key_env = "FULL_KEY"
+failing_trigger = "flaky-enrichment"
+input_trigger = "approval-flow"
+slow_sync_trigger = "slow-sync"
+other_workspace_id = "sandbox"
+other_api_key_env = "FULL_OTHER_KEY"
+"""
+
+
+def test_optional_trigger_keys_and_second_workspace_are_read(tmp_path: Path) -> None:
+    """The coverage keys load; the second workspace's key is read from its variable."""
+    path = tmp_path / "harness.toml"
+    path.write_text(FULL_TABLE, encoding="utf-8")
+    environ = {"FULL_KEY": "k-1", "FULL_OTHER_KEY": "other-secret"}
+    target = select_target(load_targets(path, environ={}, cwd=tmp_path), "full", environ=environ)
+    assert (target.failing_trigger, target.input_trigger, target.slow_sync_trigger) == (
+        "flaky-enrichment",
+        "approval-flow",
+        "slow-sync",
+    )
+    assert target.other_api_key == Secret("other-secret")
+    assert target.other_workspace_skip_reason is None
+    assert "other-secret" in target.secret_values()
+    assert "other-secret" not in repr(target)
+
+
+def test_unset_second_key_only_skips_its_case(tmp_path: Path) -> None:
+    path = tmp_path / "harness.toml"
+    path.write_text(FULL_TABLE, encoding="utf-8")
+    target = select_target(
+        load_targets(path, environ={}, cwd=tmp_path), "full", environ={"FULL_KEY": "k"}
+    )
+    reason = target.other_workspace_skip_reason
+    assert reason is not None
+    assert "FULL_OTHER_KEY" in reason
+
+
+@pytest.mark.parametrize(
+    ("drop", "problem"),
+    [
+        ("other_api_key_env", "other_api_key_env: must be set"),
+        ("other_workspace_id", "other_workspace_id: must be set"),
+    ],
+)
+def test_second_workspace_needs_both_keys(tmp_path: Path, drop: str, problem: str) -> None:
+    path = tmp_path / "harness.toml"
+    lines = [line for line in FULL_TABLE.splitlines() if not line.startswith(drop)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    targets = load_targets(path, environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=problem):
+        select_target(targets, "full", environ={"FULL_KEY": "k"})
+
+
+def test_second_key_variable_is_never_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "harness.toml"
+    path.write_text(
+        FULL_TABLE.replace('"FULL_OTHER_KEY"', '"sk-live-not-a-name!"'), encoding="utf-8"
+    )
+    targets = load_targets(path, environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError) as raised:
+        select_target(targets, "full", environ={"FULL_KEY": "k"})
+    assert "sk-live" not in str(raised.value)

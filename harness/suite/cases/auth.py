@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Final
 
 from ..._client import workflow_id_of
-from ..._exceptions import ApiError
 from ..._models import Endpoint, Exchange
 from ...checks import OPEN_QUESTIONS, Note
 from .._context import SkipCase, SuiteContext, fail, random_id
@@ -192,26 +191,40 @@ def other_workspace_status(ctx: SuiteContext) -> None:
     refuses_to_reveal(exchange, workflow_id, "E3 under another workspace id")
 
 
-_OTHER_WORKSPACE: Final = ("sandbox", "quick-answer")
+def _start_elsewhere(ctx: SuiteContext) -> str:
+    """Start a run in `other_workspace_id` with its own key (E2 on the target's sync or
+    background trigger id); its workflow id. Skips when that workspace has no such trigger."""
+    other = ctx.target.other_api_key
+    assert other is not None
+    assert ctx.target.other_workspace_id is not None
+    trigger = placeholder_trigger(ctx)
+    url = ctx.url("start", trigger_id=trigger, workspace_id=ctx.target.other_workspace_id)
+    exchange = ctx.send(
+        Endpoint.START,
+        "POST",
+        url,
+        content=RUN_BODY,
+        headers=_JSON,
+        auth=f"Bearer {other.reveal()}",
+    )
+    body = exchange.json()
+    workflow_id = body.get("workflow_id") if isinstance(body, dict) else None
+    if exchange.status_code not in (200, 201, 202) or not isinstance(workflow_id, str):
+        raise SkipCase(
+            f"other_workspace_id could not start a run of {trigger!r} "
+            f"(answered {_answer(exchange)})"
+        )
+    return workflow_id
 
 
 @case(
     "isolation.foreign_run.E3",
     "E3 never shows a run of another workspace",
-    needs={"admin", "starts_runs"},
+    needs={"other_workspace", "starts_runs"},
 )
 def foreign_run(ctx: SuiteContext) -> None:
-    """A3: a run of another workspace (started through the admin API) is 404 here."""
-    assert ctx.admin is not None
-    foreign = next(
-        (run for run in ctx.admin.runs() if run["workspace_id"] != ctx.target.workspace_id), None
-    )
-    if foreign is None:
-        try:
-            foreign = ctx.admin.run_now(*_OTHER_WORKSPACE)
-        except ApiError as exc:
-            raise SkipCase("the mock serves no second workspace to start a run in") from exc
-    workflow_id = str(foreign["workflow_id"])
+    """A3: a run started in `other_workspace_id` with its own key is a 4xx here, never shown."""
+    workflow_id = _start_elsewhere(ctx)
     exchange = ask_status(ctx, workflow_id)
     ctx.verify(exchange, ctx.checks(endpoint=Endpoint.STATUS))
     refuses_to_reveal(exchange, workflow_id, "E3 for another workspace's run")

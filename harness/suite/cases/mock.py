@@ -1,16 +1,19 @@
-"""Mock-only contract cases: behaviour that needs the admin API and its virtual clock.
+"""Contract cases on runs that fail, wait for input or outlast a limit.
 
-Failed runs, `waiting_for_input`, the sync limit, the background limit, retention and cron
-ticks take minutes to days of virtual time; the mock's clock is reset and frozen, then moved
-with `advance`, so each case takes milliseconds. Every case resets the mock when it ends, so
-the next case finds it running and empty. The trigger ids are the demo world's; a mock that
-lacks one skips the case and says so. On a real target these cases are skipped (no admin API).
+Failed runs, `waiting_for_input` and the sync limit run on any target that names the trigger
+(`failing_trigger`, `input_trigger`, `slow_sync_trigger`): on the mock through the admin API
+and its virtual clock (reset and frozen, then moved with `advance`, so each case takes
+milliseconds, and reset again when it ends), on a real target in real time, polling every
+`poll_interval_s` for at most `max_run_s`. A real target cannot be given input (the API has
+no endpoint for it), so there the input case checks the pause only. The background limit,
+retention and cron ticks take 45 minutes to a day: they need the admin API and are skipped
+elsewhere, each with its reason. A mock that lacks a trigger skips the case and says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Final
 
 from ..._admin_client import MockAdmin
@@ -21,18 +24,16 @@ from ...checks import OPEN_QUESTIONS, Note, note_background_limit
 from .._context import SkipCase, SuiteContext, fail
 from .._registry import case
 from .auth import ask_status
-from .runs import answered, as_observation
+from .runs import answered, as_observation, follow
 
 __all__ = ["DEMO_TRIGGERS", "frozen_history", "mock_reset", "start_on"]
 
 DEMO_TRIGGERS: Final = {
-    "flaky": "flaky-enrichment",
-    "approval": "approval-flow",
-    "slow": "slow-sync",
     "long": "long-batch",
     "quick": "quick-answer",
     "cron": "hourly-health",
 }
+"""The demo world's triggers the admin-only cases use (the others come from the target)."""
 _MOCK_ONLY: Final = {"admin", "starts_runs"}
 _FAILED_SAMPLE: Final = 20
 _DAY_S: Final = 86_400.0
@@ -53,16 +54,28 @@ def mock_reset(ctx: SuiteContext, *, frozen: bool = True) -> Iterator[MockAdmin]
         admin.reset()
 
 
+def _reset_on_mock(ctx: SuiteContext) -> AbstractContextManager[object]:
+    """`mock_reset(ctx, frozen=False)` on the mock; nothing on a real target."""
+    return mock_reset(ctx, frozen=False) if ctx.admin is not None else nullcontext()
+
+
+def _trigger(ctx: SuiteContext, key: str) -> str:
+    """The trigger id `key` names: a target field (`failing_trigger`, ...) or a demo trigger."""
+    named = getattr(ctx.target, key, None) if key.endswith("_trigger") else DEMO_TRIGGERS[key]
+    assert isinstance(named, str), f"{key} is a need of the case"
+    return named
+
+
 def start_on(ctx: SuiteContext, key: str, **variables: Any) -> Observation:
-    """E2 on a demo trigger; skips the case when this mock does not know it."""
-    trigger = DEMO_TRIGGERS[key]
+    """E2 on the trigger `key` names; skips the case when this target does not know it."""
+    trigger = _trigger(ctx, key)
     try:
         return answered(
             ctx, Endpoint.START, lambda: ctx.client.start(trigger, user_variables=variables)
         )
     except ApiError as exc:
         if exc.status_code in (404, 409):
-            raise SkipCase(f"the mock has no usable demo trigger {trigger!r}") from exc
+            raise SkipCase(f"the target has no usable trigger {trigger!r}") from exc
         raise
 
 
@@ -83,25 +96,43 @@ def _status(observation: Observation) -> str | None:
     return observation.envelope.status if observation.envelope is not None else None
 
 
-@case(
-    "mock.failed_runs.E2E3",
-    "A failed run is HTTP 200 with status failed and an error",
-    needs=_MOCK_ONLY,
-)
-def failed_runs(ctx: SuiteContext) -> None:
-    """Invariants 2, 3: failed runs answer 200, carry an error and `response: {}`, stay failed."""
+def _failed(history: RunHistory) -> bool:
+    return history.final is not None and history.final.status == RunStatus.FAILED
+
+
+def _failing_histories(ctx: SuiteContext) -> list[RunHistory]:
+    """Runs of `failing_trigger`: on the mock `_FAILED_SAMPLE` at once on its frozen clock;
+    on a real target one after another, each followed to its end, until one failed (at most
+    `_FAILED_SAMPLE` runs)."""
+    if ctx.admin is None:
+        histories: list[RunHistory] = []
+        for index in range(_FAILED_SAMPLE):
+            histories.append(follow(ctx, start_on(ctx, "failing_trigger", n=index)))
+            if _failed(histories[-1]):
+                break
+        return histories
     with mock_reset(ctx) as admin:
-        starts = [start_on(ctx, "flaky", n=index) for index in range(_FAILED_SAMPLE)]
+        starts = [start_on(ctx, "failing_trigger", n=index) for index in range(_FAILED_SAMPLE)]
         admin.advance(60)
-        histories = [
+        return [
             frozen_history(start, [_poll(ctx, workflow_id_of(start)) for _ in range(2)])
             for start in starts
         ]
+
+
+@case(
+    "mock.failed_runs.E2E3",
+    "A failed run is HTTP 200 with status failed and an error",
+    needs={"failing_trigger", "starts_runs"},
+)
+def failed_runs(ctx: SuiteContext) -> None:
+    """Invariants 2, 3: failed runs answer 200, carry an error and `response: {}`, stay failed."""
+    histories = _failing_histories(ctx)
     for history in histories:
         ctx.verify(history, ctx.checks(expected_workflow_id=history.workflow_id))
-    failed = [h for h in histories if h.final is not None and h.final.status == RunStatus.FAILED]
+    failed = [history for history in histories if _failed(history)]
     if not failed:
-        raise SkipCase(f"none of {_FAILED_SAMPLE} runs of {DEMO_TRIGGERS['flaky']!r} failed")
+        raise SkipCase(f"none of {len(histories)} runs of {ctx.target.failing_trigger!r} failed")
     for history in failed:
         assert history.final is not None
         if history.final.response:
@@ -113,15 +144,54 @@ def failed_runs(ctx: SuiteContext) -> None:
             )
 
 
+def _until_paused(ctx: SuiteContext, workflow_id: str) -> list[Observation]:
+    """Poll every `poll_interval_s` until the run waits for input or ends (at most `max_run_s`)."""
+    polls: list[Observation] = []
+    for _ in range(int(ctx.target.max_run_s // ctx.target.poll_interval_s) + 1):
+        polls.append(_poll(ctx, workflow_id))
+        status = _status(polls[-1])
+        if status == RunStatus.WAITING_FOR_INPUT or polls[-1].envelope is None:
+            break
+        if polls[-1].envelope.is_final:
+            break
+        ctx.sleep(ctx.target.poll_interval_s)
+    return polls
+
+
+def _pause_on_target(ctx: SuiteContext) -> None:
+    """A real target: the run of `input_trigger` reaches `waiting_for_input` (no input given)."""
+    start = start_on(ctx, "input_trigger", contract="approval")
+    workflow_id = workflow_id_of(start)
+    ctx.verify(start.exchange, ctx.checks(endpoint=Endpoint.START))
+    polls = _until_paused(ctx, workflow_id)
+    for poll in polls:
+        ctx.verify(
+            poll.exchange, ctx.checks(endpoint=Endpoint.STATUS, expected_workflow_id=workflow_id)
+        )
+    if _status(polls[-1]) != RunStatus.WAITING_FOR_INPUT:
+        raise fail(
+            "waiting_for_input_seen",
+            "Run did not pause for input",
+            f"statuses {[_status(o) for o in polls]!r} (HTTP {polls[-1].status_code})",
+            polls[-1].exchange,
+        )
+
+
 @case(
     "mock.waiting_for_input.E2E3",
     "A run pauses in waiting_for_input and goes on after input",
-    needs=_MOCK_ONLY,
+    needs={"input_trigger", "starts_runs"},
 )
 def waiting_for_input(ctx: SuiteContext) -> None:
-    """Invariant 2, A10: waiting_for_input (requires_input true) then pending, then final."""
+    """Invariant 2, A10: waiting_for_input (requires_input true) then pending, then final.
+
+    On a real target only the pause is checked: the API gives no way to provide input.
+    """
+    if ctx.admin is None:
+        _pause_on_target(ctx)
+        return
     with mock_reset(ctx) as admin:
-        start = start_on(ctx, "approval", contract="approval")
+        start = start_on(ctx, "input_trigger", contract="approval")
         workflow_id = workflow_id_of(start)
         admin.advance(15)
         waiting = _poll(ctx, workflow_id)
@@ -151,18 +221,17 @@ def waiting_for_input(ctx: SuiteContext) -> None:
 @case(
     "mock.waiting_for_input.E1",
     "E1 answers waiting_for_input as soon as the pause begins",
-    needs=_MOCK_ONLY,
+    needs={"input_trigger", "starts_runs"},
 )
 def sync_waiting_for_input(ctx: SuiteContext) -> None:
     """A10: E1 on a trigger that pauses answers 200 waiting_for_input with requires_input true."""
-    with mock_reset(ctx, frozen=False):
+    trigger = _trigger(ctx, "input_trigger")
+    with _reset_on_mock(ctx):
         try:
-            observation = answered(
-                ctx, Endpoint.SYNC, lambda: ctx.client.run_sync(DEMO_TRIGGERS["approval"])
-            )
+            observation = answered(ctx, Endpoint.SYNC, lambda: ctx.client.run_sync(trigger))
         except ApiError as exc:
             if exc.status_code in (404, 409):
-                raise SkipCase("the mock has no usable demo trigger 'approval-flow'") from exc
+                raise SkipCase(f"the target has no usable trigger {trigger!r}") from exc
             raise
     ctx.verify(observation.exchange, ctx.checks(endpoint=Endpoint.SYNC))
     envelope = observation.envelope
@@ -178,19 +247,22 @@ def sync_waiting_for_input(ctx: SuiteContext) -> None:
 @case(
     "mock.sync_limit.E1",
     "E1 past the sync limit answers the A1 error, never completed",
-    needs=_MOCK_ONLY,
+    needs={"slow_sync_trigger", "starts_runs"},
 )
 def sync_limit(ctx: SuiteContext) -> None:
-    """A1, invariant 9: a flow longer than the sync limit gets 504 (or 200 failed), in time."""
-    with mock_reset(ctx, frozen=False) as admin:
-        admin.set_time_scale(_FAST_SCALE)
+    """A1, invariant 9: a flow longer than the sync limit gets 504 (or 200 failed), in time.
+
+    On a real target the answer takes the sync limit in real time.
+    """
+    trigger = _trigger(ctx, "slow_sync_trigger")
+    with _reset_on_mock(ctx):
+        if ctx.admin is not None:
+            ctx.admin.set_time_scale(_FAST_SCALE)
         try:
-            exchange = answered(
-                ctx, Endpoint.SYNC, lambda: ctx.client.run_sync(DEMO_TRIGGERS["slow"])
-            ).exchange
+            exchange = answered(ctx, Endpoint.SYNC, lambda: ctx.client.run_sync(trigger)).exchange
         except ApiError as exc:
             if exc.status_code in (404, 409):
-                raise SkipCase("the mock has no usable demo trigger 'slow-sync'") from exc
+                raise SkipCase(f"the target has no usable trigger {trigger!r}") from exc
             exchange = exc.exchange
     ctx.verify(exchange, ctx.checks(endpoint=Endpoint.SYNC))
     body = exchange.json()
@@ -210,6 +282,7 @@ def sync_limit(ctx: SuiteContext) -> None:
     "mock.background_limit.E2E3",
     "A background run past 2700 s turns failed naming the limit",
     needs=_MOCK_ONLY,
+    admin_reason="a run must outlast max_run_s (45 minutes by default) of real time",
 )
 def background_limit(ctx: SuiteContext) -> None:
     """A2, invariant 9: a run longer than the background limit ends failed at the limit."""
@@ -230,7 +303,12 @@ def background_limit(ctx: SuiteContext) -> None:
     ctx.note(note_background_limit(history))
 
 
-@case("mock.retention.E3", "A finished run is kept 24 h, then 404", needs=_MOCK_ONLY)
+@case(
+    "mock.retention.E3",
+    "A finished run is kept 24 h, then 404",
+    needs=_MOCK_ONLY,
+    admin_reason="a finished run must be polled again 24 h after it ended",
+)
 def retention(ctx: SuiteContext) -> None:
     """A9, invariant 2: a final run answers the same for 24 h after its end, then 404."""
     with mock_reset(ctx) as admin:
@@ -257,7 +335,10 @@ def retention(ctx: SuiteContext) -> None:
 
 
 @case(
-    "mock.cron_24h", "24 h of virtual time fire 24 hourly cron runs, each final", needs=_MOCK_ONLY
+    "mock.cron_24h",
+    "24 h of virtual time fire 24 hourly cron runs, each final",
+    needs=_MOCK_ONLY,
+    admin_reason="24 h of cron ticks, counted in the mock's run list",
 )
 def cron_day(ctx: SuiteContext) -> None:
     """A13: advancing 24 h fires exactly 24 runs of the hourly trigger, each pollable to final."""
