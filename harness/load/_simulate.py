@@ -13,7 +13,8 @@ Closed form (fixed interval T only): the n-th poll is at nT, so N = ceil(D/T) an
 - E[N] = sum over k >= 0 of P(D > kT) (exact; about E[D]/T + 1/2 when D spans many T),
 - mean delay = T x E[N] - E[D] (exact; about T/2: the delay is nearly U(0, T)),
 - P(delay <= x) = 1 - sum over k >= 1 of (P(D > (k-1)T) - P(D > kT - x)), 0 <= x < T,
-  solved for the p95 by bisection; the delay never reaches T, so the max is T (a supremum),
+  solved for the p95 and the max (the 1-quantile: T, a supremum, unless the durations are
+  bunched, e.g. a fixed duration's one delay) by bisection,
 - R = C/T exactly (every flow is in flight N x T seconds for N polls).
 
 It assumes no run outlasts the deadline. Jittered, exponential and `Retry-After` schedules have
@@ -305,7 +306,7 @@ def closed_form(strategy: PollStrategy, durations: Durations, flows: int) -> Mod
         polls_per_flow=polls,
         mean_delay_s=period * polls - durations.mean(),
         p95_delay_s=_delay_quantile(durations, period, survivals, _P95),
-        max_delay_s=period,
+        max_delay_s=_delay_quantile(durations, period, survivals, 1.0),
         flows=flows,
     )
 

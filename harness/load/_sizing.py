@@ -16,18 +16,21 @@ is built by `strategy_from`, with the same names and defaults as `load`'s `--pol
 `fixed_jittered:5` is the same schedule in both.
 
 `three_way` sets each measurement beside its closed form and its simulation (`_simulate`, the
-same strategy object, no HTTP); `write_sizing_files` writes the table and the delay-vs-rate
-plot (PNG, SVG) beside the report.
+same strategy object, no HTTP); `three_way_event` turns those rows into the report's
+`SizingThreeWay` event, the one source of `sizing.md`, `index.html` and `results.json`;
+`write_sizing_files` (called by `size-polling` and `run`) writes the table and the
+delay-vs-rate plot (PNG, SVG) beside the report and emits the event.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from .._exceptions import UsageError
 from .._models import RunHistory, RunStatus
@@ -40,7 +43,17 @@ from .._polling import (
     require_interval,
     strategy_from,
 )
-from ..report import ReportFolder, SizingResult, SizingRow
+from ..report import (
+    GAP_FIGURES,
+    EventBus,
+    ReportFolder,
+    SizingFigures,
+    SizingResult,
+    SizingRow,
+    SizingThreeWay,
+    ThreeWayRow,
+    markdown_cell,
+)
 from ..report import sizing_chart as _chart
 from ._delays import (
     ClockMap,
@@ -71,7 +84,10 @@ __all__ = [
     "Candidate",
     "FlowSample",
     "Measurement",
+    "SizingFiles",
     "ThreeWay",
+    "ThreeWayReport",
+    "ThreeWaySettings",
     "expected_fixed",
     "failed_runs",
     "measure",
@@ -82,6 +98,7 @@ __all__ = [
     "sample_of",
     "sizing_results",
     "three_way",
+    "three_way_event",
     "three_way_markdown",
     "unmeasured_reason",
     "write_sizing_files",
@@ -102,6 +119,8 @@ DEFAULT_CANDIDATES: Final = (
 """`--intervals` by default: fixed, fixed with jitter, exponential backoff (capped at
 `DEFAULT_CAP_S`) and the `Retry-After`-honouring schedule."""
 _P95: Final = 0.95
+_TEXT_LIMIT: Final = 2000
+"""The most characters of one text `sizing.md` shows (a recommendation, a row's notes)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -566,62 +585,120 @@ def three_way(
     return tuple(rows)
 
 
+def _figures(figures: ModelFigures | Measurement) -> SizingFigures:
+    """A model's figures, or a measurement's (its delays' upper bounds), as reports show them."""
+    if isinstance(figures, Measurement):
+        return SizingFigures(
+            status_rps=figures.status_rps,
+            polls_per_flow=figures.polls_per_flow,
+            mean_delay_s=figures.mean_delay.upper_s,
+            p95_delay_s=figures.p95_delay.upper_s,
+            max_delay_s=figures.max_delay.upper_s,
+        )
+    return SizingFigures(
+        status_rps=figures.status_rps,
+        polls_per_flow=figures.polls_per_flow,
+        mean_delay_s=figures.mean_delay_s,
+        p95_delay_s=figures.p95_delay_s,
+        max_delay_s=figures.max_delay_s,
+    )
+
+
+def three_way_event(
+    rows: Sequence[ThreeWay],
+    *,
+    recommendation: str,
+    durations: str,
+    flows: int,
+    best: Measurement | None = None,
+) -> SizingThreeWay:
+    """The three-way rows as the report's event: the one source `sizing.md`, `index.html`
+    and `results.json` are all rendered from.
+
+    Args:
+        rows: one per candidate (`three_way`).
+        recommendation: the recommendation's text.
+        durations: how the models' durations were chosen (`Durations.describe`).
+        flows: flows in flight the rates are given for.
+        best: the recommended measurement, whose row is marked `recommended`.
+    """
+    return SizingThreeWay(
+        rows=tuple(
+            ThreeWayRow(
+                schedule=row.measured.candidate.label,
+                strategy=row.measured.candidate.strategy,
+                interval_s=row.measured.candidate.interval_s,
+                computed=None if row.computed is None else _figures(row.computed),
+                simulated=_figures(row.simulated),
+                measured=_figures(row.measured),
+                reference=row.reference[0],
+                gaps=row.gaps(),
+                seen=row.measured.samples,
+                lost=row.measured.lost,
+                failed=row.measured.failed,
+                simulated_lost=row.simulated.lost,
+                notes=row.measured.candidate.schedule,
+                recommended=row.measured is best,
+            )
+            for row in rows
+        ),
+        recommendation=recommendation,
+        durations=durations,
+        flows=flows,
+    )
+
+
 def _fig(value: float) -> str:
     return f"{value:.2f}" if math.isfinite(value) else "unmeasured"
 
 
-def _gap_text(row: ThreeWay) -> str:
-    name, _ = row.reference
+def _gap_text(row: ThreeWayRow) -> str:
     parts = [
-        f"{label} {gap:+.1%}"
-        for label, gap in zip(("req/s", "polls", "mean"), row.gaps().values(), strict=True)
-        if math.isfinite(gap)
+        f"{label} {row.gaps[name]:+.1%}"
+        for label, name in zip(("req/s", "polls", "mean"), GAP_FIGURES, strict=True)
+        if math.isfinite(row.gaps[name])
     ]
-    return f"vs {name}: " + ", ".join(parts) if parts else "no measured figure"
+    return f"vs {row.reference}: " + ", ".join(parts) if parts else "no measured figure"
 
 
-def three_way_markdown(
-    rows: Sequence[ThreeWay], *, durations: str, recommendation: str, flows: int
-) -> str:
-    """The sizing table three ways as Markdown: per candidate a computed, a simulated and a
-    measured line and the measured line's gap to the model it is judged against.
+def three_way_markdown(table: SizingThreeWay) -> str:
+    """The sizing table three ways as Markdown (`sizing.md`): per candidate a computed, a
+    simulated and a measured line, and the measured line's gap to the model it is judged
+    against; the recommendation last.
 
     Args:
-        rows: one per candidate.
-        durations: how the models' durations were chosen (`Durations.describe`).
-        recommendation: the recommendation's text.
-        flows: flows in flight the rates are given for.
+        table: the three-way event (`three_way_event`).
     """
     lines = [
         "# Polling sizing: computed, simulated, measured",
         "",
-        f"Run durations (models): {durations}. Status requests/s for {flows} flows in flight; "
-        "delays in target seconds (measured: the upper bound).",
+        f"Run durations (models): {markdown_cell(table.durations, _TEXT_LIMIT)}. Status "
+        f"requests/s for {table.flows} flows in flight; delays in target seconds (measured: "
+        "the upper bound).",
         "",
         "| schedule | source | status req/s | polls/flow | mean delay | p95 delay | max delay "
         "| notes |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    for row in rows:
-        m, label = row.measured, row.measured.candidate.label
-        computed = row.computed
-        if computed is None:
+    for row in table.rows:
+        label = row.schedule  # a validated `--intervals` label: `strategy seconds`
+        if row.computed is None:
             lines.append(f"| {label} | computed | | | | | | no closed form |")
         else:
-            lines.append(_model_line(label, "computed", computed, "exact (fixed interval)"))
-        lost = f", {row.simulated.lost:.1%} lost" if row.simulated.lost else ""
+            lines.append(_model_line(label, "computed", row.computed, "exact (fixed interval)"))
+        lost = f", {row.simulated_lost:.1%} lost" if row.simulated_lost else ""
         lines.append(_model_line(label, "simulated", row.simulated, f"seeded{lost}"))
-        lines.append(
-            f"| {label} | measured | {_fig(m.status_rps)} | {m.polls_per_flow:.2f} "
-            f"| {_fig(m.mean_delay.upper_s)} | {_fig(m.p95_delay.upper_s)} "
-            f"| {_fig(m.max_delay.upper_s)} | {_gap_text(row)}; {m.samples} seen, {m.lost} "
-            f"lost, {m.failed} failed; {m.candidate.schedule} |"
+        notes = (
+            f"{_gap_text(row)}; {row.seen} seen, {row.lost} lost, {row.failed} failed; {row.notes}"
         )
-    lines += ["", f"Recommendation: {recommendation}", ""]
+        lines.append(
+            _model_line(label, "measured", row.measured, markdown_cell(notes, _TEXT_LIMIT))
+        )
+    lines += ["", f"Recommendation: {markdown_cell(table.recommendation, _TEXT_LIMIT)}", ""]
     return "\n".join(lines)
 
 
-def _model_line(label: str, source: str, figures: ModelFigures, note: str) -> str:
+def _model_line(label: str, source: str, figures: SizingFigures, note: str) -> str:
     return (
         f"| {label} | {source} | {_fig(figures.status_rps)} | {figures.polls_per_flow:.2f} "
         f"| {_fig(figures.mean_delay_s)} | {_fig(figures.p95_delay_s)} "
@@ -633,37 +710,114 @@ SIZING_FILES: Final = ("sizing.md", "sizing.png", "sizing.svg")
 """What `write_sizing_files` writes beside the report: the three-way table and the plot."""
 
 
+class ThreeWayReport(Protocol):
+    """What `write_sizing_files` needs of an open report (the CLI's `ReportedRun`)."""
+
+    @property
+    def folder(self) -> ReportFolder:
+        """The run's report folder."""
+        ...
+
+    @property
+    def bus(self) -> EventBus:
+        """Where the three-way event goes."""
+        ...
+
+
+class ThreeWaySettings(Protocol):
+    """What `write_sizing_files` needs of the sizing plan (`SizingPlan`)."""
+
+    @property
+    def flows(self) -> int:
+        """Flows in flight per candidate."""
+        ...
+
+    @property
+    def deadline_s(self) -> float:
+        """The clients' deadline (target seconds)."""
+        ...
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (the simulation's)."""
+        ...
+
+    @property
+    def max_delay_s(self) -> float:
+        """The detection delay budget (target seconds)."""
+        ...
+
+    @property
+    def delay_stat(self) -> str:
+        """Which delay the budget applies to, `p95` or `mean`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingFiles:
+    """What `write_sizing_files` did: the three-way `rows`, the models' `durations`, the
+    `event` it emitted and the paths it `written`."""
+
+    rows: tuple[ThreeWay, ...]
+    durations: Durations
+    event: SizingThreeWay
+    written: tuple[Path, ...]
+
+
 def write_sizing_files(
-    folder: ReportFolder,
-    rows: Sequence[ThreeWay],
-    result: SizingResult,
+    run: ThreeWayReport,
+    plan: ThreeWaySettings,
+    measurements: Sequence[Measurement],
     *,
-    durations: str,
-    flows: int,
-) -> tuple[Path, ...]:
-    """Write the three-way table (`sizing.md`) and the delay-vs-rate plot as `sizing.png`
-    and `sizing.svg` (measured points, simulated crosses) into the report folder.
+    best: Measurement | None,
+    text: str,
+    given: DurationDist | None,
+) -> SizingFiles | None:
+    """Set each measurement beside its closed form and simulation (`three_way`), write the
+    table (`sizing.md`) and the delay-vs-rate plot (`sizing.png`, `sizing.svg`: measured
+    points, simulated crosses) into the report folder, and emit the table as a
+    `SizingThreeWay` event naming those files. `size-polling` and `run` both call it.
 
     Args:
-        folder: the run's report folder.
-        rows: the three-way rows, one per candidate.
-        result: the measured sizing table (`sizing_results`).
-        durations: how the models' durations were chosen.
-        flows: flows in flight the rates are given for.
+        run: the open report.
+        plan: the sizing plan the measurements followed.
+        measurements: one per candidate measured (`sizing_stage`).
+        best: the recommended measurement (None: none).
+        text: the recommendation's text.
+        given: the duration distribution the models use (`--duration-dist`, or the mock's
+            own); None: the durations measured on the target.
 
     Returns:
-        The paths written (the plots only when the table has rows).
+        What was written and emitted; None (nothing written) when no run duration is known
+        or no candidate was measured.
     """
+    durations = model_durations(given, measurements)
+    results = sizing_results(
+        measurements, text, best=best, max_delay_s=plan.max_delay_s, delay_stat=plan.delay_stat
+    )
+    if durations is None or not results:
+        return None
+    rows = three_way(measurements, durations, deadline_s=plan.deadline_s, seed=plan.seed)
+    table = three_way_event(
+        rows, recommendation=text, durations=durations.describe(), flows=plan.flows, best=best
+    )
+    written = _write_files(run.folder, table, results[0], rows)
+    table = dataclasses.replace(table, files=tuple(path.name for path in written))
+    run.bus.emit(table)
+    return SizingFiles(rows=rows, durations=durations, event=table, written=written)
+
+
+def _write_files(
+    folder: ReportFolder, table: SizingThreeWay, result: SizingResult, rows: Sequence[ThreeWay]
+) -> tuple[Path, ...]:
+    """`sizing.md` from the table, then the plot as PNG and SVG (when it has points)."""
     stat = result.delay_stat
     simulated = [
         (row.simulated.status_rps, row.simulated.p95_delay_s if stat == "p95" else
          row.simulated.mean_delay_s)
         for row in rows
     ]  # fmt: skip
-    text = three_way_markdown(
-        rows, durations=durations, recommendation=result.recommendation, flows=flows
-    )
-    written = [folder.write_text(SIZING_FILES[0], text)]
+    written = [folder.write_text(SIZING_FILES[0], three_way_markdown(table))]
     for name in SIZING_FILES[1:]:
         chart = _chart(result, fmt=name.rpartition(".")[2], simulated=simulated)
         if chart is not None:

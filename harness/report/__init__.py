@@ -10,6 +10,7 @@ with fan_out(standard_reporters(folder)) as bus:
 from ._base import FileReporter
 from ._comparison import ComparisonRecorded, ComparisonRow
 from ._events import (
+    GAP_FIGURES,
     CaseFinished,
     Event,
     EventBus,
@@ -24,11 +25,14 @@ from ._events import (
     RunFinished,
     RunRecord,
     RunStarted,
+    SizingFigures,
     SizingResult,
     SizingRow,
+    SizingThreeWay,
     Suite,
     SuiteCounts,
     SuiteStarted,
+    ThreeWayRow,
     ViolationRecord,
     fan_out,
 )
@@ -36,12 +40,13 @@ from ._folder import LATEST, ReportFolder, folder_name, read_latest, sanitise_na
 from ._html import SECTIONS, HtmlReporter, render_html
 from ._json import SCHEMA_VERSION, JsonReporter, results_document
 from ._junit import JunitReporter, junit_tree, xml_safe
-from ._markdown import MarkdownReporter, render_markdown
+from ._markdown import MarkdownReporter, markdown_cell, render_markdown
 from ._plots import CHART_FORMATS, sizing_chart
 from ._standard import standard_reporters
 
 __all__ = [
     "CHART_FORMATS",
+    "GAP_FIGURES",
     "LATEST",
     "SCHEMA_VERSION",
     "SECTIONS",
@@ -67,15 +72,19 @@ __all__ = [
     "RunFinished",
     "RunRecord",
     "RunStarted",
+    "SizingFigures",
     "SizingResult",
     "SizingRow",
+    "SizingThreeWay",
     "Suite",
     "SuiteCounts",
     "SuiteStarted",
+    "ThreeWayRow",
     "ViolationRecord",
     "fan_out",
     "folder_name",
     "junit_tree",
+    "markdown_cell",
     "read_latest",
     "render_html",
     "render_markdown",

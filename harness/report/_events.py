@@ -6,7 +6,8 @@ them and writes its file on `close()`. The runner never knows which reporters ex
 
 A run's stream is `RunStarted`, then per suite a `SuiteStarted` followed by that suite's
 `CaseFinished` events (the units that pass or fail, one JUnit testcase each) and its details
-(`NoteRecorded`, `FuzzFinding`, `LoadSummary`, `SizingResult`), and last `RunFinished`.
+(`NoteRecorded`, `FuzzFinding`, `LoadSummary`, `SizingResult`, `SizingThreeWay`), and last
+`RunFinished`.
 `RunRecord` accumulates a stream for reporters that write once at the end.
 """
 
@@ -26,6 +27,7 @@ from harness._models import Exchange
 from ._comparison import ComparisonRecorded
 
 __all__ = [
+    "GAP_FIGURES",
     "CaseFinished",
     "Event",
     "EventBus",
@@ -40,11 +42,14 @@ __all__ = [
     "RunFinished",
     "RunRecord",
     "RunStarted",
+    "SizingFigures",
     "SizingResult",
     "SizingRow",
+    "SizingThreeWay",
     "Suite",
     "SuiteCounts",
     "SuiteStarted",
+    "ThreeWayRow",
     "ViolationRecord",
     "fan_out",
 ]
@@ -294,6 +299,71 @@ class SizingResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SizingFigures:
+    """What one schedule costs and how late it notices, by one source (computed, simulated
+    or measured): status requests/s for the flows in flight, polls per flow, and the mean,
+    p95 and max detection delay (target seconds; measured: the upper bound). A figure that
+    was not measured is infinite."""
+
+    status_rps: float
+    polls_per_flow: float
+    mean_delay_s: float
+    p95_delay_s: float
+    max_delay_s: float
+
+
+GAP_FIGURES: Final = ("status_rps", "polls_per_flow", "mean_delay_s")
+"""The figures a three-way row's `gaps` compare, in order."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreeWayRow:
+    """One candidate schedule three ways.
+
+    `computed` is the closed form (None when none exists), `simulated` the seeded simulation
+    (`simulated_lost`: the share of its flows that never ended, 0-1) and `measured` what the
+    target showed (`seen` flows seen final, `lost` never seen, `failed` ended `failed`).
+    `gaps` holds measured minus `reference` (`computed`, else `simulated`) relative to the
+    reference (0.05 = 5 %) per `GAP_FIGURES` name, NaN when either figure is unknown.
+    `schedule` is the label (`fixed 5s`), `notes` what the schedule does in words.
+    """
+
+    schedule: str
+    strategy: str
+    interval_s: float
+    computed: SizingFigures | None
+    simulated: SizingFigures
+    measured: SizingFigures
+    reference: str
+    gaps: Mapping[str, float]
+    seen: int
+    lost: int
+    failed: int
+    simulated_lost: float = 0.0
+    notes: str = ""
+    recommended: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gaps", _frozen_mapping(self.gaps))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingThreeWay:
+    """The sizing table three ways (computed, simulated, measured) and its recommendation.
+
+    `durations` says which run durations the models used, `flows` the flows in flight the
+    rates are given for; `files` are the files written beside the report (`sizing.md`,
+    `sizing.png`, `sizing.svg`, relative to the report folder), empty before they are.
+    """
+
+    rows: tuple[ThreeWayRow, ...]
+    recommendation: str
+    durations: str
+    flows: int
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished:
     """The run ended with this exit code (0 held, 1 failed, 2 usage, 3 target unavailable,
     4 could not judge, 130/143 interrupted)."""
@@ -317,6 +387,7 @@ Event = (
     | FuzzFinding
     | LoadSummary
     | SizingResult
+    | SizingThreeWay
     | ComparisonRecorded
     | RunFinished
 )
@@ -415,6 +486,7 @@ class RunRecord:
     findings: list[FuzzFinding] = field(default_factory=list)
     loads: list[LoadSummary] = field(default_factory=list)
     sizings: list[SizingResult] = field(default_factory=list)
+    three_ways: list[SizingThreeWay] = field(default_factory=list)
     comparisons: list[ComparisonRecorded] = field(default_factory=list)
 
     def add(self, event: Event) -> None:
@@ -437,6 +509,8 @@ class RunRecord:
                 self.loads.append(event)
             case SizingResult():
                 self.sizings.append(event)
+            case SizingThreeWay():
+                self.three_ways.append(event)
             case ComparisonRecorded():
                 self.comparisons.append(event)
 

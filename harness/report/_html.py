@@ -13,11 +13,12 @@ asks for more.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import jinja2
 
@@ -32,7 +33,9 @@ from ._events import (
     NoteRecorded,
     Outcome,
     RunRecord,
+    SizingFigures,
     SizingResult,
+    SizingThreeWay,
     Suite,
 )
 from ._format import body_view, format_duration, jsonable
@@ -197,6 +200,46 @@ def _sizing_view(result: SizingResult) -> dict[str, Any]:
     }
 
 
+_THREE_WAY_FIGURES: Final = (
+    ("status req/s", "status_rps"),
+    ("polls/flow", "polls_per_flow"),
+    ("mean delay s", "mean_delay_s"),
+    ("p95 delay s", "p95_delay_s"),
+    ("max delay s", "max_delay_s"),
+)
+"""The figures of the three-way table: (heading, `SizingFigures` field), in display order."""
+
+
+def _figure_text(figures: SizingFigures | None, name: str) -> str:
+    """One figure as text: blank without a closed form, `unmeasured` when infinite."""
+    if figures is None:
+        return ""
+    value: float = getattr(figures, name)
+    return f"{value:.2f}" if math.isfinite(value) else "unmeasured"
+
+
+def _three_way_view(table: SizingThreeWay) -> dict[str, Any]:
+    """The three-way table as rows of (schedule, figure): computed, simulated and measured
+    side by side, with the measured gap to the row's reference where one is compared."""
+    rows = []
+    for row in table.rows:
+        for heading, name in _THREE_WAY_FIGURES:
+            gap = row.gaps.get(name, math.nan)
+            rows.append(
+                {
+                    "row": row,
+                    "first": name == _THREE_WAY_FIGURES[0][1],
+                    "figure": heading,
+                    "cells": [
+                        _figure_text(figures, name)
+                        for figures in (row.computed, row.simulated, row.measured)
+                    ],
+                    "gap": f"{gap:+.1%} vs {row.reference}" if math.isfinite(gap) else "",
+                }
+            )
+    return {"table": table, "rows": rows, "span": len(_THREE_WAY_FIGURES)}
+
+
 def _probe_rows(
     cases: Iterable[CaseFinished], notes: Sequence[NoteRecorded]
 ) -> tuple[list[dict[str, Any]], list[NoteRecorded]]:
@@ -254,6 +297,7 @@ def render_html(record: RunRecord) -> str:
             findings=[_finding_view(finding) for finding in record.findings],
             loads=[_load_view(summary) for summary in record.loads],
             sizings=[_sizing_view(result) for result in record.sizings],
+            three_ways=[_three_way_view(table) for table in record.three_ways],
             comparisons=record.comparisons,
             probe_rows=probe_rows,
             other_notes=other_notes,

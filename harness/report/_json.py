@@ -13,7 +13,9 @@ from ._events import (
     LoadSummary,
     NoteRecorded,
     RunRecord,
+    SizingFigures,
     SizingResult,
+    SizingThreeWay,
     ViolationRecord,
 )
 from ._format import exchange_record, jsonable
@@ -60,6 +62,7 @@ def results_document(record: RunRecord) -> dict[str, Any]:
         "findings": [_finding(finding) for finding in record.findings],
         "load": [_load(summary) for summary in record.loads],
         "sizing": [_sizing(result) for result in record.sizings],
+        "sizing_three_way": [_three_way(table) for table in record.three_ways],
     }
 
 
@@ -181,5 +184,47 @@ def _sizing(result: SizingResult) -> dict[str, Any]:
                 "recommended": row.recommended,
             }
             for row in result.rows
+        ],
+    }
+
+
+def _figures(figures: SizingFigures | None) -> dict[str, float | None] | None:
+    if figures is None:
+        return None
+    return {
+        "status_rps": _finite(figures.status_rps),
+        "polls_per_flow": _finite(figures.polls_per_flow),
+        "mean_delay_s": _finite(figures.mean_delay_s),
+        "p95_delay_s": _finite(figures.p95_delay_s),
+        "max_delay_s": _finite(figures.max_delay_s),
+    }
+
+
+def _three_way(table: SizingThreeWay) -> dict[str, Any]:
+    """The three-way table: per schedule the computed (null: no closed form), simulated and
+    measured figures, and the measured gaps to `reference` (relative; null when unknown)."""
+    return {
+        "recommendation": table.recommendation,
+        "durations": table.durations,
+        "flows": table.flows,
+        "files": list(table.files),
+        "rows": [
+            {
+                "schedule": row.schedule,
+                "strategy": row.strategy,
+                "interval_s": row.interval_s,
+                "computed": _figures(row.computed),
+                "simulated": _figures(row.simulated),
+                "measured": _figures(row.measured),
+                "reference": row.reference,
+                "gaps": {name: _finite(gap) for name, gap in row.gaps.items()},
+                "seen": row.seen,
+                "lost": row.lost,
+                "failed": row.failed,
+                "simulated_lost": row.simulated_lost,
+                "notes": row.notes,
+                "recommended": row.recommended,
+            }
+            for row in table.rows
         ],
     }

@@ -12,6 +12,7 @@ tag, emphasis, a table cell of its own).
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Final
@@ -19,7 +20,7 @@ from typing import ClassVar, Final
 from harness._display import display_safe
 
 from ._base import FileReporter
-from ._events import LoadSummary, Outcome, RunRecord, Suite
+from ._events import LoadSummary, Outcome, RunRecord, SizingThreeWay, Suite
 from ._format import format_duration
 
 __all__ = ["MarkdownReporter", "markdown_cell", "markdown_code", "render_markdown"]
@@ -33,6 +34,8 @@ _VERDICT_MARKS = {
     "interrupted": "⏹️",
 }
 _CELL_LIMIT = 200
+_RECOMMENDATION_LIMIT: Final = 2000
+"""The most characters of a sizing recommendation kept (it explains itself, in full)."""
 _SIGNIFICANT: Final = re.compile(r"(?i)[\\`*_\[\]|~$@]|(?<=[a-z0-9])(?=://)|(?<=\bwww)(?=\.)")
 """Where a backslash goes (CommonMark §2.4, any ASCII punctuation may be escaped): before
 `\\`, code, emphasis, link, table, strikethrough, math and e-mail characters, and inside
@@ -228,10 +231,28 @@ def _details(record: RunRecord) -> list[str]:
     if not record.sizings:
         lines.append("- Polling sizing: not run.")
     for sizing in record.sizings:
-        lines.append(f"- Polling sizing: {markdown_cell(sizing.recommendation)}")
+        lines.append(
+            f"- Polling sizing: {markdown_cell(sizing.recommendation, _RECOMMENDATION_LIMIT)}"
+        )
         if sizing.delay_resolution:
             lines.append(f"  - Delay resolution: {markdown_cell(sizing.delay_resolution)}")
+    shown = {sizing.recommendation for sizing in record.sizings}
+    lines.extend(_three_way_line(table, shown) for table in record.three_ways)
     return lines
+
+
+def _three_way_line(table: SizingThreeWay, shown: set[str]) -> str:
+    """The three-way table in one line: schedules, the largest gap, its files, and its
+    recommendation unless the measured sizing already said it (no repeated rows)."""
+    gaps = [abs(gap) for row in table.rows for gap in row.gaps.values() if math.isfinite(gap)]
+    largest = f"largest measured gap {max(gaps):.1%}" if gaps else "no measured gap"
+    files = ", ".join(markdown_code(name) for name in table.files) or "no files written"
+    line = f"  - Computed, simulated, measured: {len(table.rows)} schedules, {largest}; {files}."
+    if table.recommendation not in shown:
+        line += (
+            f"\n  - Recommendation: {markdown_cell(table.recommendation, _RECOMMENDATION_LIMIT)}"
+        )
+    return line
 
 
 def _load_verdict(record: RunRecord, summary: LoadSummary) -> str:

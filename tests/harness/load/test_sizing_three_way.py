@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,12 @@ from harness.load import (
     parse_duration,
     recommend,
     run_on_mock,
-    sizing_results,
     three_way,
     three_way_markdown,
     write_sizing_files,
 )
-from harness.report import ReportFolder
+from harness.load._sizing import three_way_event
+from harness.report import Event, EventBus, ReportFolder
 
 EXACT = DelayResolution(end_source=ADMIN_END, clock=ClockMap(source="the mock's own clock"))
 FIXED_5 = Candidate(strategy="fixed", interval_s=5)
@@ -126,9 +127,12 @@ def test_three_way_sets_the_closed_form_or_the_simulation_beside_each_measuremen
     gaps = fixed_row.gaps()
     assert gaps["polls_per_flow"] == pytest.approx(4.5 / computed.polls_per_flow - 1)
     assert gaps["status_rps"] == pytest.approx(fixed_row.measured.status_rps / 2.0 - 1)
-    text = three_way_markdown(
-        [fixed_row, backoff_row], durations=durations.describe(), recommendation="r", flows=10
+    table = three_way_event(
+        [fixed_row, backoff_row], recommendation="r", durations=durations.describe(), flows=10
     )
+    assert [row.reference for row in table.rows] == ["computed", "simulated"]
+    assert table.rows[0].gaps["polls_per_flow"] == gaps["polls_per_flow"]
+    text = three_way_markdown(table)
     assert "| exponential 2s | computed | | | | | | no closed form |" in text
     assert "vs computed: req/s" in text
 
@@ -144,18 +148,65 @@ def test_model_durations_fall_back_to_the_measured_runs() -> None:
     assert model_durations(None, [nothing]) is None
 
 
-def test_write_sizing_files_writes_the_table_png_and_svg(tmp_path: Path) -> None:
+class _Recorder:
+    """A reporter that keeps every event."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        """Nothing to write."""
+
+
+@dataclass
+class _Run:
+    """An open report: a folder, and a bus into a recorder."""
+
+    folder: ReportFolder
+    recorder: _Recorder = field(default_factory=_Recorder)
+
+    @property
+    def bus(self) -> EventBus:
+        return EventBus([self.recorder])
+
+    @property
+    def events(self) -> list[Event]:
+        return self.recorder.events
+
+
+def test_write_sizing_files_writes_the_table_png_and_svg_and_emits_them(tmp_path: Path) -> None:
     """sizing.md, sizing.png and sizing.svg land in the report folder, each a real file of
-    its kind."""
+    its kind, and the three-way event that sizing.md is rendered from names them."""
     folder = ReportFolder.create(tmp_path, "size-polling", "mock", datetime(2026, 1, 1, tzinfo=UTC))
+    run = _Run(folder=folder)
     measurements = [_measure(FIXED_5), _measure(EXPONENTIAL_2)]
     best, text = recommend(measurements, max_delay_s=10)
-    rows = three_way(measurements, parse_duration("fixed:20"), deadline_s=600, seed=1, runs=50)
-    [result] = sizing_results(measurements, text, best=best, max_delay_s=10)
-    written = write_sizing_files(folder, rows, result, durations="fixed:s=20", flows=10)
-    assert [path.name for path in written] == list(SIZING_FILES)
-    table, png, svg = written
+    plan = SizingPlan(candidates=(FIXED_5, EXPONENTIAL_2), flows=10, deadline_s=600, seed=1)
+    files = write_sizing_files(
+        run, plan, measurements, best=best, text=text, given=parse_duration("fixed:20")
+    )
+    assert files is not None
+    assert [path.name for path in files.written] == list(SIZING_FILES)
+    table, png, svg = files.written
+    assert table.read_text() == three_way_markdown(files.event)
     assert "Recommendation: " in table.read_text()
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert b"<svg" in svg.read_bytes()[:500]
-    assert math.isnan(rows[0].gaps()["mean_delay_s"])  # the model's delay is 0: no ratio
+    assert run.events == [files.event]
+    assert files.event.files == SIZING_FILES
+    assert [row.recommended for row in files.event.rows] == [m is best for m in measurements]
+    assert math.isnan(files.rows[0].gaps()["mean_delay_s"])  # the model's delay is 0: no ratio
+
+
+def test_write_sizing_files_writes_nothing_without_durations(tmp_path: Path) -> None:
+    """No distribution given and no run's duration measured: no file, no event."""
+    folder = ReportFolder.create(tmp_path, "size-polling", "mock", datetime(2026, 1, 1, tzinfo=UTC))
+    run = _Run(folder=folder)
+    nothing = measure(FIXED_5, [None], 1, resolution=EXACT)
+    plan = SizingPlan(candidates=(FIXED_5,), flows=1)
+    assert write_sizing_files(run, plan, [nothing], best=None, text="t", given=None) is None
+    assert run.events == []
+    assert not (folder.path / SIZING_FILES[0]).exists()

@@ -64,6 +64,7 @@ def test_key_order_is_stable(write_run: WriteRun) -> None:
         "findings",
         "load",
         "sizing",
+        "sizing_three_way",
     ]
 
 
