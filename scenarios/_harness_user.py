@@ -69,6 +69,7 @@ from harness.load import (
     exact_end,
     log_end,
 )
+from scenarios import _stop  # noqa: F401 - registers the --stop-on-threshold watcher
 from scenarios._metrics import (
     EndTimes,
     FlowCsv,

@@ -57,6 +57,7 @@ __all__ = [
     "merge_flow_csvs",
     "redact_outputs",
     "run_load",
+    "stop_reason",
 ]
 
 _STOP_GRACE_S: Final = 60.0
@@ -262,11 +263,13 @@ def summarise(
     failures = parse_failures(_read(out_dir / "locust_failures.csv"))
     statuses = parse_flow_statuses(_read(out_dir / "flows.csv"))
     html = out_dir / "locust.html"
+    stopped = stop_reason(_read(out_dir / "locust-0.log"))
+    early = () if stopped is None else (f"run stopped early by --stop-on-threshold: {stopped}",)
     summary = LoadSummary(
         scenario=plan.scenario,
         stats=stats,
         series=parse_history(_read(out_dir / "locust_stats_history.csv")),
-        thresholds_crossed=crossed_thresholds(stats, failures, thresholds, statuses),
+        thresholds_crossed=early + crossed_thresholds(stats, failures, thresholds, statuses),
         flow_statuses=statuses,
         failures=failure_texts(failures),
         locust_html=html.name if html.is_file() else None,
@@ -280,6 +283,15 @@ def summarise(
         out_dir=out_dir,
         inconclusive=count_inconclusive(failures),
     )
+
+
+def stop_reason(log: str) -> str | None:
+    """The threshold that stopped the run early (the master's `FlowSettings.STOP_MARK` line
+    in its log), None when it ran its course."""
+    for line in log.splitlines():
+        if FlowSettings.STOP_MARK in line:
+            return line[line.index(FlowSettings.STOP_MARK) + len(FlowSettings.STOP_MARK) :].strip()
+    return None
 
 
 def _usage_message(log: str) -> str:

@@ -48,7 +48,8 @@ class Option:
 
     `--name-with-dashes` is the flag. A `bool` option is a switch (`store_true`). With
     `blank_is_none`, an empty value means None (a field that may be left unset, such as a
-    trigger); None is then written as `--flag ""`.
+    trigger); None is then written as `--flag ""`. A `multiple` option is given once per value
+    (`--max-p95-ms 500 --max-p95-ms E3=200`); its field holds a tuple (empty: none given).
     """
 
     name: str
@@ -58,6 +59,7 @@ class Option:
     env_var: str | None = None
     choices: tuple[str, ...] | None = None
     blank_is_none: bool = False
+    multiple: bool = False
 
     @property
     def flag(self) -> str:
@@ -69,6 +71,8 @@ class Option:
         settings: dict[str, Any] = {"dest": self.name, "default": self.default, "help": self.help}
         if self.kind is bool:
             settings["action"] = "store_true"
+        elif self.multiple:
+            settings |= {"action": "append", "type": self.kind, "default": None}
         else:
             settings["type"] = self.kind
         if self.env_var is not None:
@@ -85,6 +89,8 @@ class Option:
         """The argv words that give this option `value` (none when the default stands)."""
         if self.kind is bool:
             return [self.flag] if value else []
+        if self.multiple and isinstance(value, tuple):
+            return [word for item in value for word in (self.flag, _text(item))]
         if value is None:
             return [self.flag, ""] if self.blank_is_none and self.default is not None else []
         return [self.flag, _text(value)]
@@ -105,6 +111,7 @@ def option(
     env_var: str | None = None,
     choices: tuple[str, ...] | None = None,
     blank_is_none: bool = False,
+    multiple: bool = False,
 ) -> dict[str, Any]:
     """Field metadata that makes a settings field an option: `field(default=..., metadata=...)`.
 
@@ -114,9 +121,10 @@ def option(
         env_var: a variable Locust also reads the option from.
         choices: the allowed values.
         blank_is_none: an empty value means None.
+        multiple: the option is given once per value; the field holds a tuple.
     """
     spec = {"kind": kind, "help": help, "env_var": env_var, "choices": choices}
-    return {_KEY: {**spec, "blank_is_none": blank_is_none}}
+    return {_KEY: {**spec, "blank_is_none": blank_is_none, "multiple": multiple}}
 
 
 def options_of(settings_class: type[Any]) -> tuple[Option, ...]:
@@ -142,6 +150,8 @@ def read(parsed: object, table: tuple[Option, ...]) -> dict[str, Any]:
     values = {}
     for item in table:
         value = getattr(parsed, item.name, item.default)
+        if item.multiple:
+            value = tuple(value) if isinstance(value, list | tuple) else ()
         values[item.name] = None if item.blank_is_none and value == "" else value
     return values
 

@@ -13,6 +13,12 @@ Cost (issue 14): `max_runs` caps the flows one Locust process launches (each sta
 one run); a launch refused at the cap is counted under the flow metric `MAX_RUNS_METRIC`, so
 the report can say the cap was hit. `seed` seeds the users' randomness (jitter, choices), so a
 run can be replayed.
+
+Stopping early (issue 16): with `stop_on_threshold`, the Locust master (or the one local
+runner) judges the threshold fields (`max_fail_ratio` ... `max_violations`, the flags of
+`trigger-harness load`) every second and stops the run when one is crossed
+(`scenarios/_stop.py`); `stop_thresholds` builds the `Thresholds` they mean, `threshold_fields`
+the fields of a `Thresholds`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from ._options import (
     read,
     render,
 )
+from ._thresholds import LatencyLimit, Thresholds, latency_limits
 
 __all__ = [
     "DEFAULT_BURST_SIZE",
@@ -43,7 +50,9 @@ __all__ = [
     "FLOW_CSV_ENV",
     "FLOW_OPTIONS",
     "MAX_RUNS_METRIC",
+    "STOP_MARK",
     "FlowSettings",
+    "threshold_fields",
 ]
 
 DEFAULT_KEY_ENV: Final = "TRIGGER_HARNESS_API_KEY"
@@ -54,6 +63,8 @@ DEFAULT_BURST_SIZE: Final = 10
 """jira-burst: deliveries per arrival."""
 MAX_RUNS_METRIC: Final = "max-runs reached: flows not started"
 """The flow metric (`FLOW <name>`) counting launches refused at `max_runs`."""
+STOP_MARK: Final = "trigger-harness stopped the run early: "
+"""Starts the log line in which the master says which threshold stopped the run."""
 _DEMO: Final = mock_target()
 """The demo world's target: its workspace, key and Jira secret are the fallbacks."""
 DEMO_WORKSPACE: Final = _DEMO.workspace_id
@@ -165,7 +176,42 @@ class FlowSettings:
             blank_is_none=True,
         ),
     )
+    stop_on_threshold: bool = field(
+        default=False,
+        metadata=option(
+            bool, "Stop the run as soon as a threshold below is crossed (judged each second)"
+        ),
+    )
+    max_fail_ratio: float | None = field(
+        default=None,
+        metadata=option(float, "--stop-on-threshold: failed / all HTTP requests, 0-1"),
+    )
+    max_flow_fail_ratio: float | None = field(
+        default=None,
+        metadata=option(float, "--stop-on-threshold: flows ended failed or lost / all ended, 0-1"),
+    )
+    max_p95_ms: tuple[str, ...] = field(
+        default=(),
+        metadata=option(
+            str, "--stop-on-threshold: highest p95, MS or ENDPOINT=MS (E3=200)", multiple=True
+        ),
+    )
+    max_p99_ms: tuple[str, ...] = field(
+        default=(),
+        metadata=option(str, "--stop-on-threshold: highest p99, as --max-p95-ms", multiple=True),
+    )
+    min_rps: float | None = field(
+        default=None,
+        metadata=option(
+            float, "--stop-on-threshold: lowest HTTP req/s, judged once spawning completed"
+        ),
+    )
+    max_violations: int | None = field(
+        default=None,
+        metadata=option(int, "--stop-on-threshold: contract violations allowed"),
+    )
     MAX_RUNS_METRIC: ClassVar[str] = MAX_RUNS_METRIC
+    STOP_MARK: ClassVar[str] = STOP_MARK
     host: str | None = None
     api_key: Secret | None = None
     jira_secret: Secret | None = None
@@ -191,6 +237,31 @@ class FlowSettings:
         if self.seed is not None:
             check_count("seed", self.seed, low=0)
         self._check_polling()
+        self.stop_thresholds()
+
+    def stop_thresholds(self) -> Thresholds | None:
+        """The limits the run stops at, None without `stop_on_threshold` (always validated).
+
+        Raises:
+            UsageError: a limit out of range, or a latency limit not `MS`/`ENDPOINT=MS`.
+        """
+        thresholds = Thresholds(
+            max_fail_ratio=self.max_fail_ratio,
+            max_flow_fail_ratio=self.max_flow_fail_ratio,
+            latency=latency_limits(95, self.max_p95_ms) + latency_limits(99, self.max_p99_ms),
+            min_rps=self.min_rps,
+            max_violations=self.max_violations,
+        )
+        return thresholds if self.stop_on_threshold else None
+
+    @classmethod
+    def stop_thresholds_of(cls, parsed: object) -> Thresholds | None:
+        """The stop thresholds in Locust's parsed options (no secret needed), or None.
+
+        Raises:
+            UsageError: an option out of range.
+        """
+        return cls(**read(parsed, FLOW_OPTIONS)).stop_thresholds()
 
     def _check_polling(self) -> None:
         require_interval(flag_of("poll_interval"), "the interval", self.poll_interval)
@@ -302,6 +373,27 @@ class FlowSettings:
 
 FLOW_OPTIONS: Final = options_of(FlowSettings)
 """The Locust options of `FlowSettings`, in field order: the one table both sides use."""
+
+
+def threshold_fields(thresholds: Thresholds) -> dict[str, Any]:
+    """The `FlowSettings` fields that carry `thresholds` to Locust (`replace(flow, **...)`)."""
+    return {
+        "max_fail_ratio": thresholds.max_fail_ratio,
+        "max_flow_fail_ratio": thresholds.max_flow_fail_ratio,
+        "max_p95_ms": _latency_values(thresholds.latency, 95),
+        "max_p99_ms": _latency_values(thresholds.latency, 99),
+        "min_rps": thresholds.min_rps,
+        "max_violations": thresholds.max_violations,
+    }
+
+
+def _latency_values(limits: tuple[LatencyLimit, ...], percentile: int) -> tuple[str, ...]:
+    """`("500", "E3=200")`: the flag values of `limits` at `percentile`."""
+    return tuple(
+        f"{limit.endpoint}={limit.ms!r}" if limit.endpoint else repr(limit.ms)
+        for limit in limits
+        if limit.percentile == percentile
+    )
 
 
 def _check_text(name: str, value: object) -> None:

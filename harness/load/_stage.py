@@ -28,7 +28,7 @@ from ._experiment import FlowDone, SizingPlan, run_on_mock, run_on_target
 from ._locust import LoadPlan, LoadResult, run_load
 from ._options import check_count, check_number, flag_of
 from ._scenarios import DEFAULT_SHAPE, SCENARIO_TRIGGERS, SCENARIOS, SOAK, scenario_file
-from ._settings import DEFAULT_BURST_SIZE, MAX_RUNS_METRIC, FlowSettings
+from ._settings import DEFAULT_BURST_SIZE, MAX_RUNS_METRIC, FlowSettings, threshold_fields
 from ._sizing import Measurement, recommend, sizing_results
 from ._soak import SoakSettings, soak_verdict
 from ._thresholds import Thresholds
@@ -100,6 +100,7 @@ class LoadSettings:
     time_scale: float = 50.0
     max_runs: int | None = None
     seed: int | None = None
+    stop_on_threshold: bool = False
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -205,6 +206,9 @@ def load_stage(
     `soak.json` it writes, replaces the fail-ratio and violation thresholds (its injected 5xx
     are Locust failures by design), and a failed soak makes the exit code 1.
 
+    With `settings.stop_on_threshold` the thresholds cross into Locust (`threshold_fields`) and
+    its master stops the run at the first one crossed; the report's first crossed line says so.
+
     Args:
         run: the open report.
         edge: where the subprocess environment comes from.
@@ -225,7 +229,13 @@ def load_stage(
         plan = LoadPlan(
             scenario=settings.scenario,
             locustfile=scenario_file(settings.scenario, PROJECT_ROOT),
-            flow=dataclasses.replace(flow, host=host, mock_admin=is_mock),
+            flow=dataclasses.replace(
+                flow,
+                host=host,
+                mock_admin=is_mock,
+                stop_on_threshold=settings.stop_on_threshold,
+                **threshold_fields(thresholds),
+            ),
             users=settings.users,
             spawn_rate=settings.spawn_rate,
             duration_s=settings.duration_s,

@@ -125,19 +125,32 @@ def crossed_thresholds(
     failures: Sequence[FailureRow],
     thresholds: Thresholds,
     flow_statuses: Sequence[FlowStatusCount] = (),
+    *,
+    running: bool = False,
+    judge_rps: bool = True,
 ) -> tuple[str, ...]:
-    """One line per threshold the run crossed (empty when every one held)."""
+    """One line per threshold the run crossed (empty when every one held).
+
+    Args:
+        stats: HTTP request names and flow metrics (rps: req/s).
+        failures: the failure rows (contract violations are counted from them).
+        thresholds: the limits.
+        flow_statuses: flows per final status.
+        running: the run goes on (`--stop-on-threshold`): no request or no flow ended yet
+            crosses nothing.
+        judge_rps: whether `min_rps` is judged (not while users are still spawning).
+    """
     requests, failed, rps = http_totals(stats)
-    crossed = [] if requests else ["no HTTP request was made"]
+    crossed = [] if requests or running else ["no HTTP request was made"]
     ratio = failed / requests if requests else 0.0
     if thresholds.max_fail_ratio is not None and ratio > thresholds.max_fail_ratio:
         crossed.append(
             f"fail ratio {ratio:.4f} ({failed}/{requests} HTTP requests) > --max-fail-ratio "
             f"{thresholds.max_fail_ratio:g}"
         )
-    crossed += _flow_ratio(flow_statuses, thresholds.max_flow_fail_ratio)
+    crossed += _flow_ratio(flow_statuses, thresholds.max_flow_fail_ratio, running=running)
     crossed += _latency(stats, thresholds)
-    if thresholds.min_rps is not None and rps < thresholds.min_rps:
+    if judge_rps and thresholds.min_rps is not None and rps < thresholds.min_rps:
         crossed.append(f"{rps:.2f} HTTP requests/s < --min-rps {thresholds.min_rps:g}")
     violations = count_violations(failures)
     if thresholds.max_violations is not None and violations > thresholds.max_violations:
@@ -147,12 +160,14 @@ def crossed_thresholds(
     return tuple(crossed)
 
 
-def _flow_ratio(statuses: Sequence[FlowStatusCount], limit: float | None) -> list[str]:
+def _flow_ratio(
+    statuses: Sequence[FlowStatusCount], limit: float | None, *, running: bool
+) -> list[str]:
     if limit is None:
         return []
     failed, flows = flow_fail_counts(statuses)
     if flows == 0:
-        return [f"no flow ended, so --max-flow-fail-ratio {limit:g} cannot hold"]
+        return [] if running else [f"no flow ended, so --max-flow-fail-ratio {limit:g} cannot hold"]
     ratio = failed / flows
     if ratio <= limit:
         return []

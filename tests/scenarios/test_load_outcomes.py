@@ -218,3 +218,24 @@ def test_sigterm_during_load_leaves_a_report_with_the_partial_figures(tmp_path: 
     assert load["interrupted"] is True
     assert sum(row["requests"] for row in load["stats"]) > 0
     assert "Interrupted: the figures are what ran" in (folder / "index.html").read_text()
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_stop_on_threshold_ends_an_all_failing_run_early(
+    tmp_path: Path, failing_url: str, workers: str
+) -> None:
+    """`--stop-on-threshold`: the local runner, or the master with workers, stops a 60 s run
+    at the first failed flows; the report names the threshold that stopped it; exit 1."""
+    started = time.monotonic()
+    code, output = _load(
+        tmp_path, failing_url, "--max-flow-fail-ratio", "0.1", "--stop-on-threshold",
+        "--duration", "60s", "--workers", workers,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert code == 1, output
+    stopped = "threshold crossed: run stopped early by --stop-on-threshold: flow fail ratio"
+    assert stopped in output
+    load = _load_section(_results(tmp_path / "reports" / "latest"))
+    assert load["thresholds_crossed"][0].startswith("run stopped early by --stop-on-threshold")
+    assert "--max-flow-fail-ratio 0.1" in load["thresholds_crossed"][0]
+    assert elapsed < 40, elapsed

@@ -278,3 +278,13 @@ def test_a_finished_run_calls_no_partial_hook(tmp_path: Path) -> None:
     assert not result.summary.interrupted
     assert result.summary.locust_html == "locust.html"
     assert result.exit_code == 0
+
+
+def test_the_stop_reason_is_the_masters_marked_log_line() -> None:
+    """The line the master logs when `--stop-on-threshold` stopped it; None without one."""
+    log = (
+        "[2025] INFO/locust.main: Starting\n"
+        f"[2025] ERROR/scenarios._stop: {FlowSettings.STOP_MARK}flow fail ratio 1.0000 > x\n"
+    )
+    assert _locust.stop_reason(log) == "flow fail ratio 1.0000 > x"
+    assert _locust.stop_reason("[2025] INFO/locust.main: Shutting down\n") is None

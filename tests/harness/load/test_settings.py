@@ -24,8 +24,11 @@ from harness.load import (
     FLOW_OPTIONS,
     FlowSettings,
     LoadSettings,
+    Thresholds,
+    latency_limits,
     parse_candidates,
 )
+from harness.load._settings import threshold_fields
 
 SECRET_FIELDS = {"host", "api_key", "jira_secret", "admin_token"}
 
@@ -212,3 +215,27 @@ def test_settings_for_a_target_take_its_interval_unless_given() -> None:
     assert FlowSettings.for_target(target, host=None).poll_interval == 7.0
     assert FlowSettings.for_target(target, host=None, poll_interval=2.0).poll_interval == 2.0
     assert FlowSettings.for_target(target, host=None).max_run_s == 100.0
+
+
+def test_stop_thresholds_cross_to_locust_unchanged() -> None:
+    """`--stop-on-threshold` and every threshold, incl. per-endpoint latency limits, survive
+    the trip; the master reads them back without any secret."""
+    thresholds = Thresholds(
+        max_fail_ratio=0.05, max_flow_fail_ratio=0.1,
+        latency=latency_limits(95, ["500", "E3=200"]) + latency_limits(99, ["E1=1234567.5"]),
+        min_rps=2.5, max_violations=3,
+    )  # fmt: skip
+    flow = dataclasses.replace(
+        FlowSettings(host="http://127.0.0.1:9", api_key=Secret("k"), jira_secret=Secret("j")),
+        stop_on_threshold=True,
+        **threshold_fields(thresholds),
+    )
+    assert round_trip(flow) == flow
+    parsed = parse_as_locust(flow.to_arguments())
+    assert FlowSettings.stop_thresholds_of(parsed) == thresholds
+    assert dataclasses.replace(flow, stop_on_threshold=False).stop_thresholds() is None
+
+
+def test_a_bad_stop_threshold_is_refused_naming_its_flag() -> None:
+    with pytest.raises(UsageError, match="--max-p95-ms"):
+        FlowSettings(stop_on_threshold=True, max_p95_ms=("E9=5",))

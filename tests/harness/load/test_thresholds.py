@@ -121,3 +121,18 @@ def test_latency_limits_parse_overall_and_endpoint_forms() -> None:
         LatencyLimit(percentile=95, ms=500.0),
         LatencyLimit(percentile=95, ms=200.0, endpoint="E3"),
     )
+
+
+def test_a_running_test_crosses_nothing_before_its_first_request_or_flow() -> None:
+    """`running=True` (`--stop-on-threshold`): no request and no flow ended yet is no crossing,
+    and `--min-rps` waits for `judge_rps` (spawning complete); a crossed ratio still crosses."""
+    thresholds = Thresholds(max_flow_fail_ratio=0.1, min_rps=5)
+    assert crossed_thresholds((), (), thresholds, running=True, judge_rps=False) == ()
+    [rps] = crossed_thresholds(
+        parse_stats(STATS_CSV), (), Thresholds(min_rps=21), running=True, judge_rps=True
+    )
+    assert "--min-rps 21" in rps
+    [flows] = crossed_thresholds(
+        (), (), thresholds, _statuses(failed=2, ended=0), running=True, judge_rps=False
+    )
+    assert flows.startswith("flow fail ratio 1.0000 (2/2 flows")
