@@ -1,6 +1,6 @@
 """The harness's one exception hierarchy; every error a user can see is one of these.
 
-    HarnessError                      root; `exit_code` is the CLI's exit code for it
+    HarnessError (Exception)          root of the errors; `exit_code` is the CLI's exit code
     ├── UsageError                    bad flag or argument (exit 2)
     │   ├── ConfigError               bad targets/config file or value, missing env var (exit 2)
     │   └── ProductionGuardError      a production target without --allow-production (exit 2)
@@ -21,10 +21,17 @@
     │                                 `attempts`, `elapsed_s`, `history`)
     ├── ContractViolation             an invariant broken (also an AssertionError, exit 1;
     │                                 carries `title`, `message`, `severity`, `evidence`)
-    ├── CannotJudge                   the harness itself could not judge (exit 4): a hypothesis
-    │                                 health check or flaky strategy, an internal error
-    └── Interrupted                   stopped by SIGINT (exit 130); the report says `interrupted`
-        └── Terminated                stopped by SIGTERM or SIGHUP (exit 143)
+    └── CannotJudge                   the harness itself could not judge (exit 4): a hypothesis
+                                      health check or flaky strategy, an internal error
+
+    Interrupted (BaseException)       stopped by SIGINT (exit 130); the report says `interrupted`
+    └── Terminated                    stopped by SIGTERM or SIGHUP (exit 143)
+
+`Interrupted` is not an `Exception` (nor a `HarnessError`), like `KeyboardInterrupt`: no
+`except Exception` or `except HarnessError` of a case, a check, a retry or a fuzz loop can
+swallow a stop; only the command's edge (`cli/_main.py`, `cli/_edge.py` `report_run`) catches
+it, to write the report with the verdict `interrupted` and exit 130/143. Catch it explicitly
+(`except (HarnessError, Interrupted)`) where its `exit_code` is wanted.
 
 Messages never hold an API key, a Jira secret or an admin token: exchanges are redacted
 before they are attached.
@@ -198,8 +205,11 @@ class CannotJudge(HarnessError):
     exit_code: ClassVar[int] = 4
 
 
-class Interrupted(HarnessError):
-    """The run was stopped by SIGINT (Ctrl-C); what it did so far is reported (exit 130)."""
+class Interrupted(BaseException):
+    """The run was stopped by SIGINT (Ctrl-C); what it did so far is reported (exit 130).
+
+    A `BaseException`, as `KeyboardInterrupt` is, so `except Exception` never swallows it.
+    """
 
     exit_code: ClassVar[int] = 130
 

@@ -45,6 +45,7 @@ __all__ = [
     "accepted",
     "answer_kind",
     "found",
+    "inconclusive_reason",
     "judge",
     "open_question",
     "refused",
@@ -198,8 +199,20 @@ def answer_kind(exchange: Exchange) -> str:
     return "refused" if 400 <= code < 500 else f"HTTP {code}"
 
 
-def _transient(exchange: Exchange, endpoint: Endpoint | None, transient_faults: bool) -> str | None:
-    """Why the answer says nothing about the target, None when it does."""
+def inconclusive_reason(
+    exchange: Exchange, endpoint: Endpoint | None = None, *, transient_faults: bool = False
+) -> str | None:
+    """Why the answer says nothing about the target, None when it does (the module's
+    `INCONCLUSIVE` rule): `no answer (...)`, `rate limited (HTTP 429, A8)` (the request was not
+    processed: neither accepted nor refused, whatever its key or body), or a 5xx where
+    `transient_faults` are expected (never E1's 504, the A1 sync-limit answer).
+
+    Args:
+        exchange: the answer.
+        endpoint: the endpoint the request aimed at; None uses the exchange's own.
+        transient_faults: True where the target injects faults.
+    """
+    endpoint = endpoint if endpoint is not None else exchange.endpoint
     code = exchange.status_code
     if code is None:
         return f"no answer ({exchange.error or 'connection lost'})"
@@ -262,7 +275,7 @@ def judge(
     skipped = (*skip, *(() if addressed else ADDRESS_CHECKS))
     results = check_results(ctx, exchange, skip=skipped)
     notes = notes_for(exchange) if addressed else []
-    transient = _transient(exchange, endpoint, transient_faults)
+    transient = inconclusive_reason(exchange, endpoint, transient_faults=transient_faults)
     found_violations = [
         result for result in results if result.violation is not None and transient is None
     ]

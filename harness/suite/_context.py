@@ -4,6 +4,12 @@
 a real target) and a note sink. `ctx.verify` runs the registered checks and raises the failures
 as `SuiteViolation`s named by check; `ctx.note` records open-question behaviour (never a
 failure, except on the embedded demo mock, whose defaults are the notes' baseline).
+
+An answer that says nothing about the target (`harness.checks.inconclusive_reason`: a 429 still
+answered after the client's bounded retries, A8) is never judged: `ctx.verify` and
+`ctx.conclusive` raise `CaseInconclusive`, and the case ends "could not tell", neither passed
+nor failed. The suite's client re-sends a 429 after its `Retry-After` (a 429 processed nothing,
+so re-sending even a POST is safe) within its retry policy's bounds.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from ..checks import (
     check_results,
     collect_notes,
     history_check_results,
+    inconclusive_reason,
 )
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "NEEDS",
     "Case",
     "CaseFn",
+    "CaseInconclusive",
     "SkipCase",
     "SuiteContext",
     "SuiteViolation",
@@ -64,6 +72,20 @@ CaseFn = Callable[["SuiteContext"], None]
 
 class SkipCase(Exception):
     """Raised by a case that finds it cannot apply to this target; the message says why."""
+
+
+class CaseInconclusive(Exception):
+    """Raised when an answer a case needs said nothing about the target ("could not tell").
+
+    Args:
+        reason: why, as `inconclusive_reason` words it ("rate limited (HTTP 429, A8)").
+        evidence: the (redacted) exchanges that said nothing.
+    """
+
+    def __init__(self, reason: str, *evidence: Exchange) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.evidence = evidence
 
 
 class SuiteViolation(ContractViolation):
@@ -213,20 +235,40 @@ class SuiteContext:
     ) -> None:
         """Run every applicable check on `subject`; raise the violations found, named by check.
 
-        A history gets its history checks and the response checks on each of its answers.
+        A history gets its history checks and the response checks on each of its answers (its
+        transient answers are the history checks' to skip). An answer that says nothing is
+        judged as `judge` does: a 429 raises `CaseInconclusive` whatever the checks say (they
+        would judge a request that was not processed); no answer does so unless a timing
+        check faulted it (invariant 9: E1 past its limit).
         """
         if isinstance(subject, Exchange):
             results = check_results(ctx, subject, skip=skip)
             self.observe(subject)
-        else:
-            results = [
-                result
-                for observation in subject.observations
-                for result in check_results(ctx, observation.exchange, skip=skip)
-            ]
-            results += history_check_results(ctx, subject, skip=skip)
-            self.observe(*(observation.exchange for observation in subject.observations))
+            if subject.status_code is not None:
+                self.conclusive(subject, endpoint=ctx.endpoint)
+            raise_failures(results)
+            self.conclusive(subject, endpoint=ctx.endpoint)
+            return
+        results = [
+            result
+            for observation in subject.observations
+            for result in check_results(ctx, observation.exchange, skip=skip)
+        ]
+        results += history_check_results(ctx, subject, skip=skip)
+        self.observe(*(observation.exchange for observation in subject.observations))
         raise_failures(results)
+
+    def conclusive(self, exchange: Exchange, *, endpoint: Endpoint | None = None) -> Exchange:
+        """`exchange`, when it says something about the target (`judge`'s rule).
+
+        Raises:
+            CaseInconclusive: it said nothing: a 429 (A8: the request was not processed,
+                whatever its key or body) or no answer.
+        """
+        reason = inconclusive_reason(exchange, endpoint)
+        if reason is not None:
+            raise CaseInconclusive(reason, exchange)
+        return exchange
 
     def url(self, *literals: str, trigger_id: str | None = None, **ids: str) -> str:
         """A full API URL: `start`/`status`/`jira` literals, then workspace, trigger, environment.
@@ -262,7 +304,8 @@ class SuiteContext:
         headers: dict[str, str] | None = None,
         auth: bool | str = True,
     ) -> Exchange:
-        """A raw request (never retried, never raising on status) tagged with its endpoint."""
+        """A raw request (never raising on status) tagged with its endpoint; only a 429 is
+        re-sent, as the suite's client does (`suite_context`)."""
         exchange = self.client.request(method, url, headers=headers, content=content, auth=auth)
         return dataclasses.replace(exchange, endpoint=endpoint)
 

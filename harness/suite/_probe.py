@@ -116,9 +116,11 @@ class ProbeAnswer:
 
     `facts` is what the answers showed, as values two targets can be compared on, keyed by the
     mock config key that would make the mock answer so where one exists (`e2_status`,
-    `lowercase_environments`, `extra_fields`, `jira_auth_status`, `log_window`, ...; see
-    `FACT_KEYS`); only what the answers settled is there. `extras` holds values a mock config
-    needs but a comparison should not (the values of extra envelope fields).
+    `lowercase_environments`, `extra_fields`, `jira_auth_status`, `log_window`, ...), else
+    named for what it measures (`lowercase_status`, `workflow_not_found_status`); only what
+    the answers settled is there. `extras` holds values a mock config needs but a comparison
+    should not (the values of extra envelope fields; A1's sync limit, measured on each side's
+    own clock).
     """
 
     question_id: str
@@ -245,12 +247,30 @@ def ask_sync_limit(probe: _Probe) -> ProbeAnswer:
     body = exchange.json() if _ok(exchange) else None
     if exchange.status_code == 504:
         facts = {"sync_timeout_policy": "504"}
-        return probe.answer("A1", _said(exchange), True, exchange, facts=facts)
+        extras = {"sync_limit_s": _sync_limit_s(exchange)}
+        return probe.answer("A1", _said(exchange), True, exchange, facts=facts, extras=extras)
     if isinstance(body, dict) and body.get("status") == "failed":
         observed = f"HTTP {exchange.status_code} failed: {body.get('error')}"
         facts = {"sync_timeout_policy": "failed"}
-        return probe.answer("A1", observed, False, exchange, facts=facts)
+        extras = {"sync_limit_s": _sync_limit_s(exchange)}
+        return probe.answer("A1", observed, False, exchange, facts=facts, extras=extras)
     return probe.answer("A1", _said(exchange), None if _unclear(exchange) else False, exchange)
+
+
+_LIMIT_IN_TEXT: Final = re.compile(r"limit of (\d+(?:\.\d+)?) ?s\b")
+
+
+def _sync_limit_s(exchange: Exchange) -> float:
+    """The sync limit an A1 timeout shows: the number of seconds its `detail` or `error`
+    names ("... limit of 150 s", the mock's text: exact, on the target's own clock), else the
+    time the answer took (client clock, the session's target seconds; an upper bound)."""
+    body = exchange.json()
+    texts = [body.get(key) for key in ("detail", "error")] if isinstance(body, dict) else []
+    for text in texts:
+        found = _LIMIT_IN_TEXT.search(text) if isinstance(text, str) else None
+        if found:
+            return float(found.group(1))
+    return round(exchange.elapsed_s, 1)
 
 
 def ask_unknown_workflow(probe: _Probe) -> ProbeAnswer:
@@ -275,7 +295,7 @@ def ask_unknown_workspace_and_trigger(probe: _Probe) -> ProbeAnswer:
         return probe.answer("A4", observed, None, foreign, missing)
     same = foreign.status_code == 401 and missing.status_code == 404
     facts = {
-        "foreign_workspace_status": foreign.status_code,
+        "unknown_workspace_status": foreign.status_code,
         "trigger_not_found_status": missing.status_code,
     } | _detail_fact(missing, "trigger_not_found_detail")
     return probe.answer("A4", observed, same, foreign, missing, facts=facts)
@@ -290,15 +310,15 @@ def ask_environment_case(probe: _Probe) -> ProbeAnswer:
     exchange = probe.post(own, lower, _body(message="probe A5", user_variables={}))
     if _unclear(exchange):
         return probe.answer("A5", f"{lower!r}: {_said(exchange)}", None, exchange)
+    accepted = _ok(exchange)
+    facts = {
+        "lowercase_environments": "accept" if accepted else "refuse",
+        "lowercase_status": exchange.status_code,
+    }
     if exchange.status_code == 422:
         observed = f"{lower!r} refused as invalid ({_said(exchange)})"
-        return probe.answer(
-            "A5", observed, True, exchange, facts={"lowercase_environments": "refuse"}
-        )
-    verdict = "accepted" if _ok(exchange) else "refused"
-    facts: dict[str, Any] = {"lowercase_status": exchange.status_code}
-    if _ok(exchange):
-        facts = {"lowercase_environments": "accept"}
+        return probe.answer("A5", observed, True, exchange, facts=facts)
+    verdict = "accepted" if accepted else "refused"
     return probe.answer(
         "A5", f"{lower!r} {verdict} ({_said(exchange)})", False, exchange, facts=facts
     )
@@ -347,13 +367,16 @@ def _signed_start(probe: _Probe) -> Exchange | None:
 
 def ask_body_rules(probe: _Probe) -> ProbeAnswer:
     """A7: missing fields (each alone and both), an empty body, extra fields, a body over
-    1 MiB, a body that is not a JSON object; all on the target's own trigger."""
+    1 MiB, a body that is not a JSON object; all on the target's own trigger. The body over
+    1 MiB is sent with `Connection: close`: a server refusing it unread may take the rest of
+    it for the next request on that connection (a 431 to the next question, not an answer)."""
     own = probe.own_trigger()
     if own is None:
         return probe.not_asked("A7", _NO_OWN_TRIGGER)
     environment = probe.target.environment
+    closing = _JSON | {"Connection": "close"}
     sent = {
-        name: probe.post(own, environment, body)
+        name: probe.post(own, environment, body, headers=closing if name == "over 1 MiB" else _JSON)
         for name, body in (
             ("no fields", b"{}"),
             ("no message", _body(user_variables={})),

@@ -7,8 +7,13 @@ never a failure (except on the embedded demo mock, whose defaults are the notes'
 `run_suite` runs the selected cases, emits `SuiteStarted`, `CaseFinished` and `NoteRecorded`
 events and returns the counts; pytest runs the same cases through `execute_case`.
 
-Outcomes: a violation (or any `AssertionError`) fails a case; any other `HarnessError` (an
-answer the case could not use) is an error; `SkipCase` and a `skip_reason` skip it.
+Outcomes: a violation (or any `AssertionError`) fails a case; an answer that said nothing
+(`CaseInconclusive`, or a `RateLimited` still answered after the client's bounded retries: A8)
+makes it inconclusive, "could not tell", never failed or errored; any other `HarnessError` (an
+answer the case could not use) is an error; `SkipCase` and a `skip_reason` skip it. A stop
+(`Interrupted`/`Terminated`: SIGINT, SIGTERM, SIGHUP) is not an `Exception` and ends the run at
+once; the cases that ended are already emitted. `SuiteOutcome.exit_code`: 1 when a case failed
+or errored, else 4 (could not judge, as fuzz) when one was inconclusive, else 0.
 
 Before the first case, `harness._preflight.preflight` raises `TargetUnavailable` (exit 3) when
 the target cannot be reached, refuses the key or is not the trigger API. A target that stops
@@ -28,11 +33,17 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .._embedded import DEFAULT_TIME_SCALE, MOCK_LOG_WINDOW, Session, open_session
-from .._exceptions import ContractViolation, HarnessError, TargetUnavailable
+from .._exceptions import (
+    CannotJudge,
+    ContractViolation,
+    HarnessError,
+    RateLimited,
+    TargetUnavailable,
+)
 from .._models import Exchange
 from .._preflight import became_unreachable, preflight, reachable
 from .._targets import Target
-from ..checks import ContractViolations
+from ..checks import ContractViolations, inconclusive_reason
 from ..report import (
     CaseFinished,
     Event,
@@ -42,7 +53,7 @@ from ..report import (
     SuiteStarted,
     ViolationRecord,
 )
-from ._context import Case, SkipCase, SuiteContext, SuiteViolation
+from ._context import Case, CaseInconclusive, SkipCase, SuiteContext, SuiteViolation
 from ._registry import select_cases
 
 __all__ = [
@@ -86,7 +97,8 @@ PASSED_EVIDENCE: Final = 3
 def execute_case(
     ctx: SuiteContext, case: Case, *, clock: Callable[[], float] = time.monotonic
 ) -> CaseFinished:
-    """Run one case and say how it ended (never raises but for `KeyboardInterrupt`-likes).
+    """Run one case and say how it ended (never raises but for a stop: `Interrupted`,
+    `Terminated`, `KeyboardInterrupt`, which are no `Exception`).
 
     Args:
         ctx: the suite context.
@@ -108,6 +120,8 @@ def execute_case(
             "message": reason,
             "skip_reason": reason,
         }
+    except CaseInconclusive as exc:
+        outcome = _inconclusive(exc.reason, exc.evidence)
     except AssertionError as exc:
         records = _records(exc)
         invariants = _invariants(exc)
@@ -119,6 +133,8 @@ def execute_case(
             "violations": records,
             "evidence": evidence,
         }
+    except RateLimited as exc:
+        outcome = _inconclusive(inconclusive_reason(exc.exchange) or str(exc), (exc.exchange,))
     except HarnessError as exc:
         evidence = _error_evidence(exc)
         outcome = {
@@ -137,13 +153,26 @@ def execute_case(
     return CaseFinished(**common, duration_s=clock() - started, **outcome)
 
 
+_COULD_NOT_TELL: Final = "could not tell: "
+"""How an inconclusive case's message begins; the reason (`inconclusive_reason`) follows."""
+
+
+def _inconclusive(reason: str, evidence: tuple[Exchange, ...]) -> dict[str, Any]:
+    """The outcome fields of a case whose answers said nothing: "could not tell: <reason>"."""
+    return {
+        "outcome": Outcome.INCONCLUSIVE,
+        "message": f"{_COULD_NOT_TELL}{reason}",
+        "evidence": evidence,
+    }
+
+
 def _target_lost(ctx: SuiteContext, result: CaseFinished, *, done: int) -> TargetUnavailable | None:
     """The error that stops the run when `result` did not pass because the target went away.
 
     None when the case passed or was skipped, when every request of it was answered, or when
     the target still answers (a lost connection that was a blip: the result stands).
     """
-    if result.outcome not in (Outcome.FAILED, Outcome.ERROR):
+    if result.outcome not in (Outcome.FAILED, Outcome.ERROR, Outcome.INCONCLUSIVE):
         return None
     unanswered = [e for e in ctx.exchanges if e.status_code is None]
     if not unanswered or reachable(ctx.client, sleep=ctx.sleep):
@@ -167,11 +196,28 @@ class SuiteOutcome:
     error: int
     cases: tuple[CaseFinished, ...]
     notes: tuple[NoteRecorded, ...]
+    inconclusive: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when no case failed or errored."""
+        """True when no case failed or errored (inconclusive cases are not failures)."""
         return self.failed == 0 and self.error == 0
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a case failed or errored; else 4 (`CannotJudge`: could not judge, as fuzz
+        when its answers said nothing) when a case was inconclusive; else 0."""
+        if not self.ok:
+            return 1
+        return CannotJudge.exit_code if self.inconclusive else 0
+
+    @property
+    def summary(self) -> str:
+        """`N passed, F failed, K inconclusive, E errors, S skipped`."""
+        return (
+            f"{self.passed} passed, {self.failed} failed, {self.inconclusive} inconclusive, "
+            f"{self.error} errors, {self.skipped} skipped"
+        )
 
     def by_id(self) -> dict[str, CaseFinished]:
         """The case results by case id."""
@@ -232,6 +278,7 @@ def run_suite(
         failed=counts[Outcome.FAILED],
         skipped=counts[Outcome.SKIPPED],
         error=counts[Outcome.ERROR],
+        inconclusive=counts[Outcome.INCONCLUSIVE],
         cases=tuple(results),
         notes=tuple(notes),
     )
@@ -241,6 +288,10 @@ def suite_context(
     session: Session, *, allow_production: bool = False, exact: bool | None = None
 ) -> SuiteContext:
     """A contract `SuiteContext` over `session`: its client, admin API and sleep.
+
+    The client re-sends every call answered 429 after its `Retry-After` (A8: nothing was
+    processed, so even a start is safe to re-send), within its retry policy (`max_wait_s` a
+    wait, `call_deadline_s` a call); a 429 after that makes the case inconclusive.
 
     Args:
         session: an open session.
@@ -252,7 +303,9 @@ def suite_context(
     exchanges: list[Exchange] = []
     return SuiteContext(
         target=session.target,
-        client=session.client(event_hooks={"response": [exchanges.append]}),
+        client=session.client(
+            event_hooks={"response": [exchanges.append]}, retry_rate_limited=True
+        ),
         exchanges=exchanges,
         admin=session.admin,
         sleep=session.sleep,

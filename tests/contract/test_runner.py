@@ -96,9 +96,14 @@ def test_a_target_without_triggers_skips_their_cases_saying_so(session: Session)
     )
     ctx = dataclasses.replace(suite_context(session), target=bare)
     reasons = {case.id: ctx.skip_reason(case) for case in CASES.values()}
-    assert reasons["sync.happy_path.E1"] == "target names no sync_trigger"
-    assert reasons["background.lifecycle.E2E3"] == "target names no background_trigger"
-    assert reasons["jira.signed.E4"] == "target names no jira_trigger"
+    for case_id, key in (
+        ("sync.happy_path.E1", "sync_trigger"),
+        ("background.lifecycle.E2E3", "background_trigger"),
+        ("jira.signed.E4", "jira_trigger"),
+    ):
+        assert reasons[case_id] == (
+            f"target names no {key}; set {key} in the targets file to run it"
+        )
     assert reasons["auth.no_header.E3"] is None
 
 
@@ -106,8 +111,8 @@ def test_real_targets_skip_mock_only_cases_and_production_skips_runs() -> None:
     """No admin API skips mock-only cases; a production target skips cases that start runs."""
     target = _remote_target(background_trigger="report", production=True)
     ctx = _context(target, httpx.MockTransport(lambda request: httpx.Response(404)))
-    assert ctx.skip_reason(CASES["mock.cron_24h"]) == (
-        "needs the mock's admin API (virtual clock); skipped on real targets"
+    assert (ctx.skip_reason(CASES["mock.cron_24h"]) or "").startswith(
+        "needs the mock's admin API (virtual clock): "
     )
     assert "production" in (ctx.skip_reason(CASES["background.lifecycle.E2E3"]) or "")
     assert ctx.skip_reason(CASES["auth.wrong_key.E2"]) is None

@@ -207,6 +207,7 @@ def _start_elsewhere(ctx: SuiteContext) -> str:
         headers=_JSON,
         auth=f"Bearer {other.reveal()}",
     )
+    ctx.conclusive(exchange)
     body = exchange.json()
     workflow_id = body.get("workflow_id") if isinstance(body, dict) else None
     if exchange.status_code not in (200, 201, 202) or not isinstance(workflow_id, str):

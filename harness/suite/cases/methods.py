@@ -62,7 +62,9 @@ def _register(endpoint: Endpoint) -> None:
         results = [
             result
             for method in methods
-            for result in check_results(checks, _send(ctx, endpoint, method, url))
+            for result in check_results(
+                checks, ctx.conclusive(_send(ctx, endpoint, method, url), endpoint=endpoint)
+            )
             if result.name == "no_server_error"
         ]
         raise_failures(results)

@@ -31,7 +31,7 @@ from ..._jira import (
     with_wrong_secret,
     without_signature,
 )
-from ..._models import Endpoint, Exchange, Observation, RunHistory, RunStatus
+from ..._models import Endpoint, Exchange, Observation, RunHistory, RunStatus, StopReason
 from ..._protocol import interpret
 from ...checks import note_idempotency
 from .._context import SuiteContext, fail, random_id
@@ -90,6 +90,8 @@ def _judge_run(ctx: SuiteContext, history: RunHistory, variables: dict[str, Any]
     final = history.final
     if final is None:
         last = history.observations[-1]
+        if history.stop_reason is StopReason.RATE_LIMITED:
+            ctx.conclusive(last.exchange)
         raise fail(
             "run_followed",
             "Run could not be followed to its end",
@@ -151,7 +153,7 @@ def found_at_once(ctx: SuiteContext) -> None:
     """Invariant 6: the workflow id E2 returns is found by E3 at once, under the same workspace."""
     start = answered(ctx, Endpoint.START, lambda: ctx.client.start(message="contract"))
     workflow_id = workflow_id_of(start)
-    poll = as_observation(ask_status(ctx, workflow_id))
+    poll = as_observation(ctx.conclusive(ask_status(ctx, workflow_id)))
     history = RunHistory(workflow_id=workflow_id, start=start, polls=(poll,), final=None)
     ctx.verify(history, ctx.checks(expected_workflow_id=workflow_id))
 
