@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_CALL_DEADLINE_S",
     "DEFAULT_CAP_S",
     "DEFAULT_MAX_WAIT_S",
+    "INTERVAL_RULE",
     "MIN_POLL_INTERVAL_S",
     "STRATEGIES",
     "Action",
@@ -65,6 +67,11 @@ A clock of epoch seconds held in a float advances in steps of about 2.4e-7 s tod
 shorter delay (1e-7) never moves the mock's stepped clock and a sizing run never ends; the docs
 advise 5-10 s. Issue 14: intervals have a sane lower bound, named in the message.
 """
+INTERVAL_RULE: Final = (
+    f"must be a finite number >= MIN_POLL_INTERVAL_S = {MIN_POLL_INTERVAL_S:g} s (a shorter "
+    "interval never lets a float clock move on)"
+)
+"""What every poll interval must be, in the words of every refusal of one (`require_interval`)."""
 
 
 def _positive(factory: str, name: str, value: float) -> float:
@@ -84,15 +91,13 @@ def require_interval(where: str, name: str, value: float) -> float:
         value: the interval asked for.
 
     Raises:
-        UsageError: not a finite number > 0, or below `MIN_POLL_INTERVAL_S` (named).
+        UsageError: not a number, or not finite, or below `MIN_POLL_INTERVAL_S`: one message
+            for all three, naming the bound (`INTERVAL_RULE`).
     """
-    interval = _positive(where, name, value)
-    if interval < MIN_POLL_INTERVAL_S:
-        raise UsageError(
-            f"{where}: {name} must be >= MIN_POLL_INTERVAL_S = {MIN_POLL_INTERVAL_S:g} s "
-            f"(a shorter interval never lets a float clock move on), got {value!r}"
-        )
-    return interval
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not (number and MIN_POLL_INTERVAL_S <= value <= sys.float_info.max):  # NaN too
+        raise UsageError(f"{where}: {name} {INTERVAL_RULE}, got {value!r}")
+    return float(value)
 
 
 def _non_negative(factory: str, name: str, value: float) -> float:

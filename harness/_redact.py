@@ -33,9 +33,14 @@ SENSITIVE_HEADERS: Final = frozenset(
     }
 )
 
+_SIGNATURE: Final = re.compile(r"(?i)\b(sha256=)([0-9a-f][^\s'\"\\]*)")
+"""A signature in text: `sha256=` followed by hex digits (A12), the whole token blanked.
+
+`sha256=<hex>`, documentation's spelling, is not a signature and is kept as written.
+"""
 _HEADER_LINE = re.compile(
     r"(?i)\b(proxy-authorization|authorization|x-hub-signature|x-admin-token)(\s*:\s*)"
-    r"((?:bearer|basic|token)\s+|sha256=)?(?!\$\{|(?:bearer|basic|token)\s)([^\s'\"\\]+)"
+    r"((?:bearer|basic|token)\s+)?(?!\$\{|(?:bearer|basic|token)\s|sha256=)([^\s'\"\\]+)"
 )
 
 
@@ -100,6 +105,7 @@ class Redactor:
         """The text with every secret spelling and credential header value replaced."""
         if self._text_pattern is not None:
             text = self._text_pattern.sub(self._marker, text)
+        text = _SIGNATURE.sub(rf"\g<1>{self._marker}", text)
         return _HEADER_LINE.sub(self._blank_header_match, text)
 
     def redact_bytes(self, data: bytes) -> bytes:

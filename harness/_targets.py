@@ -44,6 +44,7 @@ __all__ = [
     "resolve_secrets",
     "select_target",
     "shown_url",
+    "shown_variable",
 ]
 
 ENVIRONMENTS: Final = ("DEV", "UAT", "PROD")
@@ -54,6 +55,10 @@ PRODUCTION_SKIP_REASON: Final = "starts runs on a production target; pass --allo
 """Why a case, property or test that starts runs was skipped (`Target.may_start_runs`)."""
 _VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What `api_key_env` / `jira_secret_env` must be: a POSIX environment variable name."""
+_CONVENTIONAL_NAME: Final = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+"""A variable name a message may show: upper case, digits and `_`, at most 64 characters."""
+_KEY_LIKE_WORD: Final = re.compile(r"(?=[A-Z0-9]*[0-9])(?=[A-Z0-9]*[A-Z])[A-Z0-9]{12,}")
+"""A `_`-free run of 12+ characters mixing letters and digits: hex or base32, as keys are."""
 _HEADER_SAFE: Final = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
 """A secret sendable in an HTTP header: visible ASCII, inner single spaces (RFC 9110 §5.5)."""
 
@@ -74,6 +79,19 @@ def shown_url(url: str) -> str:
     fragment = REDACTED if parts.fragment else ""
     shown = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
     return repr(shown if len(shown) <= 200 else shown[:200] + "...")
+
+
+def shown_variable(variable: str) -> str | None:
+    """`variable` when a message may show it, None when it must not be echoed.
+
+    Shown only when it looks like a conventional variable name (`_CONVENTIONAL_NAME`, e.g.
+    `PHINITE_DEV_KEY`) and has no word that looks like a key (`_KEY_LIKE_WORD`): a key pasted
+    where a variable's name belongs can still be a valid name (`a3f9c2e8...` is one), and is
+    then not shown (README: a pasted key is refused without being echoed).
+    """
+    conventional = _CONVENTIONAL_NAME.fullmatch(variable) is not None
+    key_like = any(_KEY_LIKE_WORD.fullmatch(word) for word in variable.split("_"))
+    return variable if conventional and not key_like else None
 
 
 def _word(value: str) -> str:
@@ -546,15 +564,25 @@ def _read_secret(target: Target, env_field: str, environ: Environ) -> Secret | N
     if variable is None:
         return None
     value = environ.get(variable, "")
-    where = f"targets.{target.name}.{env_field}: environment variable {variable}"
+    shown = shown_variable(variable)
+    where = f"targets.{target.name}.{env_field}: " + (
+        f"environment variable {shown}" if shown else "the environment variable named here"
+    )
+    hidden = "" if shown else _HIDDEN_NAME
     if not value.strip():
-        raise _Unset(f"{where} is not set or empty")
+        raise _Unset(f"{where} is not set or empty{hidden}")
     if not _HEADER_SAFE.fullmatch(value):
         raise ConfigError(
             f"{where} holds characters an HTTP header cannot carry (control characters, "
-            "non-ASCII text, or spaces at the ends); set it to the key itself"
+            f"non-ASCII text, or spaces at the ends){hidden}; set it to the key itself"
         )
     return Secret(value)
+
+
+_HIDDEN_NAME: Final = (
+    " (its name is not shown because it does not look like a conventional upper-case variable name;"
+    " perhaps a key was pasted)"
+)
 
 
 def guard_production(target: Target, *, allow_production: bool) -> None:

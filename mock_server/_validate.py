@@ -20,7 +20,9 @@ __all__ = [
     "ConfigError",
     "Where",
     "ascii_integer",
+    "bearer_key",
     "choice",
+    "header_secret",
     "integer",
     "number",
     "required",
@@ -38,6 +40,15 @@ MAX_REAL_DELAY_S = 3600.0
 MAX_RATE_PER_S = 1e6
 """The highest rate limit, in requests per real second."""
 SECRET_KEYS = frozenset({"api_keys", "key", "jira_secret", "admin_token"})
+HEADER_SAFE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+"""A secret an HTTP header can carry: visible ASCII, inner single spaces (RFC 9110 §5.5).
+
+The harness reads a target's keys and Jira secret by the same rule (`harness/_targets.py`
+`_HEADER_SAFE`; the mock cannot import the harness, so a test checks that the two agree).
+"""
+BEARER_TOKEN = re.compile(r"[\x21-\x7e]+")
+"""A bearer token as the mock reads one (`Authorization: Bearer <token>`, RFC 6750): the
+header-safe rule without spaces, since a space ends the token."""
 
 
 class ConfigError(ValueError):
@@ -203,6 +214,41 @@ def string(value: object, where: Where, *, nonempty: bool = True) -> str:
     if nonempty and not value:
         raise where.fail("must not be empty", value)
     return value
+
+
+def header_secret(value: object, where: Where) -> str:
+    """`value` as a secret an HTTP header can carry (`HEADER_SAFE`): a Jira secret.
+
+    Raises:
+        ConfigError: not a string, empty, or holding a control or non-ASCII character or
+            spaces at the ends; the message names the key's position, never the value.
+    """
+    secret = string(value, where)
+    if not HEADER_SAFE.fullmatch(secret):
+        raise where.fail(
+            "must be visible ASCII text (single inner spaces allowed), the rule a client "
+            "reads a secret by (as a header could carry it); a client could never sign with "
+            "control characters, non-ASCII text or spaces at the ends",
+            show=False,
+        )
+    return secret
+
+
+def bearer_key(value: object, where: Where) -> str:
+    """`value` as an API key a client can present (`BEARER_TOKEN`): `HEADER_SAFE`, no space.
+
+    Raises:
+        ConfigError: not a string, empty, or not visible ASCII without spaces; the message
+            names the key's position, never the value.
+    """
+    key = string(value, where)
+    if not BEARER_TOKEN.fullmatch(key):
+        raise where.fail(
+            "must be visible ASCII characters without spaces, as `Authorization: Bearer "
+            "<key>` carries it; a key with other characters could never authenticate",
+            show=False,
+        )
+    return key
 
 
 def choice(value: object, where: Where, choices: tuple[str, ...]) -> str:

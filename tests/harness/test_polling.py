@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from harness import UsageError, backoff, exponential, fixed, fixed_jittered
 from harness._models import StopReason
 from harness._polling import (
     DEFAULT_CAP_S,
+    INTERVAL_RULE,
     STRATEGIES,
     Done,
     ExponentialStrategy,
@@ -28,6 +30,7 @@ from harness._polling import (
 from harness._protocol import Interpretation, build_status, interpret, make_exchange
 from harness._redact import Redactor
 from harness._targets import mock_target
+from harness.load._sizing import parse_candidates
 
 
 def take(strategy: Any, n: int, seed: int = 1) -> list[float]:
@@ -90,8 +93,8 @@ def test_exponential_jitter_stays_in_band() -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: fixed(0), r"fixed\(\): interval_s must be a finite number > 0, got 0"),
-        (lambda: fixed("5"), r"fixed\(\): interval_s must be a number, got '5'"),
+        (lambda: fixed(0), r"fixed\(\): interval_s must be a finite number >= .*, got 0"),
+        (lambda: fixed("5"), r"fixed\(\): interval_s must be a finite number >= .*, got '5'"),
         (lambda: fixed(float("inf")), r"interval_s must be a finite number"),
         (lambda: fixed_jittered(5, first_poll_jitter_s=-1), r"first_poll_jitter_s must be .*>= 0"),
         (lambda: exponential(0), r"exponential\(\): initial_s"),
@@ -312,3 +315,28 @@ def test_strategy_defaults_spread_fixed_jittered_over_one_interval() -> None:
     assert strategy_from("fixed_jittered", 5) == FixedJitteredStrategy(5.0, 5.0)
     assert strategy_from("exponential", 2) == ExponentialStrategy(2.0, 2.0, DEFAULT_CAP_S, 0.0)
     assert strategy_from("exponential", 90, cap_s=10) == ExponentialStrategy(90.0, 2.0, 90.0, 0.0)
+
+
+@pytest.mark.parametrize("text", ["inf", "1e400", "-inf", "nan", "0", "-1", "1e-7", "fixed:inf"])
+def test_every_bad_interval_says_the_same_rule(text: str) -> None:
+    """issue 14: `--intervals inf` / `1e400` said "must be > 0"; every refusal of an interval
+    (too small, zero, negative, infinite, NaN) now names the finite lower bound."""
+    with pytest.raises(UsageError) as info:
+        parse_candidates(text)
+    assert str(info.value) == f"--intervals: interval {text!r} {INTERVAL_RULE}, got " + repr(
+        float(text.rpartition(":")[2])
+    )
+    assert "MIN_POLL_INTERVAL_S = 0.1 s" in INTERVAL_RULE
+    assert "> 0" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("inf"), float("nan"), 1e-7, 10**400, True, "5"])
+def test_require_interval_refuses_with_one_message(value: object) -> None:
+    """The factories, flags and targets file share one message (`INTERVAL_RULE`)."""
+    with pytest.raises(UsageError, match=re.escape(f"fixed(): interval_s {INTERVAL_RULE}, got")):
+        fixed(value)  # type: ignore[arg-type]
+
+
+def test_a_text_interval_names_the_rule_too() -> None:
+    with pytest.raises(UsageError, match=re.escape(INTERVAL_RULE)):
+        parse_candidates("fixed:soon")

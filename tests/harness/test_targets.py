@@ -17,6 +17,7 @@ from harness import (
     mock_target,
     select_target,
 )
+from harness._targets import shown_variable
 
 DEV_TABLE = """
 [targets.dev]
@@ -432,3 +433,79 @@ def test_second_key_variable_is_never_echoed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         select_target(targets, "full", environ={"FULL_KEY": "k"})
     assert "sk-live" not in str(raised.value)
+
+
+HEX_KEY = "a3f9c2e87b5d4e1f9a0b6c7d8e9f0a1b"
+"""A pasted key that is also a valid variable name (32 lower-case hex digits)."""
+PASTED_NAMES = [HEX_KEY, HEX_KEY.upper(), "JBSWY3DPEHPK3PXP", "dev_key", "K" * 65]
+
+
+@pytest.mark.parametrize("env_field", ["api_key_env", "jira_secret_env", "other_api_key_env"])
+@pytest.mark.parametrize("pasted", PASTED_NAMES)
+def test_a_pasted_key_that_is_a_valid_name_is_never_echoed(
+    tmp_path: Path, env_field: str, pasted: str
+) -> None:
+    """issue 14: a key pasted into any `*_env` key that happens to be a variable name was
+    printed (`environment variable a3f9... is not set or empty`); now the message says the
+    variable named by that key is not set, without its name, in errors and skip reasons."""
+    variables = {
+        "api_key_env": "FULL_KEY",
+        "jira_secret_env": "FULL_JIRA",
+        "other_api_key_env": "FULL_OTHER_KEY",
+    }
+    table = f'{FULL_TABLE}jira_trigger = "jira-triage"\njira_secret_env = "FULL_JIRA"\n'
+    table = table.replace(f'"{variables[env_field]}"', f'"{pasted}"')
+    targets = load_targets(write(tmp_path, table), environ={}, cwd=tmp_path)
+    environ = {"FULL_KEY": "k-123", "FULL_JIRA": "j-123", "FULL_OTHER_KEY": "o-123"}
+    if env_field == "api_key_env":
+        with pytest.raises(ConfigError) as info:
+            select_target(targets, "full", environ=environ)
+        assert info.value.exit_code == 2
+        said = str(info.value)
+    else:
+        target = select_target(targets, "full", environ=environ)
+        said = f"{target.jira_unavailable} {target.other_unavailable}"
+    assert pasted not in said
+    assert pasted.lower() not in said.lower()
+    assert f"targets.full.{env_field}: the environment variable named here" in said
+    assert "not shown" in said
+
+
+def test_a_pasted_header_unsafe_value_under_a_valid_name_is_never_echoed(tmp_path: Path) -> None:
+    """The header-unsafe message follows the same rule as the unset one."""
+    table = FULL_TABLE.replace('"FULL_KEY"', f'"{HEX_KEY}"')
+    targets = load_targets(write(tmp_path, table), environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="holds characters") as info:
+        select_target(targets, "full", environ={HEX_KEY: "caf\u00e9"})
+    assert HEX_KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "shown"),
+    [
+        ("PHINITE_DEV_API_KEY", True),
+        ("TRIGGER_HARNESS_API_KEY_V2", True),
+        ("OAUTH2TOKEN", True),
+        ("_PRIVATE", True),
+        ("K" * 64, True),
+        ("K" * 65, False),
+        (HEX_KEY, False),
+        (HEX_KEY.upper(), False),
+        ("PREFIX_" + HEX_KEY.upper(), False),
+        ("dev_key", False),
+    ],
+)
+def test_only_conventional_variable_names_are_shown(variable: str, shown: bool) -> None:
+    """`shown_variable`: upper case, digits and `_`, at most 64 characters, no key-like word."""
+    assert (shown_variable(variable) == variable) is shown
+    assert shown_variable(variable) in (variable, None)
+
+
+def test_warnings_never_echo_a_pasted_key(tmp_path: Path) -> None:
+    """Targets.warnings: another target's pasted key is not in the warning about it."""
+    text = DEV_TABLE.replace('"PHINITE_PROD_API_KEY"', '"sk-live-0123456789abcdef"')
+    targets = load_targets(write(tmp_path, text), environ={}, cwd=tmp_path)
+    warnings = targets.warnings("dev")
+    assert len(warnings) == 1
+    assert "prod" in warnings[0]
+    assert "sk-live" not in warnings[0]
