@@ -147,9 +147,15 @@ def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 
 
 def _authorize(state: MockState, scope: Scope, workspace_id: str) -> KeyScope:
-    key_scope = state.store.key_scope(workspace_id, bearer_token(scope["headers"]))
+    """The key's scope in the path's workspace; a refused key raises 401, or the dialect's
+    code for another workspace's key (A4, `ActiveDialect.workspace_refused`)."""
+    token = bearer_token(scope["headers"])
+    key_scope = state.store.key_scope(workspace_id, token)
     if key_scope is None:
-        raise auth_failed()
+        workspace_ids = [workspace.id for workspace in state.config.workspaces]
+        raise state.dialect.workspace_refused(
+            state.store.key_scope, workspace_ids, workspace_id, token
+        )
     return key_scope
 
 

@@ -30,11 +30,14 @@ from cronsim import CronSim, CronSimError
 from ._clock import MAX_TIME_SCALE, check_instant
 from ._fault_rules import FaultRule, parse_fault_rules
 from ._validate import (
+    BEARER_TOKEN,
     MAX_DURATION_S,
     MAX_RATE_PER_S,
     MAX_REAL_DELAY_S,
     MAX_SIGMA,
     ConfigError,
+    bearer_key,
+    header_secret,
 )
 from ._validate import Where as _Where
 from ._validate import (
@@ -175,6 +178,8 @@ class Dialect:
     paused_status: int = 409  # A4
     no_build_status: int = 409  # A4
     jira_auth_status: int = 401  # A12
+    unknown_workspace_status: int = 401  # A4: a valid key naming a workspace that does not exist
+    foreign_workspace_status: int = 401  # A4: a valid key naming another workspace
     idempotency: Literal["none", "key"] = "none"  # A14
     content_type: str = "application/json"
     compression: Literal["never", "gzip"] = "never"
@@ -373,7 +378,7 @@ def admin_token_problem(token: str) -> str | None:
     """
     if not token:
         return "must not be empty (leave it out to keep the admin API open)"
-    if not all("!" <= char <= "~" for char in token):
+    if not BEARER_TOKEN.fullmatch(token):
         return "must be visible ASCII characters, without spaces (an RFC 6750 bearer token)"
     return None
 
@@ -414,6 +419,8 @@ DIALECT_KEYS: tuple[str, ...] = (
     "paused_status",
     "no_build_status",
     "jira_auth_status",
+    "unknown_workspace_status",
+    "foreign_workspace_status",
     "idempotency",
     "content_type",
     "compression",
@@ -425,6 +432,7 @@ DIALECT_KEYS: tuple[str, ...] = (
 )
 """The keys of `[mock.dialect]` (and of the admin API's `/__admin/dialect`)."""
 _REFUSAL_CODES = (400, 403, 404, 409, 422, 423)
+_WORKSPACE_CODES = (401, 403, 404)
 _DIALECT_CHOICES: dict[str, tuple[str, ...] | tuple[int, ...]] = {
     "e2_status": (200, 202),
     "e4_status": (200, 202),
@@ -436,6 +444,8 @@ _DIALECT_CHOICES: dict[str, tuple[str, ...] | tuple[int, ...]] = {
     "paused_status": _REFUSAL_CODES,
     "no_build_status": _REFUSAL_CODES,
     "jira_auth_status": (401, 403),
+    "unknown_workspace_status": _WORKSPACE_CODES,
+    "foreign_workspace_status": _WORKSPACE_CODES,
     "idempotency": ("none", "key"),
     "content_type": ("application/json", "application/json; charset=utf-8"),
     "compression": ("never", "gzip"),
@@ -642,15 +652,15 @@ def _parse_trigger(value: object, where: _Where) -> TriggerConfig:
     if "cron" in table:
         values["cron"] = _parse_cron(table["cron"], where / "cron", environments)
     if "jira_secret" in table:
-        values["jira_secret"] = _string(table["jira_secret"], where / "jira_secret")
+        values["jira_secret"] = header_secret(table["jira_secret"], where / "jira_secret")
     return TriggerConfig(**values)
 
 
 def _parse_api_key(value: object, where: _Where) -> ApiKey:
     if isinstance(value, str):
-        return ApiKey(key=_string(value, where))
+        return ApiKey(key=bearer_key(value, where))
     table = _table(value, where, ("key", "environments"))
-    key = _string(_required(table, "key", where), where / "key")
+    key = bearer_key(_required(table, "key", where), where / "key")
     envs = table.get("environments")
     return ApiKey(
         key=key, environments=None if envs is None else _environments(envs, where / "environments")

@@ -12,14 +12,22 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 from starlette.types import Message, Send
 
 from ._config import ENVIRONMENTS, Dialect
 from ._errors import AUTH_FAILED, JSON_CONTENT_TYPE, ApiHTTPError, auth_failed, render_json
 from ._flows import draw_duration
-from .store import JiraNotEnabled, NoBuild, StoreError, TriggerNotFound, TriggerPaused
+from .store import (
+    JiraNotEnabled,
+    KeyScope,
+    NoBuild,
+    StoreError,
+    TriggerNotFound,
+    TriggerPaused,
+)
 
 __all__ = ["IDEMPOTENCY_MEMORY", "ActiveDialect", "IdCodec"]
 
@@ -27,6 +35,11 @@ IDEMPOTENCY_MEMORY = 10_000
 """How many idempotency keys the mock remembers (the oldest is forgotten first)."""
 _HEX = frozenset("0123456789abcdef")
 _UUID_HEX_CHARS = 32
+_WORKSPACE_DETAILS: Final = {
+    403: "Not authorized for this workspace",
+    404: "Workspace not found",
+}
+"""The `detail` of a valid key refused on a workspace not its own, by code (A4)."""
 
 
 class IdCodec:
@@ -140,6 +153,37 @@ class ActiveDialect:
         if self.dialect.jira_auth_status == 401:
             return auth_failed()
         return ApiHTTPError(403, AUTH_FAILED)
+
+    def workspace_refused(
+        self,
+        key_scope: Callable[[str, str | None], KeyScope | None],
+        workspace_ids: Sequence[str],
+        workspace_id: str,
+        token: str | None,
+    ) -> ApiHTTPError:
+        """The answer to a bearer token the path's workspace does not accept (A4).
+
+        401 as every auth failure, unless the token is a key of another workspace: then
+        `foreign_workspace_status` when the path names an existing workspace,
+        `unknown_workspace_status` when it names none; 403 and 404 carry a `detail` of their
+        own (`_WORKSPACE_DETAILS`) and no `WWW-Authenticate`. Keys are compared in constant
+        time (`key_scope`), and only when the dialect answers something other than 401.
+
+        Args:
+            key_scope: the store's key check (`TriggerStore.key_scope`).
+            workspace_ids: every configured workspace id.
+            workspace_id: the workspace the path names.
+            token: the bearer token sent, None when absent or malformed.
+        """
+        known = workspace_id in workspace_ids
+        dialect = self.dialect
+        code = dialect.foreign_workspace_status if known else dialect.unknown_workspace_status
+        if code == 401 or token is None:
+            return auth_failed()
+        others = (other for other in workspace_ids if other != workspace_id)
+        if not any(key_scope(other, token) is not None for other in others):
+            return auth_failed()
+        return ApiHTTPError(code, _WORKSPACE_DETAILS[code])
 
     # --- idempotency (A14) ------------------------------------------------------------------
 

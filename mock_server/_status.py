@@ -69,6 +69,13 @@ async def serve_status(
     if store.catch_up_some():
         await state.catch_up()
     key_scope = store.key_scope(workspace_id, bearer_token(scope["headers"]))
+    if key_scope is None and dialect is not None:
+        workspace_ids = [workspace.id for workspace in state.config.workspaces]
+        refusal = dialect.workspace_refused(
+            store.key_scope, workspace_ids, workspace_id, bearer_token(scope["headers"])
+        )
+        await refusal.response()(scope, _no_receive, send)
+        return refusal.status_code
     if key_scope is None:
         await send_json(send, 401, _AUTH_FAILED_BODY, _WWW_AUTHENTICATE)
         return 401

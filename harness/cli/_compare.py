@@ -108,7 +108,9 @@ def _observe(
         )
 
 
-def _event(comparison: Comparison, runs: int) -> ComparisonRecorded:
+def _event(
+    comparison: Comparison, runs: int, observations: Sequence[Observation]
+) -> ComparisonRecorded:
     return ComparisonRecorded(
         kind="compare",
         title=f"{comparison.left} vs {comparison.right}",
@@ -123,10 +125,19 @@ def _event(comparison: Comparison, runs: int) -> ComparisonRecorded:
                 right=row.right,
                 verdict=str(row.verdict) if row.verdict is not None else "not compared",
                 why=row.why,
+                p_value=row.p_value,
             )
             for row in comparison.rows
         ),
-        notes=(f"{runs} runs per trigger on each side.",),
+        notes=(
+            f"{runs} runs per trigger on each side.",
+            *(
+                f"{name}: durations read on {seen.measurement.clock}."
+                for name, seen in zip(
+                    (comparison.left, comparison.right), observations, strict=True
+                )
+            ),
+        ),
     )
 
 
@@ -186,7 +197,7 @@ def compare_command(
         ]
         comparison = compare_sides(*observations)
         comparison = dataclasses.replace(comparison, left=left.name, right=right.name)
-        run.bus.emit(_event(comparison, runs))
+        run.bus.emit(_event(comparison, runs, observations))
         if comparison.verdict is Verdict.DIFFERENT:
             run.exit_code = max(run.exit_code, 1)
     _echo(edge, run.redactor.redact_text, comparison)

@@ -13,8 +13,14 @@ trigger (`measure`). `compare_sides` then makes the rows:
   (passed on one side, failed or errored on the other). A case skipped on either side is not
   compared;
 - per trigger role: the run durations (two-sample Kolmogorov-Smirnov test, tolerance the
-  coarser side's measurement resolution) and the outcome rates (Fisher's exact test);
-- per endpoint: latency (KS, tolerance `LATENCY_TOLERANCE_S`).
+  coarser side's measurement resolution) and the outcome rates (Fisher's exact test).
+  Durations are each side's target seconds (`Measurement.clock`): a side whose clock is not
+  its target's own (`clock_known` False) makes the row inconclusive, as does a resolution
+  coarse for the durations (`compare_samples`);
+- per endpoint: latency (KS, tolerance `LATENCY_TOLERANCE_S`), real seconds on both sides
+  (this machine's clock; a mock's added latency is real seconds too), so always one scale.
+
+A row carries the p-value of its test where one ran (`Row.p_value`).
 
 The overall verdict is `different` when any row is, `inconclusive` when any row is and none
 differs, else `same` (`overall`).
@@ -68,7 +74,8 @@ class Observation:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     """One row of the comparison: what is compared (`topic`, in `group`), each side's value
-    in words, the verdict (None: compared on neither side) and why."""
+    in words, the verdict (None: compared on neither side), why, and the p-value of the
+    row's test (None when none ran)."""
 
     group: str
     topic: str
@@ -76,6 +83,7 @@ class Row:
     right: str
     verdict: Verdict | None
     why: str
+    p_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,23 +153,26 @@ def _facts_text(answer: ProbeAnswer) -> str:
 
 
 def _question_row(left: ProbeAnswer, right: ProbeAnswer) -> Row:
-    topic = f"{left.question_id} {left.question}"
-    shown = {
-        "group": "open questions",
-        "topic": topic,
-        "left": _facts_text(left),
-        "right": _facts_text(right),
-    }
+    def row(verdict: Verdict | None, why: str) -> Row:
+        return Row(
+            group="open questions",
+            topic=f"{left.question_id} {left.question}",
+            left=_facts_text(left),
+            right=_facts_text(right),
+            verdict=verdict,
+            why=why,
+        )
+
     if not left.asked and not right.asked:
-        return Row(**shown, verdict=None, why="asked on neither side")
+        return row(None, "asked on neither side")
     shared = left.facts.keys() & right.facts.keys()
     differing = sorted(key for key in shared if left.facts[key] != right.facts[key])
     if differing:
         why = "; ".join(f"{key}: {left.facts[key]!r} vs {right.facts[key]!r}" for key in differing)
-        return Row(**shown, verdict=Verdict.DIFFERENT, why=why)
+        return row(Verdict.DIFFERENT, why)
     if left.facts and left.facts.keys() == right.facts.keys():
-        return Row(**shown, verdict=Verdict.SAME, why="the same answers")
-    return Row(**shown, verdict=Verdict.INCONCLUSIVE, why="not settled on both sides")
+        return row(Verdict.SAME, "the same answers")
+    return row(Verdict.INCONCLUSIVE, "not settled on both sides")
 
 
 def _question_rows(left: Observation, right: Observation) -> list[Row]:
@@ -227,7 +238,22 @@ def _seconds(value: float | None) -> str:
 def _sample_row(group: str, topic: str, test: SampleTest) -> Row:
     left = f"n={test.sizes[0]}, median {_seconds(test.medians[0])}"
     right = f"n={test.sizes[1]}, median {_seconds(test.medians[1])}"
-    return Row(group=group, topic=topic, left=left, right=right, verdict=test.verdict, why=test.why)
+    return Row(
+        group=group,
+        topic=topic,
+        left=left,
+        right=right,
+        verdict=test.verdict,
+        why=test.why,
+        p_value=test.p_value,
+    )
+
+
+def _unaligned(left: Measurement, right: Measurement) -> str | None:
+    """Why the two sides' durations are not on one scale, None when both are their
+    targets' own seconds."""
+    unknown = [m.clock for m in (left, right) if not m.clock_known]
+    return "; ".join(unknown) if unknown else None
 
 
 def _rates(sample: TriggerSample | None) -> str:
@@ -237,13 +263,19 @@ def _rates(sample: TriggerSample | None) -> str:
     return ", ".join(f"{name} {count}" for name, count in counts.items() if count) or "no run ended"
 
 
-def _trigger_rows(role: str, left: TriggerSample | None, right: TriggerSample | None) -> list[Row]:
+def _trigger_rows(
+    role: str, left: TriggerSample | None, right: TriggerSample | None, unaligned: str | None
+) -> list[Row]:
     if left is None and right is None:
         return []
     names = f"{left.trigger_id if left else '—'} / {right.trigger_id if right else '—'}"
     resolution = max(left.resolution_s if left else 0.0, right.resolution_s if right else 0.0)
     durations = compare_samples(
-        left.durations if left else (), right.durations if right else (), tolerance_s=resolution
+        left.durations if left else (),
+        right.durations if right else (),
+        tolerance_s=resolution,
+        resolution_s=resolution,
+        unaligned=unaligned,
     )
     outcomes = compare_outcomes(
         {name: left.outcomes.count(name) for name in OUTCOMES} if left else None,
@@ -260,6 +292,7 @@ def _trigger_rows(role: str, left: TriggerSample | None, right: TriggerSample | 
             right=_rates(right),
             verdict=outcomes.verdict,
             why=outcomes.why,
+            p_value=outcomes.p_value,
         ),
     ]
 
@@ -284,7 +317,8 @@ def compare_sides(left: Observation, right: Observation) -> Comparison:
     rows = _question_rows(left, right)
     rows += _contract_rows(left.contract, right.contract)
     mine, theirs = left.measurement.by_role(), right.measurement.by_role()
+    unaligned = _unaligned(left.measurement, right.measurement)
     for role in _ROLES:
-        rows += _trigger_rows(role, mine.get(role), theirs.get(role))
+        rows += _trigger_rows(role, mine.get(role), theirs.get(role), unaligned)
     rows += _latency_rows(left.measurement.latency, right.measurement.latency)
     return Comparison(left=left.name, right=right.name, rows=tuple(rows))

@@ -50,6 +50,7 @@ DIALECT_FACTS: Final = (
     "workflow_not_found_detail",
     "trigger_not_found_detail",
     "jira_auth_status",
+    "unknown_workspace_status",
     "idempotency",
     "content_type",
     "compression",
@@ -60,7 +61,16 @@ DIALECT_FACTS: Final = (
 _NOT_ASKED: Final = {
     "paused_status": "not asked: the probe cannot pause a trigger",
     "no_build_status": "not asked: the probe cannot remove an environment's build",
+    "foreign_workspace_status": "not asked: the probe knows no other workspace of the target",
 }
+_MOCK_FIXED: Final = {
+    "lowercase_status": 422,
+    "workflow_not_found_status": 404,
+    "trigger_not_found_status": 404,
+    "non_object_status": 422,
+}
+"""Facts the mock answers one way only (no key changes them): its answer. A target that
+answered otherwise gets a comment saying the mock cannot express it."""
 _ACCEPTED_OVERSIZE_BYTES: Final = 16 * 1024 * 1024
 _SLOW_FACTOR: Final = 2.0
 _KEY_ONLY: Final = {"id": "w", "api_keys": ["k"]}
@@ -155,6 +165,7 @@ def _dialect(calibration: Calibration) -> _Section:
             section.keep(key, f"the mock cannot answer {facts[key]!r} ({problem})")
     _compression_threshold(calibration, section)
     _extra_fields(calibration, section)
+    _inexpressible(calibration, section)
     for key, why in _NOT_ASKED.items():
         section.keep(key, why)
     return section
@@ -164,10 +175,26 @@ _OWNERS: Final = {
     "e2_status": "A6", "e4_status": "A6", "lowercase_environments": "A5",
     "extra_fields": "A7", "missing_message": "A7", "missing_user_variables": "A7",
     "empty_body": "A7", "workflow_not_found_detail": "A3", "trigger_not_found_detail": "A4",
-    "jira_auth_status": "A12", "idempotency": "A14", "content_type": "W1 and W2",
-    "compression": "W1 and W2", "workflow_id_format": "W2", "workflow_id_prefix": "W2",
+    "jira_auth_status": "A12", "unknown_workspace_status": "A4", "idempotency": "A14",
+    "content_type": "W1 and W2", "compression": "W1 and W2", "workflow_id_format": "W2",
+    "workflow_id_prefix": "W2",
 }  # fmt: skip
 """Which question settles each dialect key."""
+
+
+def _inexpressible(calibration: Calibration, section: _Section) -> None:
+    """A comment for every answer the mock cannot give (`_MOCK_FIXED`): what the target
+    answered, and what the mock answers instead."""
+    for answer in calibration.answers:
+        for key, mock_answer in _MOCK_FIXED.items():
+            seen = answer.facts.get(key)
+            if key == "lowercase_status" and answer.facts.get("lowercase_environments") != "refuse":
+                continue
+            if seen is not None and seen != mock_answer:
+                section.notes.append(
+                    f"{key}: the target answered {seen!r} ({answer.question_id}); the mock "
+                    f"cannot express this and answers {mock_answer!r}"
+                )
 
 
 def _compression_threshold(calibration: Calibration, section: _Section) -> None:
@@ -233,7 +260,7 @@ def _mock_settings(calibration: Calibration) -> _Section:
     facts = calibration.facts()
     target = calibration.target
     section = _Section("mock")
-    section.set("sync_limit_s", target.sync_limit_s, "the target's sync_limit_s (not measured)")
+    _sync_limit(calibration, section)
     section.set("background_limit_s", target.max_run_s, "the target's max_run_s (not measured)")
     if "sync_timeout_policy" in facts:
         section.set("sync_timeout_policy", facts["sync_timeout_policy"], "as A1 showed")
@@ -249,6 +276,25 @@ def _mock_settings(calibration: Calibration) -> _Section:
     if facts.get("rate_limited"):
         section.keep("rate_limit_per_s", "A8 met a 429, but the target's rate was not measured")
     return section
+
+
+def _measured_sync_limit(calibration: Calibration) -> float | None:
+    """The sync limit A1's timeout showed (target seconds), None when A1 did not settle."""
+    answer = calibration.answer("A1")
+    measured = answer.extras.get("sync_limit_s") if answer is not None else None
+    return float(measured) if isinstance(measured, int | float) and measured > 0 else None
+
+
+def _sync_limit(calibration: Calibration, section: _Section) -> None:
+    """`sync_limit_s`: what A1's timeout showed when it settled, else the target's setting."""
+    measured = _measured_sync_limit(calibration)
+    if measured is None:
+        limit = calibration.target.sync_limit_s
+        section.set("sync_limit_s", limit, "the target's sync_limit_s (not measured: see A1)")
+        return
+    policy = calibration.facts().get("sync_timeout_policy")
+    why = f"as A1 showed (policy {policy}; {_observed(calibration, 'A1')})"
+    section.set("sync_limit_s", measured, why)
 
 
 def _body_limit(calibration: Calibration, section: _Section) -> None:
@@ -303,7 +349,8 @@ def _slow_trigger(calibration: Calibration) -> tuple[dict[str, Any], list[str]] 
     name = calibration.slow_trigger
     if name is None or any(fit.sample.trigger_id == name for fit in calibration.triggers):
         return None
-    seconds = calibration.target.sync_limit_s * _SLOW_FACTOR
+    limit = max(calibration.target.sync_limit_s, _measured_sync_limit(calibration) or 0.0)
+    seconds = limit * _SLOW_FACTOR
     table = {"id": name, "duration": {"dist": "fixed", "s": seconds}}
     note = (
         f"trigger {name!r}: the slow trigger A1 was asked on, written to outlast the sync "

@@ -17,7 +17,18 @@ Time comes from a `Timeline`:
   at each step the admin run listing says which runs left `pending`, and only those are polled
   with E3. The clock is unfrozen afterwards.
 
-Every exchange's latency is kept per endpoint (`LatencyLog`, target seconds).
+- a live target's own time otherwise, read as its clock allows (`clock_basis`): a mock
+  whose `GET /__admin/clock` answers is followed on its virtual clock (mapped from this
+  machine's, checks every `poll_interval_s` of its time but at most every `MIN_REAL_CHECK_S`
+  real seconds); a target answering that path 401/403 is a mock whose clock cannot be read
+  (`Measurement.clock_known` False: its durations are compared with nothing); any other
+  target's time is this machine's (real seconds).
+
+Where the mock's admin run listing is readable (embedded, or a live mock with an open admin
+API), a run that ended gets its exact duration from its own `started_at`/`ended_at` (target
+seconds, resolution 0) instead of the checks' interval.
+
+Every exchange's latency is kept per endpoint (`LatencyLog`, real seconds).
 """
 
 from __future__ import annotations
@@ -29,6 +40,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
 
 from .._admin_client import MockAdmin
 from .._client import TriggerClient
@@ -38,17 +52,22 @@ from .._jira import JiraIssue, issue_created, jira_signature, signed_delivery
 from .._models import Exchange, Observation
 from .._targets import Target
 from .._types import Clock, Sleep
+from ..load import CLOCK_READINGS, admin_root, parse_iso, pick_clock
 
 __all__ = [
     "ADMIN_GROWTH",
     "ADMIN_STEP_S",
+    "MIN_REAL_CHECK_S",
     "AdminTimeline",
+    "ClockBasis",
     "LatencyLog",
     "Measurement",
     "RealTimeline",
     "Timeline",
     "TriggerSample",
     "admin_timeline",
+    "clock_basis",
+    "exact_durations",
     "measure",
     "sample_triggers",
     "trigger_roles",
@@ -58,6 +77,8 @@ ADMIN_STEP_S: Final = 0.05
 """The smallest clock step (target seconds) on a mock's admin clock."""
 ADMIN_GROWTH: Final = 0.02
 """Each admin clock step is at least this share of the time passed: durations are known to 2%."""
+MIN_REAL_CHECK_S: Final = 0.05
+"""A live time-scaled mock is checked at most this often (real seconds): its rate limits."""
 _WAITING: Final = "waiting_for_input"
 _PENDING: Final = "pending"
 
@@ -266,12 +287,17 @@ def _check(client: TriggerClient, followed: dict[str, _Followed], timeline: Time
             run.ended, run.outcome = moment, envelope.status
 
 
+ExactDurations = Callable[[Mapping[str, str]], Mapping[str, float]]
+"""`{workflow id: trigger id}` -> `{workflow id: exact duration}` for the runs that ended."""
+
+
 def sample_triggers(
     client: TriggerClient,
     *,
     runs: int,
     timeline: Timeline,
     deadline_s: float,
+    exact: ExactDurations | None = None,
 ) -> list[TriggerSample]:
     """Start `runs` runs of every trigger the client's target names and follow them.
 
@@ -280,6 +306,8 @@ def sample_triggers(
         runs: how many runs per trigger.
         timeline: the checks' time (`RealTimeline` or an `AdminTimeline`).
         deadline_s: stop following this long (target seconds) after the last start.
+        exact: where the target tells its runs' own start and end times: their durations
+            (target seconds), which replace the checks' estimate of the runs that ended.
 
     Returns:
         One `TriggerSample` per trigger, in `trigger_roles` order.
@@ -292,6 +320,8 @@ def sample_triggers(
         moment = min(timeline.next_check(moment), deadline)
         timeline.wait_until(moment)
         _check(client, followed, timeline)
+    ended = {run: item.trigger_id for run, item in followed.items() if item.outcome is not None}
+    known = dict(exact(ended)) if exact is not None and ended else {}
     return [
         _sample(
             trigger_id,
@@ -300,6 +330,7 @@ def sample_triggers(
             via=via[trigger_id],
             followed=followed,
             refused=refused,
+            exact=known,
         )
         for trigger_id, role in roles.items()
     ]
@@ -313,19 +344,30 @@ def _sample(
     via: str,
     followed: Mapping[str, _Followed],
     refused: Mapping[str, Sequence[str]],
+    exact: Mapping[str, float],
 ) -> TriggerSample:
-    mine = [run for run in followed.values() if run.trigger_id == trigger_id]
-    seen = [run for run in mine if run.ended is not None and run.outcome is not None]
+    mine = {wid: run for wid, run in followed.items() if run.trigger_id == trigger_id}
+    seen = {
+        wid: run for wid, run in mine.items() if run.ended is not None and run.outcome is not None
+    }
+    # (duration, width of the interval it lies in): exact when the target told it
+    timed = [
+        (exact[wid], 0.0)
+        if wid in exact
+        else (
+            max((run.last_pending + (run.ended or 0.0)) / 2 - run.started, 1e-3),
+            (run.ended or 0.0) - run.last_pending,
+        )
+        for wid, run in seen.items()
+    ]
     return TriggerSample(
         trigger_id=trigger_id,
         role=role,
         via=via,
         requested=requested,
-        durations=tuple(
-            max((run.last_pending + (run.ended or 0.0)) / 2 - run.started, 1e-3) for run in seen
-        ),
-        outcomes=tuple(run.outcome or "" for run in seen),
-        resolution_s=max(((run.ended or 0.0) - run.last_pending for run in seen), default=0.0),
+        durations=tuple(duration for duration, _ in timed),
+        outcomes=tuple(run.outcome or "" for run in seen.values()),
+        resolution_s=max((width for _, width in timed), default=0.0),
         unfinished=len(mine) - len(seen),
         refused=tuple(refused.get(trigger_id, ())),
     )
@@ -333,34 +375,133 @@ def _sample(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Measurement:
-    """Runs followed on one target: one sample per trigger (`trigger_roles` order) and every
-    answered exchange's latency per endpoint id (real seconds)."""
+    """Runs followed on one target: one sample per trigger (`trigger_roles` order), every
+    answered exchange's latency per endpoint id (real seconds), and the clock the durations
+    were read on (`clock`, in words; `clock_known` False when it is not the target's own)."""
 
     runs_per_trigger: int
     samples: tuple[TriggerSample, ...]
     latency: Mapping[str, tuple[float, ...]]
+    clock: str = "the target's own clock"
+    clock_known: bool = True
 
     def by_role(self) -> dict[str, TriggerSample]:
         """The samples by trigger role (`sync`, `background`, `jira`)."""
         return {sample.role: sample for sample in self.samples}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockBasis:
+    """How a live target's durations are read: its time (`clock`, target seconds), how to
+    let that time pass (`sleep`, target seconds), in words (`source`), whether it is the
+    target's own (`known`) and its admin API when the run listing can be read."""
+
+    clock: Clock
+    sleep: Sleep
+    source: str
+    known: bool
+    rate: float = 1.0
+    admin: MockAdmin | None = None
+
+
+def _origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def clock_basis(session: Session, *, monotonic: Clock = time.monotonic) -> ClockBasis:
+    """A live target's clock (see the module docstring): `GET /__admin/clock` is asked
+    `CLOCK_READINGS` times with the target's key (a mock's admin token differs from it)."""
+    target = session.target
+    key = target.api_key.reveal() if target.api_key is not None else ""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    samples: list[tuple[object, float, float]] = []
+    status = None
+    for _ in range(CLOCK_READINGS):
+        sent = monotonic()
+        try:
+            answer = session.http.get(admin_root(target.base_url) + "/clock", headers=headers)
+            status = answer.status_code
+            body = answer.json() if status == 200 else None
+        except (httpx.HTTPError, ValueError):
+            body = None
+        samples.append((body, sent, monotonic()))
+    found = pick_clock(samples, monotonic=monotonic)
+    if found is not None:
+        clock, mapped = found
+        admin = MockAdmin(session.http, base_url=_origin(target.base_url))
+        rate = mapped.scale
+
+        def sleep(seconds: float) -> None:
+            session.sleep(seconds / rate)
+
+        return ClockBasis(
+            clock=clock, sleep=sleep, source=mapped.source, known=True, rate=rate, admin=admin
+        )
+    if status in (401, 403):
+        source = (
+            f"this machine's clock: /__admin/clock answered {status}, a mock whose clock "
+            "(and time scale) cannot be read"
+        )
+        return ClockBasis(clock=session.clock, sleep=session.sleep, source=source, known=False)
+    source = "this machine's clock (real seconds, the target's own time)"
+    return ClockBasis(clock=session.clock, sleep=session.sleep, source=source, known=True)
+
+
+def exact_durations(admin: MockAdmin) -> ExactDurations:
+    """Runs' exact durations from a mock's admin run listing (`ended_at - started_at`,
+    virtual seconds); nothing when the listing cannot be read."""
+
+    def durations(runs: Mapping[str, str]) -> Mapping[str, float]:
+        try:
+            rows = [row for trigger in set(runs.values()) for row in admin.runs(trigger_id=trigger)]
+            return {
+                row["workflow_id"]: parse_iso(row["ended_at"]) - parse_iso(row["started_at"])
+                for row in rows
+                if row.get("workflow_id") in runs
+                and isinstance(row.get("ended_at"), str)
+                and isinstance(row.get("started_at"), str)
+            }
+        except (HarnessError, httpx.HTTPError, ValueError, KeyError, TypeError):
+            return {}
+
+    return durations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Clocking:
+    timeline: Timeline
+    source: str
+    known: bool
+    exact: ExactDurations | None
+
+
 @contextmanager
-def _timeline(session: Session) -> Iterator[Timeline]:
+def _clocking(session: Session) -> Iterator[_Clocking]:
     """The admin clock of a mock the session reaches, else the target's own time."""
+    target = session.target
     if session.admin is not None:
         with admin_timeline(session.admin) as timeline:
-            yield timeline
+            source = "the mock's clock, moved through its admin API (virtual seconds)"
+            yield _Clocking(
+                timeline=timeline, source=source, known=True, exact=exact_durations(session.admin)
+            )
         return
-    target = session.target
-    yield RealTimeline(session.clock, session.sleep, target.poll_interval_s)
+    basis = clock_basis(session)
+    interval = max(target.poll_interval_s, MIN_REAL_CHECK_S * basis.rate)
+    yield _Clocking(
+        timeline=RealTimeline(basis.clock, basis.sleep, interval),
+        source=basis.source,
+        known=basis.known,
+        exact=exact_durations(basis.admin) if basis.admin is not None else None,
+    )
 
 
 def measure(session: Session, *, runs: int) -> Measurement:
     """Start and follow `runs` runs of each trigger the session's target names.
 
     Latency is read on the real clock (a mock's added latency is real seconds too); durations
-    on the timeline's (a mock's virtual seconds, a target's own).
+    on the target's own clock (see the module docstring), exact where its runs tell.
 
     Args:
         session: an open session on the target.
@@ -369,15 +510,18 @@ def measure(session: Session, *, runs: int) -> Measurement:
     latency = LatencyLog()
     client = session.client(clock=time.monotonic, event_hooks={"response": [latency.record]})
     target = session.target
-    with _timeline(session) as timeline:
+    with _clocking(session) as clocking:
         samples = sample_triggers(
             client,
             runs=runs,
-            timeline=timeline,
+            timeline=clocking.timeline,
             deadline_s=target.max_run_s + target.poll_interval_s,
+            exact=clocking.exact,
         )
     return Measurement(
         runs_per_trigger=runs,
         samples=tuple(samples),
         latency={endpoint: tuple(values) for endpoint, values in latency.by_endpoint.items()},
+        clock=clocking.source,
+        clock_known=clocking.known,
     )

@@ -4,7 +4,10 @@ A row is `same`, `different` or `inconclusive`. Only evidence makes a row `diffe
 that rejects "both samples come from one distribution" at `ALPHA`, on samples of at least
 `MIN_SAMPLES` each, and (for timings) a median gap larger than the noise of measuring it.
 Samples too small to tell, or a test that does not reject but could not have (too few runs),
-are `inconclusive`, never `different`.
+are `inconclusive`, never `different`. So are timings not measured on one scale (`unaligned`
+says why: a side's clock is not the target's own) and timings measured too coarsely for their
+size (a resolution above `COARSE_SHARE` of the smaller median): the test would compare the
+measurement, not the targets.
 
 Durations and latencies use the two-sample Kolmogorov-Smirnov test (`scipy.stats.ks_2samp`);
 outcome rates use Fisher's exact test per outcome (`scipy.stats.fisher_exact` on the 2x2 table
@@ -23,6 +26,7 @@ from scipy import stats
 
 __all__ = [
     "ALPHA",
+    "COARSE_SHARE",
     "MIN_SAMPLES",
     "OutcomeTest",
     "SampleTest",
@@ -36,6 +40,8 @@ ALPHA: Final = 0.01
 """A p-value below this is evidence of a difference."""
 MIN_SAMPLES: Final = 8
 """Fewer observations than this on either side cannot show a difference."""
+COARSE_SHARE: Final = 0.25
+"""A timing known only to within more than this share of its median cannot be compared."""
 
 
 class Verdict(StrEnum):
@@ -72,28 +78,56 @@ def _median(sample: Sequence[float]) -> float | None:
     return median(sample) if sample else None
 
 
+def _not_comparable(
+    sizes: tuple[int, int],
+    medians: tuple[float | None, float | None],
+    resolution_s: float,
+    unaligned: str | None,
+) -> str | None:
+    """Why two timing samples cannot be compared at all, None when they can."""
+    if unaligned is not None:
+        return f"not measured on one clock: {unaligned}"
+    if min(sizes) < MIN_SAMPLES:
+        return f"samples of {sizes[0]} and {sizes[1]}: at least {MIN_SAMPLES} each are needed"
+    smaller = min(m for m in medians if m is not None)
+    if resolution_s > COARSE_SHARE * smaller:
+        return (
+            f"measured to within {resolution_s:.3g} s, too coarse for a median of "
+            f"{smaller:.3g} s (more than {COARSE_SHARE:.0%} of it)"
+        )
+    return None
+
+
 def compare_samples(
-    left: Sequence[float], right: Sequence[float], *, tolerance_s: float = 0.0
+    left: Sequence[float],
+    right: Sequence[float],
+    *,
+    tolerance_s: float = 0.0,
+    resolution_s: float = 0.0,
+    unaligned: str | None = None,
 ) -> SampleTest:
     """Compare two samples of a timing (seconds) with the two-sample KS test.
 
     Args:
         left: the first side's observations.
-        right: the second side's.
-        tolerance_s: a median gap at most this large is noise, never a difference (the
-            resolution a timing is measured with).
+        right: the second side's, in the same unit on the same scale.
+        tolerance_s: a median gap at most this large is noise, never a difference.
+        resolution_s: the widest interval a single observation lies in (either side); above
+            `COARSE_SHARE` of the smaller median the row is inconclusive.
+        unaligned: why the two sides' clocks are not one scale (a side whose clock could not
+            be read), None when they are: the row is then inconclusive.
     """
     sizes = (len(left), len(right))
     medians = (_median(left), _median(right))
-    if min(sizes) < MIN_SAMPLES:
-        why = f"samples of {sizes[0]} and {sizes[1]}: at least {MIN_SAMPLES} each are needed"
+    why_not = _not_comparable(sizes, medians, resolution_s, unaligned)
+    if why_not is not None:
         return SampleTest(
             sizes=sizes,
             medians=medians,
             statistic=None,
             p_value=None,
             verdict=Verdict.INCONCLUSIVE,
-            why=why,
+            why=why_not,
         )
     result = stats.ks_2samp(left, right)
     statistic, p_value = float(result.statistic), float(result.pvalue)

@@ -17,7 +17,7 @@ __all__ = ["ComparisonRecorded", "ComparisonRow"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ComparisonRow:
     """One row: what is compared (`topic`, within `group`), the two columns' values, the
-    row's verdict word and why."""
+    row's verdict word, why, and the p-value of its two-sample test (None when none ran)."""
 
     group: str
     topic: str
@@ -25,6 +25,7 @@ class ComparisonRow:
     right: str
     verdict: str
     why: str = ""
+    p_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

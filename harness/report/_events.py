@@ -72,6 +72,9 @@ class Outcome(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     ERROR = "error"
+    INCONCLUSIVE = "inconclusive"
+    """The case ran but its answers said nothing (a 429 after the bounded retries, A8): "could
+    not tell", neither passed nor failed; a run with one and no failure exits 4."""
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -467,11 +470,12 @@ class SuiteCounts:
     failed: int = 0
     skipped: int = 0
     error: int = 0
+    inconclusive: int = 0
 
     @property
     def total(self) -> int:
         """Every case of the suite."""
-        return self.passed + self.failed + self.skipped + self.error
+        return self.passed + self.failed + self.skipped + self.error + self.inconclusive
 
 
 @dataclass(slots=True)
@@ -543,6 +547,7 @@ class RunRecord:
             failed=tally[Outcome.FAILED],
             skipped=tally[Outcome.SKIPPED],
             error=tally[Outcome.ERROR],
+            inconclusive=tally[Outcome.INCONCLUSIVE],
         )
 
     def cases_of(self, suite: Suite) -> Iterator[CaseFinished]:

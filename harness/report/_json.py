@@ -7,6 +7,7 @@ import math
 from typing import Any, ClassVar, Final
 
 from ._base import FileReporter
+from ._comparison import ComparisonRecorded
 from ._events import (
     CaseFinished,
     FuzzFinding,
@@ -54,6 +55,7 @@ def results_document(record: RunRecord) -> dict[str, Any]:
                 "failed": counts.failed,
                 "skipped": counts.skipped,
                 "error": counts.error,
+                "inconclusive": counts.inconclusive,
             }
             for counts in record.counts()
         ],
@@ -63,6 +65,32 @@ def results_document(record: RunRecord) -> dict[str, Any]:
         "load": [_load(summary) for summary in record.loads],
         "sizing": [_sizing(result) for result in record.sizings],
         "sizing_three_way": [_three_way(table) for table in record.three_ways],
+        "comparisons": [_comparison(table) for table in record.comparisons],
+    }
+
+
+def _comparison(table: ComparisonRecorded) -> dict[str, Any]:
+    """A calibrate or compare table: its sides, overall verdict, notes and every row (the
+    two sides' values, the verdict, why, and the p-value where a test ran)."""
+    return {
+        "kind": table.kind,
+        "title": table.title,
+        "left": table.left,
+        "right": table.right,
+        "verdict": table.verdict,
+        "notes": list(table.notes),
+        "rows": [
+            {
+                "group": row.group,
+                "topic": row.topic,
+                "left": row.left,
+                "right": row.right,
+                "verdict": row.verdict,
+                "why": row.why,
+                "p_value": _finite(row.p_value),
+            }
+            for row in table.rows
+        ],
     }
 
 

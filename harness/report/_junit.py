@@ -76,7 +76,7 @@ def junit_tree(record: RunRecord) -> ET.ElementTree[ET.Element]:
             "tests": str(sum(c.total for c in counts)),
             "failures": str(sum(c.failed for c in counts)),
             "errors": str(sum(c.error for c in counts)),
-            "skipped": str(sum(c.skipped for c in counts)),
+            "skipped": str(sum(c.skipped + c.inconclusive for c in counts)),
             "time": f"{sum(case.duration_s for case in record.cases):.3f}",
         },
     )
@@ -90,7 +90,7 @@ def junit_tree(record: RunRecord) -> ET.ElementTree[ET.Element]:
             tests=str(suite_counts.total),
             failures=str(suite_counts.failed),
             errors=str(suite_counts.error),
-            skipped=str(suite_counts.skipped),
+            skipped=str(suite_counts.skipped + suite_counts.inconclusive),
             time=f"{sum(case.duration_s for case in cases):.3f}",
             **_timestamp(record),
         )
@@ -129,7 +129,8 @@ def _testcase(parent: ET.Element, suite: Suite, case: CaseFinished) -> None:
         name=f"{case.case_id}: {case.title}" if case.case_id != case.title else case.title,
         time=f"{case.duration_s:.3f}",
     )
-    if case.outcome is Outcome.SKIPPED:
+    if case.outcome in (Outcome.SKIPPED, Outcome.INCONCLUSIVE):
+        # JUnit has no "could not tell": an inconclusive case is skipped, its message says why.
         _element(element, "skipped", message=case.skip_reason or case.message or "skipped")
     elif case.outcome is Outcome.FAILED:
         title = case.violations[0].title if case.violations else case.message or case.title

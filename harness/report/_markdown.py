@@ -1,7 +1,9 @@
 """`summary.md`: a short GitHub-flavoured summary fit for a CI job summary.
 
-The verdict line comes first, then a table of suites, the failures with their titles, the notes
-table (open questions A1–A15), and one line each for fuzz findings, load and sizing.
+The verdict line comes first (with its reason when the run compared: "2 rows differ"), then a
+table of suites, the failures with their titles, the comparison tables of `calibrate` and
+`compare` (the same `ComparisonRecorded` events the HTML section shows), the notes table (open
+questions A1–A15), and one line each for fuzz findings, load and sizing.
 
 Every piece of text from a run goes through `markdown_cell` (one line of plain text) or
 `markdown_code` (one code span), both `display_safe` first: a target's text can neither drive
@@ -20,6 +22,7 @@ from typing import ClassVar, Final
 from harness._display import display_safe
 
 from ._base import FileReporter
+from ._comparison import ComparisonRecorded
 from ._events import LoadSummary, Outcome, RunRecord, SizingThreeWay, Suite
 from ._format import format_duration
 
@@ -117,7 +120,50 @@ def _verdict_line(record: RunRecord) -> str:
         else f"{markdown_code(started.command)} on {markdown_code(started.target_name)}"
     )
     code = "" if record.exit_code is None else f" (exit {record.exit_code})"
-    return f"## {_VERDICT_MARKS[verdict]} {verdict.upper()}: trigger-harness {what}{code}"
+    reason = _comparison_reason(record.comparisons)
+    return f"## {_VERDICT_MARKS[verdict]} {verdict.upper()}: trigger-harness {what}{code}" + (
+        f": {reason}" if reason else ""
+    )
+
+
+def _comparison_reason(tables: Sequence[ComparisonRecorded]) -> str:
+    """What the compare tables' verdicts come to ("2 rows differ", "no row differs, 1
+    inconclusive"), '' when the run compared nothing."""
+    rows = [row for table in tables if table.kind == "compare" for row in table.rows]
+    if not rows:
+        return ""
+    differ = sum(row.verdict == "different" for row in rows)
+    unsure = sum(row.verdict == "inconclusive" for row in rows)
+    head = f"{differ} row{'s' if differ != 1 else ''} differ{'s' if differ == 1 else ''}"
+    if differ == 0:
+        head = "no row differs"
+    return head + (f", {unsure} inconclusive" if unsure else "")
+
+
+def _comparisons(record: RunRecord) -> list[str]:
+    """One table per calibrate or compare section: each row's two sides, verdict, p-value."""
+    lines: list[str] = []
+    for table in record.comparisons:
+        heading = "Calibration" if table.kind == "calibrate" else "Comparison"
+        lines += [
+            f"### {heading}: {markdown_cell(table.title)} ({markdown_cell(table.verdict)})",
+            "",
+        ]
+        lines += [f"- {markdown_cell(note)}" for note in table.notes]
+        rows = [
+            (
+                markdown_cell(f"{row.group}: {row.topic}"),
+                markdown_cell(row.left),
+                markdown_cell(row.right),
+                "**different**" if row.verdict == "different" else markdown_cell(row.verdict),
+                "" if row.p_value is None else f"{row.p_value:.3g}",
+                markdown_cell(row.why),
+            )
+            for row in table.rows
+        ]
+        header = ("what", markdown_cell(table.left), markdown_cell(table.right), "verdict", "p")
+        lines += ["", *_table((*header, "why"), rows), ""]
+    return lines
 
 
 def render_markdown(record: RunRecord) -> str:
@@ -138,6 +184,7 @@ def render_markdown(record: RunRecord) -> str:
             "",
         ]
     lines += [*_suites(record), "", *_failures(record), "", *_skipped(record), ""]
+    lines += _comparisons(record)
     lines += [*_notes(record), ""]
     lines += _details(record)
     return "\n".join(lines).rstrip() + "\n"
@@ -151,25 +198,34 @@ def _seed_sentence(seed: object) -> str:
 def _suites(record: RunRecord) -> list[str]:
     counts = record.counts()
     if not counts:
-        return ["No suite ran."]
+        return ["No suite ran." if not record.comparisons else "No suite ran (see the tables)."]
     rows = [
-        (markdown_cell(c.suite), str(c.passed), str(c.failed), str(c.skipped), str(c.error))
+        (
+            markdown_cell(c.suite),
+            *(str(n) for n in (c.passed, c.failed, c.skipped, c.error, c.inconclusive)),
+        )
         for c in counts
     ]
-    return _table(("suite", "passed", "failed", "skipped", "error"), rows)
+    return _table(("suite", "passed", "failed", "skipped", "error", "inconclusive"), rows)
 
 
 def _failures(record: RunRecord) -> list[str]:
     problems = record.problems()
+    differing = [
+        f"- **{markdown_cell(f'{row.group}: {row.topic}')}** differs: {markdown_cell(row.why)}"
+        for table in record.comparisons
+        for row in table.rows
+        if row.verdict == "different"
+    ]
     if not problems:
-        return ["### Failures", "", "None."]
+        return ["### Failures", "", *(differing or ["None."])]
     rows = dict.fromkeys(
         f"- **{markdown_cell(f'{case.suite} / {case.case_id}')}** "
         f"{markdown_cell(case.title)}: "
         + markdown_cell("; ".join(v.title for v in case.violations) or case.message or case.outcome)
         for case in problems
     )
-    return ["### Failures", "", *rows]
+    return ["### Failures", "", *rows, *differing]
 
 
 def _skipped(record: RunRecord) -> list[str]:

@@ -65,6 +65,7 @@ def test_key_order_is_stable(write_run: WriteRun) -> None:
         "load",
         "sizing",
         "sizing_three_way",
+        "comparisons",
     ]
 
 

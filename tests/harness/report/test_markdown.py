@@ -38,7 +38,7 @@ def test_verdict_line_comes_first(write_run: WriteRun) -> None:
 def test_suite_table_counts_outcomes(write_run: WriteRun) -> None:
     """The suites table has one row per suite with passed, failed, skipped and error counts."""
     text = _summary(write_run, sample_events())
-    assert "| suite | passed | failed | skipped | error |" in text
+    assert "| suite | passed | failed | skipped | error | inconclusive |" in text
     assert "| contract | 1 | 1 | 1 | 0 |" in text
     assert "| fuzz | 0 | 1 | 0 | 0 |" in text
 
