@@ -1,7 +1,9 @@
 """Flow metrics: end-to-end time, detection delay, polls and 429s per flow.
 
 Each finished flow becomes a `FlowRecord`. It is fired as Locust request events of type `FLOW`
-(so Locust's stats, CSV and HTML show their distributions) and appended raw to a CSV file.
+(so Locust's stats, CSV and HTML show their distributions) and kept raw in `flows.csv`, which
+only the master (or the one local runner) writes (`FlowCsv`): a worker sends its records there
+through Locust's messaging (`scenarios/_messaging.py`).
 
 Times are in *target seconds*: virtual seconds on the mock (whose clock runs `time_scale` times
 fast), real seconds on a real target. The CSV names the unit in every time column, and Locust
@@ -17,15 +19,22 @@ as artefacts, never shown as delays; with the target's clock unknown the delay i
 `mock_clock` reads a mock's clock through its admin API, `detect_mock_clock` finds out whether
 a host is such a mock, and `real_clock` is the client clock for anything else.
 
+In distributed mode a worker queues its records in an `Outbox` whose batches travel to the
+master as Locust messages (`scenarios/_messaging.py`); the master (or the one local runner)
+keeps every flow in one `FlowOutcomes`: the rows of `flows.csv`, the final statuses, and the
+workers with their flows and whether they left mid-run.
+
 This module imports neither locust nor gevent: the Locust environment is passed in.
 """
 
 from __future__ import annotations
 
 import csv
-import os
+import json
+import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -42,18 +51,25 @@ from harness.load import (
     DelayArtefact,
     DelayBounds,
     RunEnd,
+    WorkerRow,
     admin_root,
+    count_flow_statuses,
     detection_delay,
     parse_iso,
     pick_clock,
 )
+from harness.report import FlowStatusCount
 
 __all__ = [
+    "BATCH_ROWS",
     "FLOW_REQUEST_TYPE",
+    "MAX_QUEUED_ROWS",
     "ClockMap",
     "EndTimes",
     "FlowCsv",
+    "FlowOutcomes",
     "FlowRecord",
+    "Outbox",
     "detect_mock_clock",
     "fire_flow_events",
     "flow_record",
@@ -64,6 +80,12 @@ __all__ = [
 FLOW_REQUEST_TYPE: Final = "FLOW"
 _REFRESH_ATTEMPTS: Final = 3
 _ADMIN_REFUSED: Final = frozenset({401, 403})
+BATCH_ROWS: Final = 2000
+"""Flow rows in one message from a worker to the master, at most."""
+MAX_QUEUED_ROWS: Final = 200_000
+"""Flow rows a worker holds for the master, at most; beyond, rows are dropped and counted."""
+_SILENT: Final = "sent no final report"
+_log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -323,13 +345,6 @@ class FlowCsv:
                 self._file = None
                 self._writer = None
 
-    @staticmethod
-    def for_process(path: Path, *, worker: bool) -> Path:
-        """The file this process writes: a worker adds its pid, so workers never collide."""
-        if not worker:
-            return path
-        return path.with_name(f"{path.stem}-worker-{os.getpid()}{path.suffix}")
-
 
 class EndTimes:
     """`workflow_id -> ended_at` (target epoch) from the mock's `/__admin/runs`, cached.
@@ -379,3 +394,166 @@ class EndTimes:
             if isinstance(ended, str) and isinstance(row.get("workflow_id"), str):
                 self._ended[row["workflow_id"]] = parse_iso(ended)
         self._last_refresh = self._monotonic()
+
+
+class Outbox:
+    """A worker's flow rows waiting for the next report, bounded by `max_rows`.
+
+    Args:
+        name: how the master names this worker (`<host>:<pid>`).
+        batch_rows: rows in one message, at most.
+        max_rows: rows held, at most; more are dropped and counted.
+    """
+
+    def __init__(
+        self, name: str, *, batch_rows: int = BATCH_ROWS, max_rows: int = MAX_QUEUED_ROWS
+    ) -> None:
+        self.name = name
+        self._batch_rows = batch_rows
+        self._max_rows = max_rows
+        self._rows: list[list[Any]] = []
+        self._dropped = 0
+
+    def add(self, flow: FlowRecord) -> None:
+        """Queue one finished flow (dropped and counted when the queue is full)."""
+        if len(self._rows) >= self._max_rows:
+            self._dropped += 1
+            return
+        self._rows.append(list(astuple(flow)))
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The messages that carry everything queued (at least one: it names the worker).
+
+        Each is `{"worker": name, "rows": [[value, ...], ...], "dropped": N}`; the count of
+        dropped rows rides on the first.
+        """
+        rows, self._rows = self._rows, []
+        dropped, self._dropped = self._dropped, 0
+        chunks = [rows[i : i + self._batch_rows] for i in range(0, len(rows), self._batch_rows)]
+        return [
+            {"worker": self.name, "rows": chunk, "dropped": dropped if index == 0 else 0}
+            for index, chunk in enumerate(chunks or [[]])
+        ]
+
+
+@dataclass(slots=True)
+class _Worker:
+    name: str
+    flows: int = 0
+    left: str | None = None
+    heard_after_stop: bool = False
+
+
+class FlowOutcomes:
+    """Every flow the run's master (or local runner) learnt of: rows, statuses, workers.
+
+    Args:
+        csv: where the rows go (`flows.csv`), None: nowhere.
+    """
+
+    def __init__(self, csv: FlowCsv | None) -> None:
+        self.csv = csv
+        self._counts: dict[tuple[str, str], int] = defaultdict(int)
+        self._workers: dict[str, _Worker] = {}
+        self.rows_dropped = 0
+        self.stopped = False
+        """Set when the run stopped: later departures are no longer mid-run."""
+
+    def add(self, flow: FlowRecord) -> None:
+        """Keep one finished flow."""
+        self._counts[flow.flow, flow.final_status] += 1
+        if self.csv is not None:
+            self.csv.write(flow)
+
+    def connected(self, node_id: str) -> None:
+        """A worker connected (named by Locust's client id until it reports)."""
+        self._workers.setdefault(node_id, _Worker(name=node_id))
+
+    def receive(self, node_id: str, data: object) -> None:
+        """Keep the flows of one `FLOWS_MESSAGE` from worker `node_id`; malformed rows are
+        skipped and logged (a worker of another version), never fatal to the master."""
+        worker = self._workers.setdefault(node_id, _Worker(name=node_id))
+        worker.heard_after_stop = worker.heard_after_stop or self.stopped
+        if not isinstance(data, dict):
+            _log.warning("trigger-harness: a flows message that is no mapping, from %s", node_id)
+            return
+        if isinstance(data.get("worker"), str):
+            worker.name = data["worker"]
+        dropped = data.get("dropped")
+        self.rows_dropped += dropped if isinstance(dropped, int) else 0
+        bad = 0
+        for row in data.get("rows") or ():
+            flow = _flow_of(row)
+            if flow is None:
+                bad += 1
+                continue
+            worker.flows += 1
+            self.add(flow)
+        if bad:
+            _log.warning("trigger-harness: %d malformed flow rows from %s skipped", bad, node_id)
+
+    def known(self) -> list[str]:
+        """The Locust client ids of the workers seen."""
+        return list(self._workers)
+
+    def mark_left(self, node_id: str, reason: str) -> bool:
+        """Record that worker `node_id` left mid-run; True the first time."""
+        worker = self._workers.get(node_id)
+        if worker is None or worker.left is not None:
+            return False
+        worker.left = reason
+        _log.warning(
+            "trigger-harness: worker %s disconnected mid-run (%s); its %d flows up to its last "
+            "report are kept",
+            worker.name,
+            reason,
+            worker.flows,
+        )
+        return True
+
+    def mark_silent(self) -> None:
+        """At the end: every worker still counted present that sent nothing after the stop."""
+        for node_id, worker in self._workers.items():
+            if worker.left is None and not worker.heard_after_stop:
+                self.mark_left(node_id, _SILENT)
+
+    def statuses(self) -> tuple[FlowStatusCount, ...]:
+        """Flows so far per kind and final status (as the report counts them)."""
+        return count_flow_statuses(self._counts)
+
+    def workers(self) -> list[WorkerRow]:
+        """The workers seen, in order of connection."""
+        return [
+            WorkerRow(name=worker.name, flows=worker.flows, left=worker.left)
+            for worker in self._workers.values()
+        ]
+
+    def write_workers(self, path: Path) -> None:
+        """Write `WORKERS_FILE` (`harness.load.parse_workers` reads it); nothing without
+        workers."""
+        if not self._workers:
+            return
+        rows = [{"name": w.name, "flows": w.flows, "left": w.left} for w in self.workers()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"workers": rows, "rows_dropped": self.rows_dropped}, indent=2)
+        path.write_text(text + "\n", encoding="utf-8")
+
+
+_RECORD_FIELDS: Final = tuple(field.name for field in fields(FlowRecord))
+_KINDS: Final[dict[str, tuple[type, ...]]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "float | None": (int, float, type(None)),
+}
+_RECORD_KINDS: Final = tuple(_KINDS[str(field.type)] for field in fields(FlowRecord))
+
+
+def _flow_of(row: object) -> FlowRecord | None:
+    """The record a row of values (in field order) holds, None when it holds none."""
+    if not isinstance(row, list | tuple) or len(row) != len(_RECORD_FIELDS):
+        return None
+    for value, kinds in zip(row, _RECORD_KINDS, strict=True):
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return None
+    return FlowRecord(**dict(zip(_RECORD_FIELDS, row, strict=True)))

@@ -3,9 +3,9 @@
 Once a second, from the test's start to its stop, the runner that aggregates the statistics
 (never a worker: the master holds the workers' figures) judges `FlowSettings.stop_thresholds`
 on what Locust has counted so far (`harness.load.crossed_thresholds`, `running=True`): HTTP
-request names with their current req/s, the failures, and the flows ended per kind. A flow
-ended is an end-to-end or inconclusive flow event; it failed when its event carries an error
-other than a contract violation (violations are judged by `--max-violations`). `--min-rps` is
+request names with their current req/s, the failures, and the flows ended per kind and final
+status as the master aggregated them from every worker (`scenarios/_messaging.py`), counted
+as the report counts them (`failed` and `lost` fail a flow). `--min-rps` is
 judged only `RPS_GRACE_S` after spawning completed (the runner's state is `running`; Locust's
 current rate is a ~10 s window).
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Final
 
 import gevent
@@ -24,23 +25,21 @@ from locust import events
 from locust.runners import STATE_RUNNING, WorkerRunner
 
 from harness.load import (
-    VIOLATION_PREFIX,
     FailureRow,
     FlowSettings,
     Thresholds,
     crossed_thresholds,
 )
 from harness.report import FlowStatusCount, LoadStatsRow
-from scenarios._metrics import FLOW_REQUEST_TYPE
+from scenarios._messaging import outcomes_of
 
-__all__ = ["RPS_GRACE_S", "crossed_now", "live_flow_statuses"]
+__all__ = ["RPS_GRACE_S", "crossed_now"]
 
 _log = logging.getLogger(__name__)
 
 CHECK_EVERY_S: Final = 1.0
 RPS_GRACE_S: Final = 10.0
 """Seconds after spawning completed before `--min-rps` is judged."""
-_ENDED_SUFFIXES: Final = (": end-to-end (target ms)", ": inconclusive (count)")
 _WATCHERS: dict[int, gevent.Greenlet] = {}
 
 
@@ -76,42 +75,26 @@ def _rows(stats: Any) -> list[LoadStatsRow]:
     ]
 
 
-def live_flow_statuses(stats: Any) -> list[FlowStatusCount]:
-    """Flows ended so far per kind: `failed` (an error other than a violation) and `ended`.
+def crossed_now(
+    stats: Any,
+    thresholds: Thresholds,
+    statuses: Sequence[FlowStatusCount],
+    *,
+    judge_rps: bool,
+) -> tuple[str, ...]:
+    """The thresholds crossed so far (empty: all held).
 
     Args:
-        stats: Locust's `RequestStats` (`environment.stats`).
+        stats: Locust's `RequestStats` (`environment.stats`; the master's aggregates).
+        thresholds: the limits.
+        statuses: flows ended so far per kind and final status (`FlowOutcomes.statuses`).
+        judge_rps: whether `--min-rps` is judged yet.
     """
-    ended: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    for entry in stats.entries.values():
-        if entry.method == FLOW_REQUEST_TYPE and entry.name.endswith(_ENDED_SUFFIXES):
-            kind = entry.name.split(": ", 1)[0]
-            ended[kind] = ended.get(kind, 0) + entry.num_requests
-    for error in stats.errors.values():
-        text = _error_text(error.error)
-        if (
-            error.method == FLOW_REQUEST_TYPE
-            and error.name.endswith(_ENDED_SUFFIXES)
-            and not text.startswith(VIOLATION_PREFIX)
-        ):
-            kind = error.name.split(": ", 1)[0]
-            failed[kind] = failed.get(kind, 0) + error.occurrences
-    statuses = []
-    for kind, count in sorted(ended.items()):
-        bad = min(failed.get(kind, 0), count)
-        statuses.append(FlowStatusCount(flow=kind, status="failed", count=bad))
-        statuses.append(FlowStatusCount(flow=kind, status="ended", count=count - bad))
-    return statuses
-
-
-def crossed_now(stats: Any, thresholds: Thresholds, *, judge_rps: bool) -> tuple[str, ...]:
-    """The thresholds Locust's statistics `stats` cross so far (empty: all held)."""
     return crossed_thresholds(
         _rows(stats),
         _failures(stats),
         thresholds,
-        live_flow_statuses(stats),
+        statuses,
         running=True,
         judge_rps=judge_rps,
     )
@@ -125,7 +108,9 @@ def _watch(environment: Any, thresholds: Thresholds) -> None:
         if spawned is None and environment.runner.state == STATE_RUNNING:
             spawned = time.monotonic()
         judge_rps = spawned is not None and time.monotonic() - spawned >= RPS_GRACE_S
-        crossed = crossed_now(environment.stats, thresholds, judge_rps=judge_rps)
+        outcomes = outcomes_of(environment)
+        statuses = outcomes.statuses() if outcomes is not None else ()
+        crossed = crossed_now(environment.stats, thresholds, statuses, judge_rps=judge_rps)
         if crossed:
             _log.error("%s%s", FlowSettings.STOP_MARK, crossed[0])
             environment.process_exit_code = 1

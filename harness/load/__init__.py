@@ -34,7 +34,15 @@ from ._experiment import (
     run_on_mock,
     run_on_target,
 )
-from ._locust import LoadPlan, LoadResult, build_commands, merge_flow_csvs, redact_outputs, run_load
+from ._locust import (
+    LOCUST_MASTER_PORT,
+    LoadPlan,
+    LoadResult,
+    build_commands,
+    redact_outputs,
+    run_load,
+    worker_command,
+)
 from ._options import Option
 from ._scenarios import (
     DEFAULT_SHAPE,
@@ -93,7 +101,10 @@ from ._stage import (
 from ._stats import (
     INCONCLUSIVE_PREFIX,
     VIOLATION_PREFIX,
+    WORKERS_FILE,
     FailureRow,
+    WorkerRow,
+    count_flow_statuses,
     count_inconclusive,
     count_violations,
     http_totals,
@@ -101,6 +112,7 @@ from ._stats import (
     parse_flow_statuses,
     parse_history,
     parse_stats,
+    parse_workers,
 )
 from ._thresholds import LatencyLimit, Thresholds, crossed_thresholds, latency_limits
 from ._times import first_final_at, log_end_time, parse_iso
@@ -115,6 +127,7 @@ __all__ = [
     "FLOW_CSV_ENV",
     "FLOW_OPTIONS",
     "INCONCLUSIVE_PREFIX",
+    "LOCUST_MASTER_PORT",
     "LOG_END",
     "LOG_TIME_RESOLUTION_S",
     "MACHINE_CLOCK",
@@ -130,6 +143,7 @@ __all__ = [
     "SOAK_OPTIONS",
     "SOAK_REPORT",
     "VIOLATION_PREFIX",
+    "WORKERS_FILE",
     "Candidate",
     "ClockMap",
     "DelayArtefact",
@@ -155,10 +169,12 @@ __all__ = [
     "SteppedTime",
     "ThreeWay",
     "Thresholds",
+    "WorkerRow",
     "admin_root",
     "build_commands",
     "clock_reading",
     "closed_form",
+    "count_flow_statuses",
     "count_inconclusive",
     "count_violations",
     "crossed_thresholds",
@@ -174,7 +190,6 @@ __all__ = [
     "log_end_time",
     "measure",
     "measure_candidate",
-    "merge_flow_csvs",
     "mock_clock_map",
     "model_durations",
     "parse_candidates",
@@ -186,6 +201,7 @@ __all__ = [
     "parse_iso",
     "parse_stats",
     "parse_timespan",
+    "parse_workers",
     "pick_clock",
     "read_target_clock",
     "recommend",
@@ -204,5 +220,6 @@ __all__ = [
     "three_way",
     "three_way_markdown",
     "unmeasured_reason",
+    "worker_command",
     "write_sizing_files",
 ]

@@ -3,7 +3,11 @@
 Locust is never imported here (it gevent-patches the process): `run_load` starts
 `python -m locust -f scenarios/<name>.py --headless --csv ... --html ... -t ... --host ...`, or
 with `workers > 0` a master (`--master --expect-workers N`, bound to 127.0.0.1) and N worker
-processes (`--worker --master-host 127.0.0.1`). The flows' settings travel as one
+processes (`--worker --master-host 127.0.0.1`), or with `expect_workers > 0` only a master,
+bound where the plan says, that waits (at most `expect_workers_max_wait_s`) for workers started
+elsewhere (`worker_command`). The master alone writes `flows.csv` and `WORKERS_FILE`: the
+workers send their flows through Locust's messaging (`scenarios/_messaging.py`), so no file
+on a worker's disk is read. The flows' settings travel as one
 `FlowSettings`: its options on the command line, its secrets (the key, the Jira secret) in the
 subprocess environment under the variables it names, never on a command line. Every file
 Locust writes is redacted after the run, even an interrupted one.
@@ -38,7 +42,9 @@ from ..report import LoadSummary
 from ._scenarios import DEFAULT_SHAPE, SCENARIOS, SHAPE_OPTION, SHAPES
 from ._settings import FlowSettings
 from ._stats import (
+    WORKERS_FILE,
     FailureRow,
+    WorkerRow,
     count_inconclusive,
     count_violations,
     failure_texts,
@@ -46,18 +52,20 @@ from ._stats import (
     parse_flow_statuses,
     parse_history,
     parse_stats,
+    parse_workers,
 )
 from ._thresholds import Thresholds, crossed_thresholds
 
 __all__ = [
+    "LOCUST_MASTER_PORT",
     "LoadPlan",
     "LoadResult",
     "PartialLoad",
     "build_commands",
-    "merge_flow_csvs",
     "redact_outputs",
     "run_load",
     "stop_reason",
+    "worker_command",
 ]
 
 _STOP_GRACE_S: Final = 60.0
@@ -67,6 +75,10 @@ asked, before its process group is killed."""
 _LOG_TAIL_CHARS: Final = 1500
 _USAGE_EXIT: Final = 2
 _USAGE_MARK: Final = "trigger-harness: "
+_NO_WORKERS_MARK: Final = "Gave up waiting for workers to connect"
+"""Locust's log line when `--expect-workers` did not come within `--expect-workers-max-wait`."""
+LOCUST_MASTER_PORT: Final = 5557
+"""Locust's default `--master-bind-port` / `--master-port`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,7 +87,9 @@ class LoadPlan:
 
     `flow.host` is Locust's `--host`; None passes none (the `soak` locustfile then starts its
     own mock). `extra_args` are the scenario's own further arguments (the soak's); never a
-    secret value.
+    secret value. `expect_workers > 0` runs only the master, bound to `master_bind_host`
+    (Locust's `*`: every interface) and `master_bind_port`, waiting at most
+    `expect_workers_max_wait_s` real seconds for workers started elsewhere.
     """
 
     scenario: str
@@ -87,6 +101,10 @@ class LoadPlan:
     workers: int = 0
     shape: str = DEFAULT_SHAPE
     extra_args: tuple[str, ...] = ()
+    expect_workers: int = 0
+    master_bind_host: str = "*"
+    master_bind_port: int = LOCUST_MASTER_PORT
+    expect_workers_max_wait_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -101,16 +119,32 @@ class LoadPlan:
             raise UsageError(f"--workers: must be >= 0, got {self.workers!r}")
         if self.shape not in SHAPES:
             raise UsageError(f"--shape: unknown shape {self.shape!r}; known: {', '.join(SHAPES)}")
+        self._check_external_workers()
+
+    def _check_external_workers(self) -> None:
+        if self.expect_workers < 0:
+            raise UsageError(f"--expect-workers: must be >= 0, got {self.expect_workers!r}")
+        if self.expect_workers and self.workers:
+            raise UsageError("--expect-workers: not with --workers (workers started here)")
+        if not 0 < self.master_bind_port < 65536:
+            raise UsageError(f"--master-bind-port: must be 1-65535, got {self.master_bind_port!r}")
+        if not self.master_bind_host.strip():
+            raise UsageError("--master-bind-host: must not be empty")
+        if not self.expect_workers_max_wait_s > 0:
+            raise UsageError(
+                f"--expect-workers-max-wait: must be > 0 s, got {self.expect_workers_max_wait_s!r}"
+            )
 
 
 def build_commands(
     plan: LoadPlan, *, out_dir: Path, master_port: int | None = None, python: str = sys.executable
 ) -> list[list[str]]:
-    """The Locust command lines: one (local) or a master followed by `plan.workers` workers.
+    """The Locust command lines: one (local, or a master awaiting `plan.expect_workers` from
+    elsewhere) or a master followed by `plan.workers` workers.
 
     Args:
         plan: the run.
-        out_dir: where `locust_*.csv`, `locust.html` and `flows.csv` go.
+        out_dir: where `locust_*.csv`, `locust.html`, `flows.csv` and `WORKERS_FILE` go.
         master_port: the master's port on 127.0.0.1 (needed with workers).
         python: the interpreter that runs `-m locust`.
     """
@@ -133,6 +167,16 @@ def build_commands(
         "--only-summary",
         *flow,
     ]  # fmt: skip
+    if plan.expect_workers:
+        external = [
+            *main,
+            "--master",
+            "--master-bind-host", plan.master_bind_host,
+            "--master-bind-port", str(plan.master_bind_port),
+            "--expect-workers", str(plan.expect_workers),
+            "--expect-workers-max-wait", f"{plan.expect_workers_max_wait_s:g}",
+        ]  # fmt: skip
+        return [external]
     if plan.workers == 0:
         return [main]
     if master_port is None:
@@ -145,14 +189,25 @@ def build_commands(
         "--expect-workers", str(plan.workers),
         "--expect-workers-max-wait", "30",
     ]  # fmt: skip
-    worker = [
-        *base,
-        "--worker",
-        "--master-host", "127.0.0.1",
-        "--master-port", str(master_port),
-        *flow,
-    ]  # fmt: skip
+    # No flow option here: a worker takes the master's (Locust sends its parsed options).
+    worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
     return [master] + [list(worker) for _ in range(plan.workers)]
+
+
+def worker_command(plan: LoadPlan, master_host: str) -> list[str]:
+    """The plain command that starts one worker elsewhere for `plan`'s master (no secret).
+
+    The locustfile is named relative to a checkout (`scenarios/<name>.py`); the worker takes
+    every flow option from the master, and its key from its own environment.
+
+    Args:
+        plan: the run (`master_bind_port` is the port the worker dials).
+        master_host: the name or address of the master's host, as the workers reach it.
+    """
+    port = plan.master_bind_port
+    words = ["locust", "-f", f"scenarios/{plan.locustfile.name}", "--worker"]
+    words += ["--master-host", master_host]
+    return words + ([] if port == LOCUST_MASTER_PORT else ["--master-port", str(port)])
 
 
 def _free_port() -> int:
@@ -168,6 +223,8 @@ class LoadResult:
 
     `violations` counts broken invariants; `inconclusive` the answers and flows that told
     nothing (no answer, 429, transient 5xx), counted apart and never as violations.
+    `workers` are the Locust workers the master saw (empty without workers); `rows_dropped`
+    the flow rows workers could not queue for the master (their flows are then missing).
     """
 
     summary: LoadSummary
@@ -176,6 +233,8 @@ class LoadResult:
     exit_code: int
     out_dir: Path
     inconclusive: int = 0
+    workers: tuple[WorkerRow, ...] = ()
+    rows_dropped: int = 0
 
 
 PartialLoad = Callable[["LoadResult"], object]
@@ -212,7 +271,8 @@ def run_load(
         on_cut_short: receives the partial figures of a run cut short.
 
     Raises:
-        UsageError: Locust refused its arguments (exit 2, the locustfile's own message).
+        UsageError: Locust refused its arguments (exit 2, the locustfile's own message), or
+            the expected workers did not all connect within `expect_workers_max_wait_s`.
         HarnessError: Locust wrote no statistics, or outlived its bound.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -222,15 +282,21 @@ def run_load(
     root = str(plan.locustfile.resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH", "")]))
     codes: list[int] | None = None
+    wait_s = plan.expect_workers_max_wait_s if plan.expect_workers else 0.0
     try:
-        codes = _run_processes(commands, out_dir, env, plan.duration_s + grace_s)
+        codes = _run_processes(commands, out_dir, env, plan.duration_s + grace_s + wait_s)
     finally:
-        merge_flow_csvs(out_dir)
         redact_outputs(out_dir, redactor)
         if codes is None and on_cut_short is not None and _has_stats(out_dir):
             on_cut_short(summarise(plan, thresholds, out_dir, exit_code=-1, interrupted=True))
     if codes[0] == _USAGE_EXIT:
         raise UsageError(_usage_message(_read(out_dir / "locust-0.log")))
+    if plan.expect_workers and _NO_WORKERS_MARK in _read(out_dir / "locust-0.log"):
+        raise UsageError(
+            f"--expect-workers {plan.expect_workers}: the workers did not all connect within "
+            f"{plan.expect_workers_max_wait_s:g} s (--expect-workers-max-wait); start each with "
+            f"{' '.join(worker_command(plan, '<this host>'))}"
+        )
     if not _has_stats(out_dir):
         tail = _log_tail(out_dir / "locust-0.log")
         raise HarnessError(f"locust exited with {codes[0]} and wrote no statistics:\n{tail}")
@@ -255,7 +321,8 @@ def summarise(
         plan: the run.
         thresholds: limits that fail the run.
         out_dir: holds `locust_stats.csv` (required), `locust_stats_history.csv`,
-            `locust_failures.csv`, `flows.csv` and `locust.html` (each optional).
+            `locust_failures.csv`, `flows.csv`, `WORKERS_FILE` and `locust.html` (each
+            optional).
         exit_code: Locust's (-1: it was stopped).
         interrupted: the run was cut short (partial figures).
     """
@@ -265,6 +332,7 @@ def summarise(
     html = out_dir / "locust.html"
     stopped = stop_reason(_read(out_dir / "locust-0.log"))
     early = () if stopped is None else (f"run stopped early by --stop-on-threshold: {stopped}",)
+    workers, dropped = parse_workers(_read(out_dir / WORKERS_FILE))
     summary = LoadSummary(
         scenario=plan.scenario,
         stats=stats,
@@ -282,6 +350,8 @@ def summarise(
         exit_code=exit_code,
         out_dir=out_dir,
         inconclusive=count_inconclusive(failures),
+        workers=workers,
+        rows_dropped=dropped,
     )
 
 
@@ -378,24 +448,6 @@ def _stop(processes: Sequence[subprocess.Popen[bytes]], wait_s: float) -> None:
             with suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def merge_flow_csvs(out_dir: Path) -> Path | None:
-    """Join the workers' `flows-worker-<pid>.csv` files into `flows.csv` (one header)."""
-    parts = sorted(out_dir.glob("flows-worker-*.csv"))
-    if not parts:
-        return out_dir / "flows.csv" if (out_dir / "flows.csv").is_file() else None
-    target = out_dir / "flows.csv"
-    header: str | None = None
-    lines: list[str] = []
-    for part in parts:
-        text = part.read_text(encoding="utf-8").splitlines()
-        if text:
-            header = header or text[0]
-            lines.extend(text[1:])
-        part.unlink()
-    target.write_text("\n".join([header or "", *lines]) + "\n", encoding="utf-8")
-    return target
 
 
 def redact_outputs(out_dir: Path, redactor: Redactor) -> None:

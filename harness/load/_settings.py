@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Final
 
 from .._exceptions import UsageError
 from .._polling import STRATEGIES, PollStrategy, require_interval, strategy_from
-from .._targets import ENVIRONMENTS, Secret, Target, mock_target
+from .._targets import ENVIRONMENTS, Secret, Target, mock_target, shown_variable
 from ._options import (
     check_count,
     check_number,
@@ -70,7 +70,7 @@ _DEMO: Final = mock_target()
 DEMO_WORKSPACE: Final = _DEMO.workspace_id
 _TEXT_FIELDS: Final = ("workspace", "api_key_env", "jira_secret_env", "admin_token_env")
 _TRIGGER_FIELDS: Final = ("sync_trigger", "background_trigger", "jira_trigger")
-_POSITIVE_FIELDS: Final = ("poll_interval", "max_run_s", "pacing", "time_scale")
+_POSITIVE_FIELDS: Final = ("max_run_s", "pacing", "time_scale")  # poll_interval: _check_polling
 _COUNT_FIELDS: Final = ("max_flows_per_user", "burst_size")
 
 
@@ -410,7 +410,15 @@ def _secret(
         return Secret(value)
     if workspace == DEMO_WORKSPACE:
         return demo_value
-    raise UsageError(f"environment variable {variable} is not set (workspace {workspace!r})")
+    shown = shown_variable(variable)
+    named = (
+        f"environment variable {shown}"
+        if shown
+        else f"the environment variable {flag_of('api_key_env')} names (its name is not shown "
+        "because it does not look like a conventional upper-case variable name; perhaps a key "
+        "was pasted)"
+    )
+    raise UsageError(f"{named} is not set (workspace {workspace!r})")
 
 
 def _optional_secret(environ: Mapping[str, str], variable: str) -> Secret | None:

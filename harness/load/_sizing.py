@@ -37,6 +37,7 @@ from .._models import RunHistory, RunStatus
 from .._polling import (
     DEFAULT_CAP_S,
     DEFAULT_MAX_WAIT_S,
+    INTERVAL_RULE,
     STRATEGIES,
     PollStrategy,
     default_jitter,
@@ -178,10 +179,10 @@ def parse_candidates(text: str, *, default_strategy: str = "fixed") -> tuple[Can
         try:
             interval = float(number)
         except ValueError:
-            raise UsageError(f"--intervals: {item!r} is not [strategy:]seconds") from None
-        if not math.isfinite(interval) or interval <= 0:
-            raise UsageError(f"--intervals: interval must be > 0, got {item!r}")
-        require_interval("--intervals", repr(item), interval)
+            raise UsageError(
+                f"--intervals: {item!r} is not [strategy:]seconds; each interval {INTERVAL_RULE}"
+            ) from None
+        require_interval("--intervals", f"interval {item!r}", interval)
         candidate = Candidate(
             strategy=name, interval_s=interval, jitter=default_jitter(name, interval)
         )

@@ -25,7 +25,7 @@ from .._targets import Target
 from .._types import Clock
 from ..report import CaseFinished, EventBus, Outcome, ReportFolder, Suite, SuiteStarted
 from ._experiment import FlowDone, SizingPlan, run_on_mock, run_on_target
-from ._locust import LoadPlan, LoadResult, run_load
+from ._locust import LOCUST_MASTER_PORT, LoadPlan, LoadResult, run_load
 from ._options import check_count, check_number, flag_of
 from ._scenarios import DEFAULT_SHAPE, SCENARIO_TRIGGERS, SCENARIOS, SOAK, scenario_file
 from ._settings import DEFAULT_BURST_SIZE, MAX_RUNS_METRIC, FlowSettings, threshold_fields
@@ -84,6 +84,8 @@ class LoadSettings:
     `poll_interval` None takes the target's; `poll_jitter` / `poll_cap` None take the
     strategy's defaults (`strategy_from`). `max_runs` caps the flows launched (each starts at
     most one run; default: `run_bound`'s figure); `seed` seeds the users' randomness.
+    `expect_workers > 0`: the master waits (at most `expect_workers_max_wait_s` real seconds)
+    for that many workers started elsewhere, bound to `master_bind_host:master_bind_port`.
     """
 
     scenario: str
@@ -101,6 +103,10 @@ class LoadSettings:
     max_runs: int | None = None
     seed: int | None = None
     stop_on_threshold: bool = False
+    expect_workers: int = 0
+    master_bind_host: str = "*"
+    master_bind_port: int = LOCUST_MASTER_PORT
+    expect_workers_max_wait_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -110,13 +116,15 @@ class LoadSettings:
         check_number("pacing", self.pacing, above_zero=True)
         if self.poll_interval is not None:
             require_interval(flag_of("poll_interval"), "the interval", self.poll_interval)
+        check_count("expect_workers", self.expect_workers, low=0)
         if self.max_runs is not None:
             check_count("max_runs", self.max_runs, low=self.processes)
 
     @property
     def processes(self) -> int:
-        """The Locust processes that launch flows: the workers, or the one local runner."""
-        return max(self.workers, 1)
+        """The Locust processes that launch flows: the workers (started here or elsewhere), or
+        the one local runner."""
+        return max(self.workers, self.expect_workers, 1)
 
     def run_bound(self) -> int:
         """The most runs the scenario starts: a whole share per Locust process.
@@ -242,6 +250,10 @@ def load_stage(
             workers=settings.workers,
             shape=settings.shape,
             extra_args=extra,
+            expect_workers=settings.expect_workers,
+            master_bind_host=settings.master_bind_host,
+            master_bind_port=settings.master_bind_port,
+            expect_workers_max_wait_s=settings.expect_workers_max_wait_s,
         )
         bound = settings.run_bound()
         result = run_load(
@@ -280,6 +292,7 @@ def _report_load(run: OpenReport, result: LoadResult, seconds: float, max_runs: 
         failed = failed or not held
         lines.insert(0, text)
         title = "Soak: no lost run, no unexpected 5xx, RSS flat"
+    lines += _worker_lines(result)
     refused = _flows_not_started(result)
     if refused:
         lines.append(f"--max-runs {max_runs} reached: {refused} flows not started")
@@ -307,6 +320,24 @@ def _report_load(run: OpenReport, result: LoadResult, seconds: float, max_runs: 
     )
     run.bus.emit(result.summary)
     return failed
+
+
+def _worker_lines(result: LoadResult) -> list[str]:
+    """How many workers reported, each one that left early by name, and rows not received."""
+    if not result.workers:
+        return []
+    lines = [f"{len(result.workers)} Locust workers reported flows to the master"]
+    for worker in result.workers:
+        if worker.left is not None:
+            lines.append(
+                f"worker {worker.name} disconnected mid-run ({worker.left}): its {worker.flows} "
+                "flows up to its last report are kept"
+            )
+    if result.rows_dropped:
+        lines.append(
+            f"{result.rows_dropped} flows were not received: their workers' queues were full"
+        )
+    return lines
 
 
 def _flow_lines(result: LoadResult) -> list[str]:

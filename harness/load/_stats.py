@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -25,7 +26,10 @@ __all__ = [
     "FLOW_TYPE",
     "INCONCLUSIVE_PREFIX",
     "VIOLATION_PREFIX",
+    "WORKERS_FILE",
     "FailureRow",
+    "WorkerRow",
+    "count_flow_statuses",
     "count_inconclusive",
     "count_violations",
     "failure_texts",
@@ -36,6 +40,7 @@ __all__ = [
     "parse_flow_statuses",
     "parse_history",
     "parse_stats",
+    "parse_workers",
 ]
 
 VIOLATION_PREFIX: Final = "contract violation: "
@@ -48,6 +53,8 @@ _LOST: Final = frozenset({"timed_out", "gave_up"})
 """`flows.csv` statuses of a flow left without a final status: counted as `lost`."""
 _FAILED_FLOW: Final = frozenset({"failed", "lost"})
 _FAILURE_TEXT_CHARS: Final = 300
+WORKERS_FILE: Final = "flows_workers.json"
+"""Written by the Locust master next to `flows.csv`: the workers it saw (`parse_workers`)."""
 
 
 def _number(value: str | None) -> float:
@@ -103,14 +110,24 @@ def http_totals(stats: Sequence[LoadStatsRow]) -> tuple[int, int, float]:
 def parse_flow_statuses(text: str) -> tuple[FlowStatusCount, ...]:
     """Flows per kind and final status, from the raw `flows.csv` (`FlowRecord` rows).
 
-    `timed_out` and `gave_up` (no final status seen) count as `lost`; a status outside
-    `FLOW_STATUSES` keeps its own (display-safe) name. Ordered by kind, then `FLOW_STATUSES`.
+    Counted as `count_flow_statuses` counts (a row without a status is `lost`).
     """
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for row in _rows(text):
-        status = row.get("final_status") or "lost"
-        status = "lost" if status in _LOST else display_safe(status)
-        counts[display_safe(row.get("flow") or "?"), status] += 1
+        counts[row.get("flow") or "?", row.get("final_status") or "lost"] += 1
+    return count_flow_statuses(counts)
+
+
+def count_flow_statuses(counts: Mapping[tuple[str, str], int]) -> tuple[FlowStatusCount, ...]:
+    """Flows per kind and final status from `(flow, final_status) -> flows`.
+
+    `timed_out` and `gave_up` (no final status seen) count as `lost`; a status outside
+    `FLOW_STATUSES` keeps its own (display-safe) name. Ordered by kind, then `FLOW_STATUSES`.
+    """
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for (flow, status), count in counts.items():
+        shown = "lost" if status in _LOST else display_safe(status)
+        merged[display_safe(flow), shown] += count
 
     def order(key: tuple[str, str]) -> tuple[str, int, str]:
         flow, status = key
@@ -118,9 +135,50 @@ def parse_flow_statuses(text: str) -> tuple[FlowStatusCount, ...]:
         return flow, rank, status
 
     return tuple(
-        FlowStatusCount(flow=flow, status=status, count=counts[flow, status])
-        for flow, status in sorted(counts, key=order)
+        FlowStatusCount(flow=flow, status=status, count=merged[flow, status])
+        for flow, status in sorted(merged, key=order)
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerRow:
+    """One Locust worker as the master saw it (a row of `WORKERS_FILE`).
+
+    `name` is `<host>:<pid>` (as the worker reported it; Locust's client id before its first
+    report); `flows` the flow rows received from it; `left` why it left before the run ended
+    (`missing heartbeat`, `quit before the run ended`, `sent no final report`), None when it
+    stayed to the end.
+    """
+
+    name: str
+    flows: int
+    left: str | None = None
+
+
+def parse_workers(text: str) -> tuple[tuple[WorkerRow, ...], int]:
+    """The workers of a `WORKERS_FILE` and the flow rows its workers could not send (dropped).
+
+    The file is `{"workers": [{"name", "flows", "left"}], "rows_dropped": N}`; an empty,
+    unreadable or foreign file reads as no workers (a run without workers writes none).
+    """
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return (), 0
+    if not isinstance(data, dict):
+        return (), 0
+    workers = []
+    for item in data.get("workers") or ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            left = item.get("left")
+            workers.append(
+                WorkerRow(
+                    name=display_safe(item["name"]),
+                    flows=int(_number(str(item.get("flows")))),
+                    left=display_safe(left) if isinstance(left, str) else None,
+                )
+            )
+    return tuple(workers), int(_number(str(data.get("rows_dropped"))))
 
 
 def flow_fail_counts(statuses: Sequence[FlowStatusCount]) -> tuple[int, int]:

@@ -140,13 +140,6 @@ def test_flow_csv_writes_a_header_once_and_one_row_per_flow(tmp_path: Path) -> N
     assert rows[1]["detection_delay_high_target_s"] == ""
 
 
-def test_worker_processes_write_their_own_flow_file(tmp_path: Path) -> None:
-    """A worker's flows file carries its pid, so workers never write the same file."""
-    path = tmp_path / "flows.csv"
-    assert FlowCsv.for_process(path, worker=False) == path
-    assert FlowCsv.for_process(path, worker=True).name.startswith("flows-worker-")
-
-
 def test_end_times_share_one_listing_and_refresh_for_unknown_runs() -> None:
     """One admin listing serves every run it holds; an unknown run triggers a bounded refresh."""
     listings = [

@@ -22,9 +22,10 @@ from harness.load import (
     _locust,
     build_commands,
     http_totals,
-    merge_flow_csvs,
+    parse_workers,
     redact_outputs,
     run_load,
+    worker_command,
 )
 from tests.harness.load.samples import STATS_CSV
 
@@ -72,7 +73,8 @@ def test_a_plan_without_host_passes_no_host_flag(tmp_path: Path) -> None:
 
 
 def test_distributed_commands_are_a_master_and_n_workers_on_loopback(tmp_path: Path) -> None:
-    """With --workers N: a master bound to 127.0.0.1 expecting N workers, then N workers."""
+    """With --workers N: a master bound to 127.0.0.1 expecting N workers, then N plain workers
+    that take every flow option from the master (none on their command line)."""
     commands = build_commands(_plan(workers=2), out_dir=tmp_path, master_port=5599, python="py")
     master, *workers = commands
     assert len(workers) == 2
@@ -83,8 +85,8 @@ def test_distributed_commands_are_a_master_and_n_workers_on_loopback(tmp_path: P
         assert "--headless" not in worker
         assert worker[worker.index("--master-host") + 1] == "127.0.0.1"
         assert worker[worker.index("--master-port") + 1] == "5599"
-        assert worker[worker.index("--api-key-env") + 1] == "MY_KEY"
-        assert worker[worker.index("--flow-csv") + 1] == str(tmp_path / "flows.csv")
+        assert not [word for word in worker if word in ("--api-key-env", "--flow-csv")]
+    assert master[master.index("--api-key-env") + 1] == "MY_KEY"
     with pytest.raises(UsageError, match="master port"):
         build_commands(_plan(workers=1), out_dir=tmp_path)
 
@@ -100,14 +102,65 @@ def test_load_plan_rejects_bad_values(field: str, value: object, flag: str) -> N
         _plan(**{field: value})
 
 
-def test_merge_flow_csvs_joins_worker_files_under_one_header(tmp_path: Path) -> None:
-    """Each worker's flows file is merged into flows.csv with a single header."""
-    (tmp_path / "flows-worker-1.csv").write_text("a,b\n1,2\n")
-    (tmp_path / "flows-worker-2.csv").write_text("a,b\n3,4\n5,6\n")
-    merged = merge_flow_csvs(tmp_path)
-    assert merged is not None
-    assert merged.read_text().splitlines() == ["a,b", "1,2", "3,4", "5,6"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv"]
+def test_expect_workers_runs_only_a_master_bound_as_asked(tmp_path: Path) -> None:
+    """--expect-workers N: one master command with Locust's own bind and wait options."""
+    plan = _plan(
+        expect_workers=3,
+        master_bind_host="10.0.0.5",
+        master_bind_port=5600,
+        expect_workers_max_wait_s=45,
+    )
+    [master] = build_commands(plan, out_dir=tmp_path, python="py")
+    for flag, value in [
+        ("--master-bind-host", "10.0.0.5"),
+        ("--master-bind-port", "5600"),
+        ("--expect-workers", "3"),
+        ("--expect-workers-max-wait", "45"),
+        ("--flow-csv", str(tmp_path / "flows.csv")),
+    ]:
+        assert master[master.index(flag) + 1] == value
+    assert "--master" in master
+    assert "--worker" not in master
+
+
+def test_the_worker_command_is_plain_locust_without_secrets_or_flow_options() -> None:
+    """The printed worker command names the locustfile, the master and a port only off 5557."""
+    assert worker_command(_plan(), "10.0.0.5") == [
+        "locust", "-f", "scenarios/background.py", "--worker", "--master-host", "10.0.0.5",
+    ]  # fmt: skip
+    command = worker_command(_plan(master_bind_port=5600), "m")
+    assert command[-2:] == ["--master-port", "5600"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flag"),
+    [({"expect_workers": -1}, "--expect-workers"),
+     ({"expect_workers": 1, "workers": 1}, "--expect-workers"),
+     ({"master_bind_port": 0}, "--master-bind-port"),
+     ({"master_bind_host": " "}, "--master-bind-host"),
+     ({"expect_workers_max_wait_s": 0}, "--expect-workers-max-wait")],
+)  # fmt: skip
+def test_external_worker_options_are_checked(overrides: dict[str, object], flag: str) -> None:
+    """A bad external-worker option names its flag."""
+    with pytest.raises(UsageError, match=flag):
+        _plan(**overrides)
+
+
+def test_parse_workers_reads_the_masters_file_and_tolerates_garbage() -> None:
+    """The master's workers file gives each worker's name, flows and why it left."""
+    text = (
+        '{"workers": [{"name": "a:1", "flows": 4, "left": null},'
+        ' {"name": "b:2", "flows": 3, "left": "missing heartbeat"}], "rows_dropped": 5}'
+    )
+    workers, dropped = parse_workers(text)
+    assert [(w.name, w.flows, w.left) for w in workers] == [
+        ("a:1", 4, None),
+        ("b:2", 3, "missing heartbeat"),
+    ]
+    assert dropped == 5
+    assert parse_workers("") == ((), 0)
+    assert parse_workers("not json") == ((), 0)
+    assert parse_workers("[1]") == ((), 0)
 
 
 def test_redact_outputs_removes_secrets_from_locust_files(tmp_path: Path) -> None:

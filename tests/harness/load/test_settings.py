@@ -160,7 +160,7 @@ def test_poll_jitter_overrides_the_default_spread() -> None:
     [
         ("pacing", 0, "--pacing: must be a finite number > 0, got 0"),
         ("time_scale", -1.0, "--time-scale: must be a finite number > 0, got -1.0"),
-        ("poll_interval", float("nan"), "--poll-interval: must be a finite number > 0"),
+        ("poll_interval", float("nan"), "--poll-interval: the interval must be a finite number >="),
         ("max_run_s", "5", "--max-run-s: must be a number, got '5'"),
         ("environment", "QA", "--environment: must be DEV, UAT or PROD, got 'QA'"),
         ("poll_strategy", "random", "--poll-strategy: unknown strategy 'random'"),
@@ -199,6 +199,15 @@ def test_a_real_workspace_needs_its_key_variable_set() -> None:
     parsed = parse_as_locust(["--workspace", "ws", "--api-key-env", "WS_KEY"])
     with pytest.raises(UsageError, match="environment variable WS_KEY is not set"):
         FlowSettings.from_options(parsed, host="http://127.0.0.1:9", environ={})
+
+
+def test_a_key_pasted_into_api_key_env_is_never_echoed() -> None:
+    """issue 14: a pasted key that is a valid variable name is not shown (`shown_variable`)."""
+    pasted = "a3f9c2e87b5d4e1f9a0b6c7d8e9f0a1b"
+    parsed = parse_as_locust(["--workspace", "ws", "--api-key-env", pasted])
+    with pytest.raises(UsageError, match=r"--api-key-env names .* is not set") as info:
+        FlowSettings.from_options(parsed, host="http://127.0.0.1:9", environ={})
+    assert pasted not in str(info.value)
 
 
 def test_the_target_needs_a_host_and_keeps_its_interval_within_the_deadline() -> None:
