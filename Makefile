@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scenarios.bench_memory
 	$(BIN)/python -m scenarios.bench_pollers --pollers 10000
 	$(BIN)/python -m scenarios.bench_flaky
+	$(BIN)/python -m scenarios.bench_locust
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/latest

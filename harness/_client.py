@@ -1,7 +1,8 @@
-"""`TriggerClient`: the synchronous harness client, a thin IO shell on any `httpx.Client`.
+"""`TriggerClient`: the synchronous harness client, a thin IO shell on a `Transport`.
 
 Requests are built, answers classified and redacted by `_protocol`; polling and retry decisions
-come from `_polling`. `_ClientCore` holds what the sync and async clients share without IO.
+come from `_polling`; the wire is a `_transport.Transport` (an `httpx.Client` by default).
+`_ClientCore` holds what the sync and async clients share without IO.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ from ._polling import (
 )
 from ._protocol import (
     SYNC_SLACK_S,
+    AnswerMemo,
     Interpretation,
     RequestSpec,
+    SentRequest,
     build_jira,
     build_raw,
     build_start,
@@ -47,10 +50,11 @@ from ._protocol import (
     build_sync,
     interpret,
     make_exchange,
+    redact_request,
 )
 from ._redact import Redactor
 from ._targets import Target
-from ._transport import map_transport_errors
+from ._transport import Answer, HttpxTransport, Received, Transport, map_transport_errors
 from ._types import Clock, EventHooks, HeaderMap, Sleep
 
 __all__ = ["DEFAULT_RETRY", "TriggerClient", "workflow_id_of"]
@@ -92,6 +96,8 @@ class _ClientCore:
         self._redactor = Redactor(target.secret_values())
         self._request_hooks: tuple[Callable[..., object], ...] = tuple(hooks.get("request", ()))
         self._response_hooks: tuple[Callable[..., object], ...] = tuple(hooks.get("response", ()))
+        self._sent: tuple[RequestSpec, object, SentRequest] | None = None
+        self._memo = AnswerMemo()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(target={self.target.name!r})"
@@ -114,7 +120,7 @@ class _ClientCore:
     def _transport_context(self, spec: RequestSpec) -> Any:
         return map_transport_errors(
             spec.method,
-            self._redactor.redact_text(spec.url),
+            spec.url,
             may_have_run=spec.method not in _SAFE_METHODS,
             redact=self._redactor.redact_text,
         )
@@ -122,17 +128,40 @@ class _ClientCore:
     def _answered(
         self, spec: RequestSpec, request: httpx.Request, response: httpx.Response, started: float
     ) -> Interpretation:
+        answer = Received(
+            status_code=response.status_code,
+            headers=response.headers.multi_items(),
+            body=response.content,
+            sent_headers=request.headers.multi_items(),
+        )
+        return self._answer_outcome(spec, answer, started)
+
+    def _answer_outcome(self, spec: RequestSpec, answer: Answer, started: float) -> Interpretation:
         exchange = make_exchange(
             spec,
             self._redactor,
-            sent_headers=request.headers.multi_items(),
+            sent=self._redacted_request(spec, answer.sent_headers),
             started_at=started,
             elapsed_s=self._clock() - started,
-            status_code=response.status_code,
-            response_headers=response.headers.multi_items(),
-            response_body=response.content,
+            status_code=answer.status_code,
+            response_headers=answer.headers,
+            response_body=answer.body,
+            memo=self._memo,
         )
-        return interpret(exchange, now_epoch=self._wall_clock())
+        return interpret(exchange, now_epoch=self._wall_clock(), memo=self._memo)
+
+    def _redacted_request(self, spec: RequestSpec, sent_headers: Sequence[Any]) -> SentRequest:
+        """The request as an exchange records it, redacted once per spec and headers sent.
+
+        A flow polls with one spec, so its URL, headers and body are redacted at the first
+        poll only (the same spec and equal headers give the same redacted values).
+        """
+        cached = self._sent
+        if cached is not None and cached[0] is spec and cached[1] == sent_headers:
+            return cached[2]
+        sent = redact_request(spec, self._redactor, sent_headers)
+        self._sent = (spec, sent_headers, sent)
+        return sent
 
     def _unanswered(
         self, spec: RequestSpec, error: TransportError, started: float
@@ -225,8 +254,9 @@ class TriggerClient(_ClientCore):
 
     Args:
         target: where to send requests (a selected target, its secrets read).
-        http: `httpx.Client(base_url=...)`, `starlette.testclient.TestClient(app)` or
-            `httpx.Client(transport=httpx.MockTransport(handler))`.
+        http: `httpx.Client(base_url=...)`, `starlette.testclient.TestClient(app)`,
+            `httpx.Client(transport=httpx.MockTransport(handler))`, or any `Transport`
+            (`harness._transport`: it raises httpx's exceptions for failures).
         clock: monotonic seconds, for timing and deadlines.
         sleep: how to wait between polls and retries.
         rng: randomness for jittered strategies.
@@ -234,19 +264,23 @@ class TriggerClient(_ClientCore):
             called for every attempt.
         retry: how transient failures of E3 are retried.
         wall_clock: epoch seconds, to read a `Retry-After` HTTP-date.
+        retry_rate_limited: re-send every call answered 429 (A8: nothing was processed, so
+            even a POST is safe to re-send) after its `Retry-After`, within `retry`'s bounds
+            (`max_wait_s` a wait, `call_deadline_s` a call); E3 always does.
     """
 
     def __init__(
         self,
         target: Target,
         *,
-        http: httpx.Client,
+        http: httpx.Client | Transport,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
         event_hooks: EventHooks | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         wall_clock: Clock = time.time,
+        retry_rate_limited: bool = False,
     ) -> None:
         super().__init__(
             target,
@@ -256,30 +290,46 @@ class TriggerClient(_ClientCore):
             event_hooks=event_hooks,
             retry=retry,
         )
-        self._http = http
+        self._transport = HttpxTransport(http) if isinstance(http, httpx.Client) else http
         self._sleep = sleep
+        self._retry_rate_limited = retry_rate_limited
 
     def _send(self, spec: RequestSpec) -> Interpretation:
-        redacted = spec.redacted(self._redactor)
-        for hook in self._request_hooks:
-            hook(redacted)
+        if self._request_hooks:
+            redacted = spec.redacted(self._redactor)
+            for hook in self._request_hooks:
+                hook(redacted)
         started = self._clock()
         try:
             with self._transport_context(spec):
-                request = self._http.build_request(
+                answer = self._transport.send(
                     spec.method,
                     spec.url,
                     headers=spec.wire_header_bytes(),
-                    content=spec.body,
-                    timeout=spec.timeout_s,
+                    body=spec.body,
+                    timeout_s=spec.timeout_s,
                 )
-                response = self._http.send(request, follow_redirects=False)
         except TransportError as error:
             outcome = self._unanswered(spec, error, started)
         else:
-            outcome = self._answered(spec, request, response, started)
+            outcome = self._answer_outcome(spec, answer, started)
         for hook in self._response_hooks:
             hook(outcome.observation.exchange)
+        return outcome
+
+    def _send_limited(
+        self, spec: RequestSpec, *, retry: bool, deadline_s: float | None = None
+    ) -> Interpretation:
+        """`_send`; with `retry` (or the client's `retry_rate_limited`), a 429 is re-sent
+        after its Retry-After (at most the policy's `max_wait_s`) until `deadline_s` (default:
+        the policy's `call_deadline_s`). The last answer is returned, a 429 included."""
+        calls = self._call_retry(deadline_s, rate_limited_only=True)
+        outcome = self._send(spec)
+        while (retry or self._retry_rate_limited) and (
+            delay := calls.next_delay(outcome, self._clock())
+        ) is not None:
+            self._sleep(delay)
+            outcome = self._send(spec)
         return outcome
 
     def run_sync(
@@ -290,7 +340,8 @@ class TriggerClient(_ClientCore):
         user_variables: Mapping[str, Any] | None = None,
         environment: str | None = None,
     ) -> Observation:
-        """E1: run a flow synchronously; raises for a non-2xx or malformed answer."""
+        """E1: run a flow synchronously; raises for a non-2xx or malformed answer (a 429 is
+        re-sent first when the client retries rate-limited calls)."""
         spec = build_sync(
             self.target,
             trigger_id,
@@ -298,7 +349,7 @@ class TriggerClient(_ClientCore):
             user_variables=user_variables,
             environment=environment,
         )
-        return _result(self._send(spec))
+        return _result(self._send_limited(spec, retry=False))
 
     def start(
         self,
@@ -315,7 +366,8 @@ class TriggerClient(_ClientCore):
         Whether the run started is then unknown; a 5xx (`ServerError`) is not re-sent either.
         With `retry_rate_limited`, a 429 (nothing started) is re-sent after its Retry-After
         (at most the policy's `max_wait_s`) until `deadline_s` (default: the policy's
-        `call_deadline_s`); by default, or past it, it raises `RateLimited`. Variables JSON
+        `call_deadline_s`); without it (and without the client's `retry_rate_limited`), or
+        past the deadline, it raises `RateLimited`. Variables JSON
         cannot hold (NaN, infinities, non-string keys) raise `UsageError` before sending.
         """
         spec = build_start(
@@ -325,14 +377,7 @@ class TriggerClient(_ClientCore):
             user_variables=user_variables,
             environment=environment,
         )
-        retry = self._call_retry(deadline_s, rate_limited_only=True)
-        outcome = self._send(spec)
-        while (
-            retry_rate_limited and (delay := retry.next_delay(outcome, self._clock())) is not None
-        ):
-            self._sleep(delay)
-            outcome = self._send(spec)
-        return _result(outcome)
+        return _result(self._send_limited(spec, retry=retry_rate_limited, deadline_s=deadline_s))
 
     def status(self, workflow_id: str, *, deadline_s: float | None = None) -> Observation:
         """E3: a run's status, retrying transient failures per the retry policy.
@@ -357,11 +402,12 @@ class TriggerClient(_ClientCore):
         trigger_id: str | None = None,
         environment: str | None = None,
     ) -> Observation:
-        """E4: deliver a Jira webhook body with the given `X-Hub-Signature` value (or none)."""
+        """E4: deliver a Jira webhook body with the given `X-Hub-Signature` value (or none);
+        a 429 is re-sent first when the client retries rate-limited calls."""
         spec = build_jira(
             self.target, body, signature=signature, trigger_id=trigger_id, environment=environment
         )
-        return _result(self._send(spec))
+        return _result(self._send_limited(spec, retry=False))
 
     def request(
         self,
@@ -372,13 +418,14 @@ class TriggerClient(_ClientCore):
         content: bytes = b"",
         auth: bool | str = True,
     ) -> Exchange:
-        """Any request, for negative tests: never raises on HTTP status and never retries.
+        """Any request, for negative tests: never raises on HTTP status and never retries, but
+        a 429 when the client retries rate-limited calls (the last answer is returned).
 
         `auth=True` sends the target's key, `False` none, a string that exact Authorization
         value. A transport failure raises the mapped `TransportError` (its `exchange` set).
         """
         spec = build_raw(self.target, method, path, headers=headers, content=content, auth=auth)
-        outcome = self._send(spec)
+        outcome = self._send_limited(spec, retry=False)
         if isinstance(outcome.error, TransportError):
             raise outcome.error
         return outcome.observation.exchange

@@ -7,7 +7,7 @@ plain frozen values with no IO.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +25,10 @@ __all__ = [
     "RunStatus",
     "StopReason",
 ]
+
+
+_UNREAD: Any = object()
+"""`Exchange._decoded` before the body was read."""
 
 
 class RunStatus(StrEnum):
@@ -126,13 +130,22 @@ class Exchange:
     response_headers: Mapping[str, str]
     response_body: bytes
     error: str | None = None
+    _decoded: Any = field(default=_UNREAD, init=False, repr=False, compare=False)
+    """`json()` once read: every check of an answer shares one decode (issue 18)."""
 
     def json(self) -> Any:
-        """The response body parsed as JSON (`_json.decode`), or None when it is not JSON."""
-        try:
-            return decode(self.response_body)
-        except ValueError:
-            return None
+        """The response body parsed as JSON (`_json.decode`), or None when it is not JSON.
+
+        Decoded once per exchange; every caller gets that same value, to read, never to change.
+        """
+        decoded = self._decoded
+        if decoded is _UNREAD:
+            try:
+                decoded = decode(self.response_body)
+            except ValueError:
+                decoded = None
+            object.__setattr__(self, "_decoded", decoded)
+        return decoded
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

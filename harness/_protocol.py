@@ -33,9 +33,11 @@ from ._types import HeaderMap
 
 __all__ = [
     "SYNC_SLACK_S",
+    "AnswerMemo",
     "EnvelopeError",
     "Interpretation",
     "RequestSpec",
+    "SentRequest",
     "Verdict",
     "build_jira",
     "build_raw",
@@ -48,6 +50,7 @@ __all__ = [
     "join_url",
     "make_exchange",
     "parse_envelope",
+    "redact_request",
 ]
 
 SYNC_SLACK_S: Final = 15.0
@@ -290,11 +293,70 @@ def build_raw(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SentRequest:
+    """The request half of an `Exchange`, redacted: URL, headers as sent, body."""
+
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def redact_request(
+    spec: RequestSpec, redactor: Redactor, sent_headers: Iterable[tuple[str, str]] | None = None
+) -> SentRequest:
+    """What an exchange records of `spec`: its URL, headers (`sent_headers`, default the
+    spec's own `wire_headers()`) and body, redacted."""
+    sent = spec.wire_headers().items() if sent_headers is None else sent_headers
+    return SentRequest(
+        url=redactor.redact_text(spec.url),
+        headers=redactor.redact_headers(sent),
+        body=redactor.redact_bytes(spec.body),
+    )
+
+
+class AnswerMemo:
+    """What one client reuses from its previous answer: redacted headers, the parsed envelope.
+
+    A flow polls one run, and consecutive answers often repeat the headers (same second, same
+    length) and the body (still pending, same logs). Equal input gives the value computed for
+    it last time, so nothing differs from computing it again.
+    """
+
+    __slots__ = ("_body", "_envelope", "_headers", "_redacted")
+
+    def __init__(self) -> None:
+        self._headers: tuple[tuple[str, str], ...] | None = None
+        self._redacted: dict[str, str] = {}
+        self._body: bytes | None = None
+        self._envelope: Envelope | None = None
+
+    def redact_headers(
+        self, redactor: Redactor, headers: Iterable[tuple[str, str]]
+    ) -> Mapping[str, str]:
+        """`redactor.redact_headers(headers)`, reused while the headers repeat."""
+        key = tuple(headers)
+        if key != self._headers:
+            self._redacted = redactor.redact_headers(key)
+            self._headers = key
+        return self._redacted
+
+    def envelope(self, exchange: Exchange) -> Envelope:
+        """The envelope of a 2xx answer (`EnvelopeError` if none), reused while the body repeats."""
+        body = exchange.response_body
+        if body != self._body or self._envelope is None:
+            self._envelope = _envelope_of(exchange)
+            self._body = body
+        return self._envelope
+
+
 def make_exchange(
     spec: RequestSpec,
     redactor: Redactor,
     *,
     sent_headers: Iterable[tuple[str, str]] | None = None,
+    sent: SentRequest | None = None,
+    memo: AnswerMemo | None = None,
     started_at: float,
     elapsed_s: float,
     status_code: int | None = None,
@@ -302,18 +364,27 @@ def make_exchange(
     response_body: bytes = b"",
     error: str | None = None,
 ) -> Exchange:
-    """A redacted `Exchange` from what was sent and what (if anything) came back."""
-    sent = spec.wire_headers().items() if sent_headers is None else sent_headers
+    """A redacted `Exchange` from what was sent and what (if anything) came back.
+
+    `sent` is the request half already redacted (`redact_request`), which a client reuses
+    for every poll of one spec; without it, `spec` and `sent_headers` are redacted here.
+    `memo` reuses the redacted response headers of the previous answer when they repeat.
+    """
+    request = sent if sent is not None else redact_request(spec, redactor, sent_headers)
     return Exchange(
         endpoint=spec.endpoint,
         method=spec.method,
-        url=redactor.redact_text(spec.url),
-        request_headers=redactor.redact_headers(sent),
-        request_body=redactor.redact_bytes(spec.body),
+        url=request.url,
+        request_headers=request.headers,
+        request_body=request.body,
         started_at=started_at,
         elapsed_s=elapsed_s,
         status_code=status_code,
-        response_headers=redactor.redact_headers(response_headers),
+        response_headers=(
+            memo.redact_headers(redactor, response_headers)
+            if memo is not None
+            else redactor.redact_headers(response_headers)
+        ),
         response_body=redactor.redact_bytes(response_body),
         error=None if error is None else redactor.redact_text(error),
     )
@@ -378,6 +449,15 @@ def decode_envelope(body: bytes) -> Envelope:
     return parse_envelope(obj)
 
 
+def _envelope_of(exchange: Exchange) -> Envelope:
+    """`decode_envelope` of the body, through the exchange's one decode (`Exchange.json`) that
+    the checks share; a body that is not JSON (or is `null`) is read again for the error."""
+    decoded = exchange.json()
+    return (
+        parse_envelope(decoded) if decoded is not None else decode_envelope(exchange.response_body)
+    )
+
+
 class Verdict(StrEnum):
     """What an answer means for the caller."""
 
@@ -404,7 +484,11 @@ def _excerpt(body: bytes) -> str:
 
 
 def interpret(
-    exchange: Exchange, *, now_epoch: float, transport_error: TransportError | None = None
+    exchange: Exchange,
+    *,
+    now_epoch: float,
+    transport_error: TransportError | None = None,
+    memo: AnswerMemo | None = None,
 ) -> Interpretation:
     """Classify an exchange: success, retryable (no answer, 5xx, 429), 401, malformed, other.
 
@@ -412,6 +496,7 @@ def interpret(
         exchange: the redacted exchange.
         now_epoch: wall-clock seconds, to read a `Retry-After` HTTP-date (`_headers`).
         transport_error: the mapped error when no answer came.
+        memo: reuses the envelope of the previous 2xx answer when the body repeats.
     """
     code = exchange.status_code
     if transport_error is not None or code is None:
@@ -424,7 +509,7 @@ def interpret(
     where = f"{exchange.method} {exchange.url}"
     if 200 <= code < 300:
         try:
-            envelope = decode_envelope(exchange.response_body)
+            envelope = memo.envelope(exchange) if memo is not None else _envelope_of(exchange)
         except EnvelopeError as exc:
             malformed = MalformedResponse(
                 f"{where} answered {code} with an invalid envelope: {exc}",

@@ -1,6 +1,7 @@
 """Locust glue: a `HarnessUser` that drives flows through the harness client and its checks.
 
-Every call goes through `TriggerClient` on the user's `httpx.Client`; the client's response
+Every call goes through `TriggerClient` on the user's `GeventTransport` (geventhttpclient's
+pool, as Locust's `FastHttpUser`: `scenarios._fast_transport`); the client's response
 hook fires Locust's `request` event for it after running the contract checks, so a broken
 invariant is a Locust failure whose error is `contract violation: <check title>`. Flows arrive
 at a fixed rate per user (open arrivals: each task only launches a flow, which polls in its own
@@ -28,14 +29,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Final
 
 import gevent
 import gevent.pool
 import httpx
 from locust import User, events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import MasterRunner
 
 from harness import (
     CheckContext,
@@ -69,10 +69,10 @@ from harness.load import (
     exact_end,
     log_end,
 )
-from scenarios import _stop  # noqa: F401 - registers the --stop-on-threshold watcher
+from scenarios import _messaging, _stop  # noqa: F401 - _stop registers its watcher
+from scenarios._fast_transport import GeventTransport
 from scenarios._metrics import (
     EndTimes,
-    FlowCsv,
     detect_mock_clock,
     fire_flow_events,
     flow_record,
@@ -130,7 +130,6 @@ class Settings:
     clock: Callable[[], float]
     clock_map: ClockMap
     end_times: EndTimes | None
-    flow_csv: FlowCsv | None
     log_window: int | None
 
     @property
@@ -177,18 +176,8 @@ def build_settings(environment: Any, environ: Mapping[str, str]) -> Settings:
         clock=clock,
         clock_map=clock_map,
         end_times=end_times,
-        flow_csv=_flow_csv(environment, flow),
         log_window=_MOCK_LOG_WINDOW if flow.mock_admin else None,
     )
-
-
-def _flow_csv(environment: Any, flow: FlowSettings) -> FlowCsv | None:
-    prefix = environment.parsed_options.csv_prefix
-    path = flow.flow_csv or (f"{prefix}_flows.csv" if prefix else "")
-    if not path:
-        return None
-    worker = isinstance(environment.runner, WorkerRunner)
-    return FlowCsv(FlowCsv.for_process(Path(path), worker=worker))
 
 
 _SETTINGS: dict[int, Settings] = {}
@@ -224,9 +213,7 @@ def _validate(environment: Any, **_: Any) -> None:
 
 @events.quitting.add_listener
 def _close(environment: Any, **_: Any) -> None:
-    settings = _SETTINGS.pop(id(environment), None)
-    if settings is not None and settings.flow_csv is not None:
-        settings.flow_csv.close()
+    _SETTINGS.pop(id(environment), None)
 
 
 def request_name(exchange: Exchange, suffix: str = "") -> str:
@@ -346,11 +333,7 @@ class HarnessUser(User):
         worker = getattr(self.environment.runner, "worker_index", 0)
         self.rng = random.Random(None if seed is None else f"{seed}:{worker}:{next(_USERS)}")
         self._next_arrival: float | None = None
-        limit = self.settings.flow.max_flows_per_user + 1
-        self.http = httpx.Client(
-            timeout=self.settings.target.timeout_s,
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-        )
+        self.http = GeventTransport(connections=self.settings.flow.max_flows_per_user + 1)
         self.flows = gevent.pool.Pool(self.settings.flow.max_flows_per_user)
 
     def on_stop(self) -> None:
@@ -460,8 +443,7 @@ class HarnessUser(User):
             finished_at=self.settings.clock(),
         )
         fire_flow_events(self.environment, record, failure)
-        if self.settings.flow_csv is not None:
-            self.settings.flow_csv.write(record)
+        _messaging.record(self.environment, record)
 
     def _end(self, history: RunHistory) -> RunEnd | None:
         if history.final is None or not history.polls:

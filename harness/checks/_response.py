@@ -6,6 +6,7 @@ Each check looks only at its own field and returns early when an earlier check's
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -153,7 +154,9 @@ def _log_entry_problems(entry: object) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_log_time(value: str) -> bool:
+    """A valid `YYYY-MM-DD HH:MM:SS` time (cached: every poll of a run repeats its log times)."""
     if not _LOG_TIME.fullmatch(value):
         return False
     try:
@@ -270,10 +273,14 @@ def unauthorized_body(ctx: CheckContext, exchange: Exchange) -> None:
 
 @check(title="No valid key, no answer but 401", invariant=8)
 def unauthorized_refused(ctx: CheckContext, exchange: Exchange) -> None:
-    """Invariant 8: without a valid key E1-E3 answer 401; E4 refuses with a 4xx (A12)."""
+    """Invariant 8: without a valid key E1-E3 answer 401; E4 refuses with a 4xx (A12).
+
+    A 429 is neither: a rate limit in front of the key check (A8) processed nothing, so it
+    says nothing about the key (`judge` calls it inconclusive).
+    """
     code = exchange.status_code
     endpoint = ctx.endpoint if ctx.endpoint is not None else exchange.endpoint
-    if ctx.authorized or code is None or code == 401:
+    if ctx.authorized or code is None or code in (401, 429):
         return
     if endpoint is Endpoint.JIRA and 400 <= code < 500:
         return

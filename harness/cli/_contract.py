@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from .._embedded import DEFAULT_TIME_SCALE
+from .._redact import Redactor
 from .._targets import Target
 from ..report import CaseFinished, Outcome
 from ..suite import SuiteOutcome, run_contract
@@ -32,7 +33,9 @@ def contract_stage(
     allow_production: bool = False,
     time_scale: float = DEFAULT_TIME_SCALE,
 ) -> SuiteOutcome:
-    """Run the contract suite on `target`, emitting its events into `run`'s report."""
+    """Run the contract suite on `target`, emitting its events into `run`'s report; the run's
+    exit code becomes 1 on a failed or erroring case, else 4 (could not judge) when a case was
+    inconclusive (`SuiteOutcome.exit_code`)."""
     outcome = run_contract(
         target,
         emit=run.bus.emit,
@@ -42,27 +45,29 @@ def contract_stage(
     )
     if not outcome.ok:
         run.exit_code = max(run.exit_code, 1)
+    elif outcome.exit_code and run.exit_code == 0:
+        run.exit_code = outcome.exit_code
     return outcome
 
 
-def describe_contract(outcome: SuiteOutcome) -> list[str]:
-    """The lines `contract` prints: counts, then each failure with its first violation."""
-    lines = [
-        f"contract: {outcome.passed} passed, {outcome.failed} failed, "
-        f"{outcome.error} errors, {outcome.skipped} skipped"
-    ]
+def describe_contract(outcome: SuiteOutcome, redactor: Redactor | None = None) -> list[str]:
+    """The lines `contract` prints: counts, then each failed, erroring or inconclusive case with
+    its first violation or why it could not tell, redacted with `redactor` (the run's) before
+    it is cut to one line (`first_line`)."""
+    lines = [f"contract: {outcome.summary}"]
     for case in outcome.cases:
-        if case.outcome in (Outcome.FAILED, Outcome.ERROR):
-            lines.append(f"  {case.outcome.upper()} {case.case_id}: {_first_line(case)}")
+        if case.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.INCONCLUSIVE):
+            shown = _first_line(case, redactor)
+            lines.append(f"  {case.outcome.upper()} {case.case_id}: {shown}")
     return lines
 
 
-def _first_line(case: CaseFinished) -> str:
+def _first_line(case: CaseFinished, redactor: Redactor | None) -> str:
     """The case's first violation, else its message or title: one display-safe line."""
     if case.violations:
         violation = case.violations[0]
-        return first_line(f"{violation.title}: {violation.message}")
-    return first_line(case.message or case.title)
+        return first_line(f"{violation.title}: {violation.message}", redactor=redactor)
+    return first_line(case.message or case.title, redactor=redactor)
 
 
 def contract_command(
@@ -86,7 +91,7 @@ def contract_command(
         outcome = contract_stage(
             run, target, select=select, allow_production=allow_production, time_scale=time_scale
         )
-    for line in describe_contract(outcome):
+    for line in describe_contract(outcome, run.redactor):
         edge.echo(run.redactor.redact_text(line))
     print_report(edge, run)
     return run.exit_code

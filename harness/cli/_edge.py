@@ -151,10 +151,10 @@ def report_run(
 ) -> Iterator[ReportedRun]:
     """Open a report folder for one command run, close it with `RunFinished`, point `latest`.
 
-    The exit code recorded is the block's `run.exit_code`, or the raised `HarnessError`'s;
-    Ctrl-C records 130 and is raised as `Interrupted`; any other exception records 4 (could
-    not judge). The files are written with SIGINT/SIGTERM/SIGHUP held, and `latest` moves
-    only once all are written.
+    The exit code recorded is the block's `run.exit_code`, or the raised `HarnessError`'s or
+    `Interrupted`'s (`Terminated`: 143); Ctrl-C records 130 and is raised as `Interrupted`;
+    any other exception records 4 (could not judge). The files are written with
+    SIGINT/SIGTERM/SIGHUP held, and `latest` moves only once all are written.
 
     Args:
         edge: the clock and environment.
@@ -189,7 +189,7 @@ def report_run(
             )
         )
         yield run
-    except HarnessError as exc:
+    except (HarnessError, Interrupted) as exc:
         run.exit_code = exc.exit_code
         raise
     except KeyboardInterrupt:

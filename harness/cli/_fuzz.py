@@ -65,7 +65,7 @@ from ..fuzz import (
 )
 from ..report import CaseFinished, NoteRecorded, Outcome, Suite, SuiteStarted
 from ._cost import announce, check_poll_interval, choose_seed, progress
-from ._edge import Edge, ReportedRun, report_run, resolve_target
+from ._edge import Edge, ReportedRun, print_report, report_run, resolve_target
 from ._options import (
     current_edge,
     max_runs_option,
@@ -77,6 +77,8 @@ from ._output import first_line
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
+
+    from .._redact import Redactor
 
 __all__ = [
     "CI_SEED",
@@ -293,12 +295,13 @@ def hypothesis_home(report_root: Path) -> Iterator[ExampleDatabase]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
+def describe_fuzz(outcome: FuzzOutcome, redactor: Redactor | None = None) -> list[str]:
     """The lines `fuzz` prints: totals, the open questions answered unlike the mock, then each
     error and each finding with its reproduction.
 
     An error's or finding's message is the target's text: only its first line is shown, made
-    display-safe (`first_line`), so a newline in it cannot fake a line of the harness's own.
+    display-safe (`first_line`), so a newline in it cannot fake a line of the harness's own;
+    it is redacted with `redactor` (the run's) before it is cut.
     """
     counts = dict.fromkeys(Outcome, 0)
     for result in outcome.results:
@@ -316,10 +319,11 @@ def describe_fuzz(outcome: FuzzOutcome) -> list[str]:
     for result in outcome.results:
         finding = result.finding
         if result.case.outcome is Outcome.ERROR:
-            lines.append(f"  ERROR {result.case.case_id}: {first_line(result.case.message, 380)}")
+            shown = first_line(result.case.message, 380, redactor=redactor)
+            lines.append(f"  ERROR {result.case.case_id}: {shown}")
         if finding is None:
             continue
-        summary = first_line(f"{finding.title}: {finding.message}", 380)
+        summary = first_line(f"{finding.title}: {finding.message}", 380, redactor=redactor)
         lines.append(f"  FINDING {result.case.case_id}: {summary}")
         lines.append(f"    input: {finding.input_repr}"[:1000])
         lines.extend(f"    {line}" for line in finding.reproduction.splitlines()[:20])
@@ -414,9 +418,9 @@ def fuzz_command(
             sleep=sleep,
             on_change=lambda meter: advance(meter.examples, f"{meter.runs} runs started"),
         )
-        for line in describe_fuzz(outcome):
+        for line in describe_fuzz(outcome, run.redactor):
             edge.echo(run.redactor.redact_text(line))
-        edge.echo(f"report: {run.folder.path / 'index.html'}")
+        print_report(edge, run)
         unjudged = outcome.cannot_judge()
         if unjudged is not None and not outcome.found:
             raise CannotJudge(run.redactor.redact_text(str(unjudged)))

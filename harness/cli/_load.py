@@ -7,10 +7,17 @@ trigger API, before Locust starts) and runs `harness.load.load_stage`. Before Lo
 says on stderr how many runs the scenario will start at most (`LoadSettings.run_bound`, enforced
 by each Locust process; `--max-runs` lowers it) and the users' seed (random unless `--seed`;
 recorded), and shows the run's elapsed time on stderr while it works (a terminal only).
+
+With `--expect-workers N` only the Locust master runs here, bound to `--master-bind-host` /
+`--master-bind-port` (Locust's own options and defaults), and waits at most
+`--expect-workers-max-wait` seconds for N workers started elsewhere; the command line that
+starts one is printed on stderr first (no secret: each worker reads the key from its own
+environment, under the variable named there).
 """
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +27,13 @@ from .._polling import STRATEGIES
 from .._preflight import preflight_target
 from ..load import (
     DEFAULT_SHAPE,
+    LOCUST_MASTER_PORT,
+    PROJECT_ROOT,
     SCENARIOS,
     SHAPES,
     SOAK,
     FlowSettings,
+    LoadPlan,
     LoadResult,
     LoadSettings,
     Thresholds,
@@ -32,10 +42,12 @@ from ..load import (
     load_stage,
     parse_timespan,
     require_triggers,
+    scenario_file,
     soak_verdict,
+    worker_command,
 )
 from ._cost import announce, check_poll_interval, choose_seed, timed_progress
-from ._edge import Edge, report_run, resolve_target
+from ._edge import Edge, print_report, report_run, resolve_target
 from ._options import current_edge, max_runs_option, seed_option, target_options
 
 __all__ = ["load_cli", "load_command"]
@@ -68,6 +80,11 @@ def load_command(
     min_rps: float | None = None,
     max_runs: int | None = None,
     seed: int | None = None,
+    stop_on_threshold: bool = False,
+    expect_workers: int = 0,
+    master_bind_host: str = "*",
+    master_bind_port: int = LOCUST_MASTER_PORT,
+    expect_workers_max_wait: float = 60.0,
 ) -> int:
     """`trigger-harness load`: a Locust scenario, headless, into a report; returns the exit code."""
     target = resolve_target(
@@ -86,7 +103,9 @@ def load_command(
         scenario=scenario, users=users, spawn_rate=spawn_rate, duration_s=parse_timespan(duration),
         workers=workers, shape=shape, poll_strategy=poll_strategy, poll_interval=poll_interval,
         poll_jitter=poll_jitter, poll_cap=poll_cap, pacing=pacing, time_scale=time_scale,
-        max_runs=max_runs, seed=choose_seed(seed),
+        max_runs=max_runs, seed=choose_seed(seed), stop_on_threshold=stop_on_threshold,
+        expect_workers=expect_workers, master_bind_host=master_bind_host,
+        master_bind_port=master_bind_port, expect_workers_max_wait_s=expect_workers_max_wait,
     )  # fmt: skip
     bound = settings.run_bound()
     announce(
@@ -99,6 +118,8 @@ def load_command(
         )
         + f"); seed {settings.seed} (replay with --seed {settings.seed})"
     )
+    if expect_workers:
+        _announce_workers(settings, target.api_key_env)
     options = {
         "scenario": scenario, "users": users, "spawn_rate": spawn_rate,
         "duration_s": settings.duration_s, "workers": workers, "shape": shape,
@@ -107,7 +128,9 @@ def load_command(
         "time_scale": time_scale, "max_fail_ratio": max_fail_ratio,
         "max_flow_fail_ratio": max_flow_fail_ratio, "max_p95_ms": list(max_p95_ms),
         "max_p99_ms": list(max_p99_ms), "min_rps": min_rps, "max_violations": max_violations,
-        "max_runs": bound, "seed": settings.seed,
+        "max_runs": bound, "seed": settings.seed, "stop_on_threshold": stop_on_threshold,
+        "expect_workers": expect_workers, "master_bind_host": master_bind_host,
+        "master_bind_port": master_bind_port,
     }  # fmt: skip
     with report_run(
         edge, command="load", target=target, report_dir=report_dir, options=options
@@ -116,7 +139,28 @@ def load_command(
         with timed_progress(f"load {scenario}: seconds", settings.duration_s, edge.monotonic):
             result = load_stage(run, edge, target, settings, thresholds)
         _print_load(edge, result, bound)
+    print_report(edge, run)
     return run.exit_code
+
+
+def _announce_workers(settings: LoadSettings, api_key_env: str | None) -> None:
+    """Say on stderr how to start the workers this master waits for (never the key)."""
+    host = settings.master_bind_host
+    if host in ("*", "0.0.0.0", "::"):  # noqa: S104 - a bind address read, not bound here
+        host = socket.getfqdn()
+    plan = LoadPlan(
+        scenario=settings.scenario,
+        locustfile=scenario_file(settings.scenario, PROJECT_ROOT),
+        flow=FlowSettings(),
+        master_bind_port=settings.master_bind_port,
+    )
+    variable = api_key_env or FlowSettings().api_key_env
+    command = " ".join(worker_command(plan, host))
+    announce(
+        f"load: waiting up to {settings.expect_workers_max_wait_s:g} s for "
+        f"{settings.expect_workers} workers; start each with: {command} (the worker takes every "
+        f"flow option from this master; set {variable} in its environment)"
+    )
 
 
 @click.command("load")
@@ -185,6 +229,39 @@ def load_command(
 )
 @click.option(
     "--max-violations", type=int, default=0, show_default=True, help="Not applied to soak."
+)
+@click.option(
+    "--stop-on-threshold",
+    is_flag=True,
+    help="Stop as soon as a threshold is crossed (judged each second; --min-rps once all "
+    "users are spawned); the report names it, exit 1.",
+)
+@click.option(
+    "--expect-workers",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Run only the Locust master and wait for N workers started elsewhere "
+    "(locust -f scenarios/<scenario>.py --worker --master-host H).",
+)
+@click.option(
+    "--master-bind-host",
+    default="*",
+    show_default=True,
+    help="--expect-workers: the interface the master listens on.",
+)
+@click.option(
+    "--master-bind-port",
+    type=click.IntRange(1, 65535),
+    default=LOCUST_MASTER_PORT,
+    show_default=True,
+    help="--expect-workers: the port the master listens on.",
+)
+@click.option(
+    "--expect-workers-max-wait",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="--expect-workers: seconds to wait for the workers before giving up (exit 2).",
 )
 @max_runs_option
 @seed_option

@@ -59,7 +59,7 @@ class HarnessGroup(click.Group):
         with _signals_raise():
             try:
                 return super().invoke(ctx)
-            except HarnessError as exc:
+            except (HarnessError, Interrupted) as exc:
                 click.echo(
                     f"trigger-harness: error: {display_safe(str(exc), multiline=True)}", err=True
                 )

@@ -4,8 +4,9 @@ The command resolves the target (production guard on: it starts runs), opens one
 preflights the target (exit 3 when it cannot be reached, refuses the key or is not the trigger
 API) and runs `harness.load.sizing_stage`: on the `mock` target in process on stepped virtual
 time, on a real target in real time. It then sets each measured candidate beside its closed
-form and its simulation (`harness.load.three_way`), prints the three ways and writes them,
-with the delay-vs-rate plot as PNG and SVG, beside the report (`write_sizing_files`).
+form and its simulation, writes the three ways with the delay-vs-rate plot as PNG and SVG
+beside the report and puts them in the report's events (`harness.load.write_sizing_files`,
+which `run` calls too), and prints them.
 """
 
 from __future__ import annotations
@@ -30,16 +31,13 @@ from ..load import (
     ModelFigures,
     SizingPlan,
     ThreeWay,
-    model_durations,
     parse_candidates,
     parse_duration,
-    sizing_results,
     sizing_stage,
-    three_way,
     write_sizing_files,
 )
 from ._cost import announce, check_poll_interval, choose_seed, progress
-from ._edge import Edge, ReportedRun, report_run, resolve_target
+from ._edge import Edge, ReportedRun, print_report, report_run, resolve_target
 from ._options import (
     current_edge,
     max_runs_option,
@@ -121,6 +119,7 @@ def size_polling_command(
             )
         given = dist or (DEFAULT_MOCK_DURATION if target.embedded else None)
         _three_ways(edge, run, plan, measurements=measurements, best=best, text=text, given=given)
+    print_report(edge, run)
     return run.exit_code
 
 
@@ -134,23 +133,17 @@ def _three_ways(
     text: str,
     given: DurationDist | None,
 ) -> None:
-    """Print the three-way table and write it and the plots beside the report."""
-    durations = model_durations(given, measurements)
-    if durations is None:
+    """Write the three-way table and the plots beside the report (`write_sizing_files`, which
+    also puts the table in the report) and print it."""
+    files = write_sizing_files(run, plan, measurements, best=best, text=text, given=given)
+    if files is None:
         edge.echo("computed/simulated: no run durations measured (give --duration-dist)")
         _print_sizing(edge, measurements, text)
         return
-    rows = three_way(measurements, durations, deadline_s=plan.deadline_s, seed=plan.seed)
-    _print_three_ways(edge, rows)
-    edge.echo(f"  run durations (models): {durations.describe()}")
+    _print_three_ways(edge, files.rows)
+    edge.echo(f"  run durations (models): {files.durations.describe()}")
     _print_sizing(edge, measurements, text)
-    for result in sizing_results(
-        measurements, text, best=best, max_delay_s=plan.max_delay_s, delay_stat=plan.delay_stat
-    ):
-        written = write_sizing_files(
-            run.folder, rows, result, durations=durations.describe(), flows=plan.flows
-        )
-        edge.echo("sizing files: " + ", ".join(path.name for path in written))
+    edge.echo("sizing files: " + ", ".join(path.name for path in files.written))
 
 
 @click.command("size-polling")

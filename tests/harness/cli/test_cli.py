@@ -236,3 +236,37 @@ def test_tables_show_brackets_from_a_target_as_written() -> None:
     """Text in a table cell such as `[bold]` or `["body"]` is shown, never read as markup."""
     table = render_table("t", ["c"], [['[bold]x[/bold] ["body", "user_variables"]']])
     assert '[bold]x[/bold] ["body", "user_variables"]' in table
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["contract", "--target", "mock", "--select", "auth"], id="contract"),
+        pytest.param(
+            ["size-polling", "--target", "mock", "--flows", "2", "--intervals", "fixed:5",
+             "--seed", "1"],
+            id="size-polling",
+        ),
+        pytest.param(
+            ["load", "--target", "mock", "--scenario", "sync", "--users", "1", "--duration",
+             "2s", "--seed", "1"],
+            id="load",
+            marks=pytest.mark.load,
+        ),
+        pytest.param(
+            ["fuzz", "--target", "mock", "--max-examples", "1", "--seed", "1"], id="fuzz"
+        ),
+    ],
+)  # fmt: skip
+def test_every_command_prints_its_report_path_the_same_way(tmp_path: Path, args: list[str]) -> None:
+    """The last line a report-writing command echoes is `report: <folder>/index.html`, and the
+    file is there."""
+    lines: list[str] = []
+    edge = Edge(environ={}, cwd=tmp_path, echo=lines.append)
+    CliRunner().invoke(main, args, obj=edge, catch_exceptions=False)
+    assert lines, "the command echoed nothing"
+    assert lines[-1].startswith("report: "), lines
+    index = Path(lines[-1].removeprefix("report: "))
+    assert index.name == "index.html"
+    assert index.is_file()
+    assert index.parent == (tmp_path / "reports" / "latest").resolve()
