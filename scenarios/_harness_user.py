@@ -72,6 +72,8 @@ from harness.load import (
 from scenarios import _messaging, _stop  # noqa: F401 - _stop registers its watcher
 from scenarios._fast_transport import GeventTransport
 from scenarios._metrics import (
+    INCONCLUSIVE_STOPS,
+    RUN_FAILED_PREFIX,
     EndTimes,
     detect_mock_clock,
     fire_flow_events,
@@ -259,17 +261,9 @@ class FlowChecks:
         return LoadFailure(f"HTTP {code}{seen}")
 
 
-RUN_FAILED_PREFIX: Final = "run ended failed: "
 _ERROR_CHARS: Final = 120
-"""The run's own error text is cut to this many characters (Locust groups failures by text)."""
+"""The run's own error text is cut to this many characters (`FlowRecord.error`)."""
 _WITHOUT_KEY: Final = refused("a request without a valid key or signature", invariant=8)
-_INCONCLUSIVE_STOPS: Final = {
-    "rate_limited": "rate-limited until following stopped",
-    "unknown_status": "status outside the documented values",
-    "connection_lost": "connection lost",
-    "server_error": "server errors until following stopped",
-}
-"""`RunHistory.stop_reason` values (`StopReason`) that leave a run's end unknown."""
 
 
 def inconclusive_reason(history: RunHistory) -> str | None:
@@ -280,7 +274,7 @@ def inconclusive_reason(history: RunHistory) -> str | None:
     still pending or waiting at the deadline is no such case (invariant 9 judges it), nor a
     final status or an answer that cannot be retried.
     """
-    reason = _INCONCLUSIVE_STOPS.get(history.stop_reason) if history.stop_reason else None
+    reason = INCONCLUSIVE_STOPS.get(history.stop_reason) if history.stop_reason else None
     if reason is None:
         return None
     last = history.observations[-1]
@@ -291,14 +285,15 @@ def inconclusive_reason(history: RunHistory) -> str | None:
 
 
 def flow_failure(context: CheckContext, history: RunHistory, flow: str) -> LoadFailure | None:
-    """A finished flow's verdict: None (it held), a violation, inconclusive, or failed.
+    """A finished flow's verdict: None (it held), a violation, inconclusive, failed or lost.
 
     A broken invariant (the history checks) is `contract violation: <titles>`; following
     that told nothing (`inconclusive_reason`) is `inconclusive: <why>`, counted apart from a
     failed flow; a run that ended `failed` is `run ended failed: <its error>` (issue 16: a
     trigger whose runs all fail must show it); any other flow left without a final status
-    failed (`timed out` before the run's limit, `gave up polling` on an answer that cannot be
-    retried).
+    is lost (`timed out` before the run's limit, `gave up polling` on an answer that cannot be
+    retried). Only a violation and a lost flow are Locust failures: `fire_flow_events`
+    counts the others with their own events, and the text goes to `FlowRecord.error`.
 
     Args:
         context: the flow's check context.
@@ -441,6 +436,7 @@ class HarnessUser(User):
             clock_map=self.settings.clock_map,
             end=self._end(history),
             finished_at=self.settings.clock(),
+            error="" if failure is None else str(failure),
         )
         fire_flow_events(self.environment, record, failure)
         _messaging.record(self.environment, record)

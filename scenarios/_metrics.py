@@ -62,8 +62,11 @@ from harness.report import FlowStatusCount
 
 __all__ = [
     "BATCH_ROWS",
+    "ERROR_CHARS",
     "FLOW_REQUEST_TYPE",
+    "INCONCLUSIVE_STOPS",
     "MAX_QUEUED_ROWS",
+    "RUN_FAILED_PREFIX",
     "ClockMap",
     "EndTimes",
     "FlowCsv",
@@ -78,8 +81,22 @@ __all__ = [
 ]
 
 FLOW_REQUEST_TYPE: Final = "FLOW"
+RUN_FAILED_PREFIX: Final = "run ended failed: "
+"""How a flow whose run ended `failed` is told (`FlowRecord.error`): the API behaved."""
+INCONCLUSIVE_STOPS: Final = {
+    "rate_limited": "rate-limited until following stopped",
+    "unknown_status": "status outside the documented values",
+    "connection_lost": "connection lost",
+    "server_error": "server errors until following stopped",
+}
+"""`RunHistory.stop_reason` values (`StopReason`) that leave a run's end unknown: such a flow's
+status is `inconclusive` (could not tell), neither ended nor lost."""
+_NOT_LOCUST_FAILURES: Final = (RUN_FAILED_PREFIX, INCONCLUSIVE_PREFIX)
+"""Flow ends the API answered correctly: counted by their own events, never Locust failures."""
 _REFRESH_ATTEMPTS: Final = 3
 _ADMIN_REFUSED: Final = frozenset({401, 403})
+ERROR_CHARS: Final = 200
+"""A flow record's `error` is cut to this many characters."""
 BATCH_ROWS: Final = 2000
 """Flow rows in one message from a worker to the master, at most."""
 MAX_QUEUED_ROWS: Final = 200_000
@@ -188,7 +205,10 @@ class FlowRecord:
 
     The detection delay is known to lie between its `low` and `high` columns (equal when
     exact); `detection` is `exact`, `bounded`, `artefact` (figures that cannot be a delay:
-    `detection_note` says why) or `unknown`.
+    `detection_note` says why) or `unknown`. `error` is how the flow ended when it did not
+    hold (`contract violation: <titles>`, `run ended failed: <the run's error>`,
+    `inconclusive: <why>`, `timed out`, `gave up polling`; at most `ERROR_CHARS` characters,
+    the run's own text as the target sent it), empty when it held.
     """
 
     scenario: str
@@ -208,6 +228,7 @@ class FlowRecord:
     polls: int
     rate_limited: int
     time_scale: float
+    error: str = ""
 
 
 def flow_record(
@@ -218,6 +239,7 @@ def flow_record(
     clock_map: ClockMap,
     end: RunEnd | None,
     finished_at: float,
+    error: str = "",
 ) -> FlowRecord:
     """The record of one followed flow.
 
@@ -228,6 +250,8 @@ def flow_record(
         clock_map: client clock to target epoch.
         end: when the run ended on the target's clock, None when unknown.
         finished_at: client clock reading when the flow ended.
+        error: how the flow ended when it did not hold (`FlowRecord.error`), cut to
+            `ERROR_CHARS` characters.
     """
     delay = detection_delay(history, end, clock_map)
     e2e = finished_at - history.start.at
@@ -252,6 +276,7 @@ def flow_record(
         polls=len(history.polls),
         rate_limited=codes.count(429),
         time_scale=scale,
+        error=error[:ERROR_CHARS],
     )
 
 
@@ -270,16 +295,21 @@ def _detection_note(delay: DelayBounds | DelayArtefact | None, clock_map: ClockM
 def _final_status(history: RunHistory) -> str:
     if history.final is not None:
         return history.final.status
+    if history.stop_reason in INCONCLUSIVE_STOPS:
+        return "inconclusive"
     return "timed_out" if history.timed_out else "gave_up"
 
 
 def fire_flow_events(environment: Any, record: FlowRecord, exception: Exception | None) -> None:
     """Fire the flow's metrics as Locust request events of type `FLOW`.
 
-    The end-to-end event carries `exception` (a timeout or history violation) as its failure;
-    a flow that told nothing (`exception` starting `inconclusive: `) fires an
-    `inconclusive (count)` event carrying it instead, so it is counted apart from failed
-    flows and stays out of the end-to-end times.
+    Only a flow the API let down is a Locust failure: the end-to-end event carries `exception`
+    (a contract violation, `timed out` or `gave up polling` before the run's limit). A flow
+    the API answered correctly is none (issue 16: plain Locust exits 1 on any failure): a run
+    that ended `failed` fires its end-to-end event without a failure plus an
+    `ended failed (count)` event; a flow that told nothing (`exception` starting
+    `inconclusive: `) fires an `inconclusive (count)` event, without a failure and out of the
+    end-to-end times. Their texts travel in `FlowRecord.error` (`flows.csv`).
     The detection delay is two events, its lower and upper bound (equal when exact); a flow
     whose figures were an artefact fires one `detection delay artefacts (count)` event instead,
     never a delay.
@@ -297,10 +327,14 @@ def fire_flow_events(environment: Any, record: FlowRecord, exception: Exception 
             context={"workflow_id": record.workflow_id},
         )
 
-    if exception is not None and str(exception).startswith(INCONCLUSIVE_PREFIX):
-        event("inconclusive (count)", 1.0, exception)
+    text = "" if exception is None else str(exception)
+    failure = None if text.startswith(_NOT_LOCUST_FAILURES) else exception
+    if text.startswith(INCONCLUSIVE_PREFIX):
+        event("inconclusive (count)", 1.0)
     else:
-        event("end-to-end (target ms)", record.e2e_target_s * 1000.0, exception)
+        event("end-to-end (target ms)", record.e2e_target_s * 1000.0, failure)
+    if record.final_status == "failed":
+        event("ended failed (count)", 1.0)
     low, high = record.detection_delay_low_target_s, record.detection_delay_high_target_s
     if low is not None and high is not None:
         event("detection delay lower bound (target ms)", low * 1000.0)

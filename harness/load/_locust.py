@@ -48,6 +48,7 @@ from ._stats import (
     count_inconclusive,
     count_violations,
     failure_texts,
+    flow_end_failures,
     parse_failures,
     parse_flow_statuses,
     parse_history,
@@ -327,8 +328,9 @@ def summarise(
         interrupted: the run was cut short (partial figures).
     """
     stats = parse_stats(_read(out_dir / "locust_stats.csv"))
-    failures = parse_failures(_read(out_dir / "locust_failures.csv"))
-    statuses = parse_flow_statuses(_read(out_dir / "flows.csv"))
+    flows = _read(out_dir / "flows.csv")
+    failures = parse_failures(_read(out_dir / "locust_failures.csv")) + flow_end_failures(flows)
+    statuses = parse_flow_statuses(flows)
     html = out_dir / "locust.html"
     stopped = stop_reason(_read(out_dir / "locust-0.log"))
     early = () if stopped is None else (f"run stopped early by --stop-on-threshold: {stopped}",)

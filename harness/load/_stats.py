@@ -2,9 +2,11 @@
 
 Request names are `<type> <name>`; rows of type `FLOW` are the locustfiles' flow metrics (not
 HTTP requests). A contract violation is a failure whose error starts with `VIOLATION_PREFIX`;
-an answer or flow that told nothing (no answer, 429, a transient 5xx, a status outside the
-documented values) is a failure whose error starts with `INCONCLUSIVE_PREFIX`, counted apart:
-never a violation.
+an answer that told nothing (no answer, 429, a transient 5xx, a status outside the documented
+values) is a failure whose error starts with `INCONCLUSIVE_PREFIX`, counted apart: never a
+violation. A flow whose run ended `failed`, or whose end could not be told, is no Locust
+failure (the API behaved; issue 16): `flow_end_failures` reads them from `flows.csv`, as rows
+shaped like failures so the report lists their texts and `count_inconclusive` counts them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "count_inconclusive",
     "count_violations",
     "failure_texts",
+    "flow_end_failures",
     "flow_fail_counts",
     "http_totals",
     "is_http",
@@ -47,8 +50,10 @@ VIOLATION_PREFIX: Final = "contract violation: "
 INCONCLUSIVE_PREFIX: Final = "inconclusive: "
 FLOW_TYPE: Final = "FLOW"
 _AGGREGATED: Final = "Aggregated"
-FLOW_STATUSES: Final = ("completed", "failed", "waiting_for_input", "lost")
-"""The final statuses a flow is counted under, in report order."""
+FLOW_STATUSES: Final = ("completed", "failed", "waiting_for_input", "lost", "inconclusive")
+"""The final statuses a flow is counted under, in report order. `inconclusive`: following it
+told nothing (rate-limited, a status outside the documented values, the connection lost,
+server errors): could not tell, so neither a failed flow nor one that ended."""
 _LOST: Final = frozenset({"timed_out", "gave_up"})
 """`flows.csv` statuses of a flow left without a final status: counted as `lost`."""
 _FAILED_FLOW: Final = frozenset({"failed", "lost"})
@@ -182,9 +187,10 @@ def parse_workers(text: str) -> tuple[tuple[WorkerRow, ...], int]:
 
 
 def flow_fail_counts(statuses: Sequence[FlowStatusCount]) -> tuple[int, int]:
-    """Flows that ended `failed` or `lost`, and all flows counted."""
+    """Flows that ended `failed` or `lost`, and the flows that ended (all but `inconclusive`:
+    a flow that told nothing is never counted for or against the target, A8)."""
     failed = sum(row.count for row in statuses if row.status in _FAILED_FLOW)
-    return failed, sum(row.count for row in statuses)
+    return failed, sum(row.count for row in statuses if row.status != "inconclusive")
 
 
 def parse_history(text: str) -> tuple[LoadSeriesPoint, ...]:
@@ -243,6 +249,35 @@ def parse_failures(text: str) -> tuple[FailureRow, ...]:
     )
 
 
+def flow_end_failures(text: str) -> tuple[FailureRow, ...]:
+    """Flows of `flows.csv` that ended `failed` or inconclusive, as failure rows.
+
+    Such a flow is no Locust failure, so `<prefix>_failures.csv` lacks it; its row's `error`
+    column (`run ended failed: <the run's error>`, `inconclusive: <why>`) says how it ended.
+    Rows are grouped by kind and error: method `FLOW`, name `<kind>: ended failed` or
+    `<kind>: inconclusive`, error display-safe and cut to 300 characters. A flow with a
+    contract violation is left out: Locust counted it as a failure already; so is a row
+    without an error text (a `flows.csv` written before flows carried one).
+    """
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in _rows(text):
+        error = row.get("error") or ""
+        if error.startswith(INCONCLUSIVE_PREFIX):
+            name = "inconclusive"
+        elif (
+            row.get("final_status") == "failed" and error and not error.startswith(VIOLATION_PREFIX)
+        ):
+            name = "ended failed"
+        else:
+            continue
+        flow = display_safe(row.get("flow") or "?")
+        counts[f"{flow}: {name}", display_safe(error[:_FAILURE_TEXT_CHARS])] += 1
+    return tuple(
+        FailureRow(method=FLOW_TYPE, name=name, error=error, occurrences=count)
+        for (name, error), count in counts.items()
+    )
+
+
 def count_violations(failures: Sequence[FailureRow]) -> int:
     """Contract violations among the failures (an error may name several, `|`-separated)."""
     total = 0
@@ -254,7 +289,8 @@ def count_violations(failures: Sequence[FailureRow]) -> int:
 
 
 def count_inconclusive(failures: Sequence[FailureRow]) -> int:
-    """Failures that told nothing about the contract (`INCONCLUSIVE_PREFIX`)."""
+    """Failures that told nothing about the contract (`INCONCLUSIVE_PREFIX`): answers from
+    `<prefix>_failures.csv`, flows from `flow_end_failures`."""
     return sum(row.occurrences for row in failures if row.error.startswith(INCONCLUSIVE_PREFIX))
 
 

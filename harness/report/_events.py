@@ -223,8 +223,9 @@ class LoadSeriesPoint:
 class FlowStatusCount:
     """How many flows of one kind (`background`, `jira`, `sync`) ended in one final status.
 
-    `status` is `completed`, `failed`, `waiting_for_input` or `lost` (followed to its
-    deadline, or given up on, without a final status).
+    `status` is `completed`, `failed`, `waiting_for_input`, `lost` (followed to its
+    deadline, or given up on, without a final status) or `inconclusive` (following it told
+    nothing: rate-limited, connection lost, ...).
     """
 
     flow: str

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from harness import StopReason
 from harness.load import ClockMap, exact_end, log_end
 from mock_server import create_app, parse_config, serve_in_thread
 from scenarios._metrics import (
+    ERROR_CHARS,
     FLOW_REQUEST_TYPE,
     EndTimes,
     FlowCsv,
@@ -116,15 +118,53 @@ def test_flow_events_are_fired_as_flow_requests() -> None:
     assert events.fired[4]["response_time"] == 1.0
 
 
-def test_an_inconclusive_flow_is_counted_apart_from_end_to_end_times() -> None:
-    """A flow that told nothing fires an `inconclusive (count)` event, not an end-to-end one."""
+def test_an_inconclusive_flow_is_counted_apart_and_is_no_locust_failure() -> None:
+    """A flow that told nothing fires an `inconclusive (count)` event without a failure, and
+    no end-to-end one."""
     events = FakeEvents()
     failure = RuntimeError("inconclusive: connection lost")
     fire_flow_events(SimpleNamespace(events=events), _record(), failure)
     names = [event["name"] for event in events.fired]
     assert names[0] == "background: inconclusive (count)"
     assert "background: end-to-end (target ms)" not in names
+    assert all(event["exception"] is None for event in events.fired)
+
+
+def test_a_rate_limited_flow_is_recorded_inconclusive_not_lost() -> None:
+    """Following stopped by 429s (A8) leaves the run's end unknown: its record's status is
+    `inconclusive`, which the flow fail ratio counts neither way; a deadline is `timed_out`."""
+    limited = history(poll(5.0, status=None, status_code=429), stop_reason=StopReason.RATE_LIMITED)
+    assert _record(history=limited).final_status == "inconclusive"
+    late = history(poll(5.0), stop_reason=StopReason.DEADLINE, deadline_s=10.0)
+    assert _record(history=late).final_status == "timed_out"
+
+
+def test_a_run_that_ended_failed_is_counted_and_is_no_locust_failure() -> None:
+    """A run that ended `failed` (the API behaving): its end-to-end time and an
+    `ended failed (count)` event, neither a failure; the record keeps the run's error."""
+    run = history(poll(5.0), poll(15.0, "failed", error="boom"))
+    record = _record(history=run, error="run ended failed: boom")
+    assert (record.final_status, record.error) == ("failed", "run ended failed: boom")
+    events = FakeEvents()
+    fire_flow_events(SimpleNamespace(events=events), record, RuntimeError(record.error))
+    names = [event["name"] for event in events.fired]
+    assert names[:2] == ["background: end-to-end (target ms)", "background: ended failed (count)"]
+    assert all(event["exception"] is None for event in events.fired)
+
+
+def test_a_violation_on_a_failed_run_stays_a_locust_failure() -> None:
+    """A contract violation is a failure even when the run ended `failed`."""
+    run = history(poll(5.0), poll(15.0, "failed", error="boom"))
+    failure = RuntimeError("contract violation: Something broke")
+    events = FakeEvents()
+    fire_flow_events(SimpleNamespace(events=events), _record(history=run), failure)
     assert events.fired[0]["exception"] is failure
+    assert events.fired[1]["name"] == "background: ended failed (count)"
+
+
+def test_a_record_error_is_bounded() -> None:
+    """The flow record's error text is cut to `ERROR_CHARS` characters."""
+    assert len(_record(error="x" * (ERROR_CHARS + 50)).error) == ERROR_CHARS
 
 
 def test_flow_csv_writes_a_header_once_and_one_row_per_flow(tmp_path: Path) -> None:

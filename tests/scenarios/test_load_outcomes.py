@@ -7,6 +7,7 @@ embedded mock); every Locust run is a few seconds long, every wait bounded.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -239,3 +240,32 @@ def test_stop_on_threshold_ends_an_all_failing_run_early(
     assert load["thresholds_crossed"][0].startswith("run stopped early by --stop-on-threshold")
     assert "--max-flow-fail-ratio 0.1" in load["thresholds_crossed"][0]
     assert elapsed < 40, elapsed
+
+
+def test_plain_locust_exits_0_when_every_run_correctly_ends_failed(
+    tmp_path: Path, failing_url: str
+) -> None:
+    """Plain `locust -f` (no harness thresholds): runs that end `failed` are the API behaving,
+    so Locust counts them (`ended failed (count)`, `flows.csv`) without a failure: exit 0."""
+    command = [
+        sys.executable, "-m", "locust", "-f", str(PROJECT_ROOT / "scenarios" / "background.py"),
+        "--host", failing_url, "--workspace", "failing", "--background-trigger", "always-fails",
+        "--api-key-env", "FAILING_KEY", "--headless", "-u", "2", "-r", "10", "-t", "4s",
+        "--csv", str(tmp_path / "plain"),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, env={**os.environ, "FAILING_KEY": KEY}, capture_output=True, text=True,
+        timeout=120, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    with (tmp_path / "plain_stats.csv").open() as handle:
+        stats = {row["Name"]: row for row in csv.DictReader(handle)}
+    ended = stats["background: ended failed (count)"]
+    assert int(ended["Request Count"]) > 0
+    assert int(ended["Failure Count"]) == 0
+    assert int(stats["Aggregated"]["Failure Count"]) == 0
+    with (tmp_path / "plain_flows.csv").open() as handle:
+        flows = list(csv.DictReader(handle))
+    assert flows
+    assert {row["final_status"] for row in flows} == {"failed"}
+    assert all(row["error"].startswith("run ended failed: ") for row in flows)

@@ -11,7 +11,12 @@ from harness.load import (
     parse_history,
     parse_stats,
 )
-from harness.load._stats import failure_texts, flow_fail_counts
+from harness.load._stats import (
+    count_inconclusive,
+    failure_texts,
+    flow_end_failures,
+    flow_fail_counts,
+)
 from tests.harness.load.samples import FAILURES_CSV, HISTORY_CSV, STATS_CSV
 
 
@@ -93,3 +98,49 @@ def test_failure_texts_are_display_safe_and_most_frequent_first() -> None:
         "4 x GET E3 status: HTTP 503",
         "2 x FLOW x: run ended failed: \\x1b]0;t\\x07",
     )
+
+
+ENDED_FLOWS_CSV = (
+    "flow,final_status,error\n"
+    "background,failed,run ended failed: boom\n"
+    "background,failed,run ended failed: boom\n"
+    "background,failed,contract violation: Pending with error\n"
+    "background,timed_out,inconclusive: connection lost (last answer: none)\n"
+    "background,timed_out,timed out\n"
+    "jira,completed,\n"
+    "sync,failed,run ended failed: \x1b[31mred\n"
+)
+
+
+def test_flow_end_failures_list_failed_and_inconclusive_flows_from_flows_csv() -> None:
+    """Flows that ended `failed` or inconclusive (no Locust failures) become failure rows
+    with their error texts; violations and lost flows (already Locust failures) do not."""
+    rows = flow_end_failures(ENDED_FLOWS_CSV)
+    found = {(row.name, row.error): row.occurrences for row in rows}
+    assert found == {
+        ("background: ended failed", "run ended failed: boom"): 2,
+        ("background: inconclusive", "inconclusive: connection lost (last answer: none)"): 1,
+        ("sync: ended failed", "run ended failed: \\x1b[31mred"): 1,
+    }
+    assert {row.method for row in rows} == {"FLOW"}
+    assert count_inconclusive(rows) == 1
+    assert failure_texts(rows)[0] == "2 x FLOW background: ended failed: run ended failed: boom"
+
+
+def test_inconclusive_flows_count_neither_for_nor_against_the_target() -> None:
+    """A flow whose following told nothing (A8 rate limits, ...) is its own status, outside
+    both sides of the flow fail ratio: 1 failed of 2 ended, not 3 failed of 4."""
+    text = (
+        "flow,final_status\n"
+        "background,completed\n"
+        "background,failed\n"
+        "background,inconclusive\n"
+        "background,inconclusive\n"
+    )
+    statuses = parse_flow_statuses(text)
+    assert [(row.status, row.count) for row in statuses] == [
+        ("completed", 1),
+        ("failed", 1),
+        ("inconclusive", 2),
+    ]
+    assert flow_fail_counts(statuses) == (1, 2)
