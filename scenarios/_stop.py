@@ -5,7 +5,9 @@ Once a second, from the test's start to its stop, the runner that aggregates the
 on what Locust has counted so far (`harness.load.crossed_thresholds`, `running=True`): HTTP
 request names with their current req/s, the failures, and the flows ended per kind and final
 status as the master aggregated them from every worker (`scenarios/_messaging.py`), counted
-as the report counts them (`failed` and `lost` fail a flow). `--min-rps` is
+as the report counts them (`failed` and `lost` fail a flow). A ratio or percentile waits for
+a minimum sample (`harness.load._thresholds.MIN_RUNNING_FLOWS` flows ended,
+`MIN_RUNNING_REQUESTS` HTTP requests), so a handful of early failures stops nothing. `--min-rps` is
 judged only `RPS_GRACE_S` after spawning completed (the runner's state is `running`; Locust's
 current rate is a ~10 s window).
 

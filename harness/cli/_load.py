@@ -166,10 +166,20 @@ def _announce_workers(settings: LoadSettings, api_key_env: str | None) -> None:
 @click.command("load")
 @target_options
 @click.option("--scenario", type=click.Choice(SCENARIOS), required=True, help="Load scenario.")
-@click.option("--users", type=int, default=5, show_default=True, help="Peak users.")
-@click.option("--spawn-rate", type=float, default=5.0, show_default=True, help="Users/s.")
+@click.option(
+    "--users", type=click.IntRange(min=1), default=5, show_default=True, help="Peak users."
+)
+@click.option(
+    "--spawn-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Users/s.",
+)
 @click.option("--duration", default="60s", show_default=True, help="Run time: 60s, 2m, 1h30m.")
-@click.option("--workers", type=int, default=0, show_default=True, help="Locust workers.")
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Locust workers."
+)
 @click.option("--shape", type=click.Choice(SHAPES), default=DEFAULT_SHAPE, show_default=True)
 @click.option("--poll-strategy", type=click.Choice(STRATEGIES), default="fixed", show_default=True)
 @click.option(
@@ -241,7 +251,7 @@ def _announce_workers(settings: LoadSettings, api_key_env: str | None) -> None:
     type=click.IntRange(min=0),
     default=0,
     help="Run only the Locust master and wait for N workers started elsewhere "
-    "(locust -f scenarios/<scenario>.py --worker --master-host H).",
+    '(locust -f "$(python -m scenarios <scenario>)" --worker --master-host H; printed).',
 )
 @click.option(
     "--master-bind-host",
@@ -272,7 +282,8 @@ def load_cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _print_load(edge: Edge, result: LoadResult, max_runs: int) -> None:
-    """The HTTP requests and their total, the flows apart, statuses, failures and files."""
+    """The HTTP requests and their total, the flows apart, statuses, failures, the workers
+    that left mid-run (each with the flows kept from it) and files."""
     summary = result.summary
     edge.echo(f"{'HTTP request':<52} {'reqs':>7} {'fails':>6} {'p50':>9} {'p95':>9} {'req/s':>8}")
     for row in summary.stats:
@@ -307,6 +318,12 @@ def _print_load(edge: Edge, result: LoadResult, max_runs: int) -> None:
         edge.echo(f"failure: {text}")
     for line in summary.thresholds_crossed:
         edge.echo(f"threshold crossed: {line}")
+    for worker in result.workers:
+        if worker.left is not None:
+            edge.echo(
+                f"worker {worker.name} disconnected mid-run ({worker.left}): its {worker.flows} "
+                "flows up to its last report are kept"
+            )
     capped = f"FLOW {FlowSettings.MAX_RUNS_METRIC}"
     refused = sum(row.requests for row in summary.stats if row.name == capped)
     if refused:

@@ -7,11 +7,13 @@ and sizing caps (each stage enforces its own), with the contract suite's run-sta
 named beside it. `--max-runs N` is split evenly across fuzz, load and sizing and caps each.
 
 It preflights the target, then runs the stages in order — contract, probe, a short fuzz, a
-short load run and polling sizing — into one report, shows a progress bar per stage on stderr
-(unless quiet or JSON), then prints a one-screen summary and, last, the path of the report.
-`--json` prints one JSON object instead, for scripts. An interrupted job (Ctrl-C, SIGTERM,
-SIGHUP) still prints its partial result — the stages that ended, the verdict `interrupted` and
-the report — before it exits 130/143.
+short load run and polling sizing — into one report. The load scenario is the one the target
+can run (`load_scenario`: mixed, else background, else sync), chosen before any stage; with
+none the load stage is skipped with its reason. It shows a progress bar per stage on stderr
+(unless quiet or JSON, or stderr is no terminal), then prints a one-screen summary and, last,
+the path of the report. `--json` prints one JSON object instead, for scripts. An interrupted
+job (Ctrl-C, SIGTERM, SIGHUP) still prints its partial result — the stages that ended, the
+verdict `interrupted` and the report — before it exits 130/143.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ from ..load import (
     Thresholds,
     load_stage,
     parse_candidates,
+    require_triggers,
     sizing_stage,
     write_sizing_files,
 )
+from ..report import CaseFinished, Outcome, Suite, SuiteStarted
 from ..suite import select_cases
 from ._contract import contract_stage
 from ._cost import announce
@@ -49,27 +53,48 @@ from ._fuzz import describe_fuzz, fuzz_stage, hypothesis_home
 from ._options import allow_production_option, current_edge, max_runs_option, report_dir_option
 from ._probe import probe_stage
 
-__all__ = ["MAIN_STAGES", "JobPlan", "Stage", "StageResult", "job_plan", "main_job", "run_cli"]
+__all__ = [
+    "MAIN_STAGES",
+    "JobPlan",
+    "Stage",
+    "StageResult",
+    "job_plan",
+    "load_scenario",
+    "main_job",
+    "run_cli",
+]
 
 _CAPPED_STAGES = 3
 """fuzz, load and sizing: the stages `--max-runs` is split across."""
+_LOAD_SCENARIOS = ("mixed", "background", "sync")
+"""The load scenarios the main job may run, the first one the target can run chosen."""
+_NO_LOAD = "target sets neither background_trigger nor sync_trigger: no load scenario can run"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobPlan:
-    """Each stage's settings for one main job, with the run caps they enforce."""
+    """Each stage's settings for one main job, with the run caps they enforce.
+
+    `load` is None when the target can run no load scenario (`load_scenario`): the stage is
+    then skipped with `_NO_LOAD`.
+    """
 
     target: Target
     allow_production: bool
     fuzz: FuzzBudget
-    load: LoadSettings
+    load: LoadSettings | None
     sizing: SizingPlan
+
+    @property
+    def load_bound(self) -> int:
+        """The most runs the load stage starts (0 when it is skipped)."""
+        return 0 if self.load is None else self.load.run_bound()
 
     @property
     def run_bound(self) -> int:
         """The most runs fuzz, load and sizing start together (each enforces its share)."""
         fuzz = self.fuzz.run_bound(len(PROPERTIES), machine=True)
-        return fuzz + self.load.run_bound() + self.sizing.run_bound
+        return fuzz + self.load_bound + self.sizing.run_bound
 
     def budget_line(self) -> str:
         """What `run` says on stderr before a real target's first request."""
@@ -77,17 +102,31 @@ class JobPlan:
         return (
             f"run: at most {self.run_bound} runs from fuzz, load and sizing "
             f"(fuzz {self.fuzz.run_bound(len(PROPERTIES), machine=True)}, "
-            f"load {self.load.run_bound()}, sizing {self.sizing.run_bound}; --max-runs N "
+            f"load {self.load_bound}, sizing {self.sizing.run_bound}; --max-runs N "
             f"splits N across them), plus the contract suite's {starting} run-starting cases "
             "(one to a few runs each, the failed-runs case up to 20)"
         )
+
+
+def load_scenario(target: Target) -> str | None:
+    """The load scenario the main job runs on `target`: `mixed` when it can run Jira flows
+    (`Target.jira_skip_reason` is None) and sets the sync and background triggers, else
+    `background`, else `sync`; None when it can run none (`require_triggers` refuses each)."""
+    for scenario in _LOAD_SCENARIOS:
+        try:
+            require_triggers(target, scenario)
+        except UsageError:
+            continue
+        return scenario
+    return None
 
 
 def job_plan(target: Target, *, max_runs: int | None, allow_production: bool) -> JobPlan:
     """The stages' settings for `target`: today's on the embedded mock; smaller on a real
     target (fuzz: 3 examples a property, so that a property following runs of real length
     leaves the others time to run within the 45 s; sizing: 5 flows on the 2 s and 5 s fixed
-    schedules, at most 60 s).
+    schedules, at most 60 s). The load scenario is chosen here, before any stage runs
+    (`load_scenario`).
 
     Raises:
         UsageError: `--max-runs` leaves a stage less than it needs (exit 2, before any run).
@@ -96,6 +135,7 @@ def job_plan(target: Target, *, max_runs: int | None, allow_production: bool) ->
     if max_runs is not None and max_runs < _CAPPED_STAGES:
         raise UsageError(f"--max-runs: must be >= {_CAPPED_STAGES} (one run for each capped stage)")
     real = not target.embedded
+    scenario = load_scenario(target)
     plan = SizingPlan(
         candidates=parse_candidates("2,5" if real else "2,5,10,15,30", default_strategy="fixed"),
         flows=min(5, share or 5) if real else 50,
@@ -111,8 +151,10 @@ def job_plan(target: Target, *, max_runs: int | None, allow_production: bool) ->
         fuzz=FuzzBudget(
             profile="ci", max_examples=3 if real else 20, time_limit_s=45.0, max_runs=share
         ),
-        load=LoadSettings(
-            scenario="mixed", users=4, spawn_rate=4.0, duration_s=15.0, max_runs=share
+        load=None
+        if scenario is None
+        else LoadSettings(
+            scenario=scenario, users=4, spawn_rate=4.0, duration_s=15.0, max_runs=share
         ),
         sizing=plan,
     )
@@ -171,11 +213,26 @@ def _fuzz(run: ReportedRun, edge: Edge, plan: JobPlan) -> StageResult:
 
 
 def _load(run: ReportedRun, edge: Edge, plan: JobPlan) -> StageResult:
+    if plan.load is None:
+        run.bus.emit(SuiteStarted(suite=Suite.LOAD))
+        run.bus.emit(
+            CaseFinished(
+                suite=Suite.LOAD,
+                case_id="load",
+                title="Load scenario within thresholds",
+                outcome=Outcome.SKIPPED,
+                duration_s=0.0,
+                message=_NO_LOAD,
+                skip_reason=_NO_LOAD,
+            )
+        )
+        return StageResult(name="load", ok=True, summary=f"skipped: {_NO_LOAD}")
     result = load_stage(run, edge, plan.target, plan.load, Thresholds(max_fail_ratio=0.01))
     requests = sum(row.requests for row in result.summary.stats)
     failures = sum(row.failures for row in result.summary.stats)
     crossed = result.summary.thresholds_crossed
-    summary = f"mixed scenario, 15 s: {requests} requests, {failures} failures, " + (
+    scenario = f"{plan.load.scenario} scenario, {plan.load.duration_s:g} s"
+    summary = f"{scenario}: {requests} requests, {failures} failures, " + (
         f"thresholds crossed: {'; '.join(crossed)}" if crossed else "within thresholds"
     )
     return StageResult(name="load", ok=not crossed, summary=summary)
@@ -198,13 +255,16 @@ MAIN_STAGES: tuple[Stage, ...] = (
 
 
 def _progress(edge: Edge, *, visible: bool) -> Progress:
+    """The stages' bar on stderr; off unless `visible` and stderr is a terminal (no frame
+    leaks into a redirected stderr, on error and interrupt paths either)."""
+    console = Console(stderr=True)
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not visible,
+        console=console,
+        disable=not (visible and console.is_terminal),
         transient=False,
     )
 

@@ -25,6 +25,7 @@ from ..load import (
     DEFAULT_CANDIDATES,
     DEFAULT_MOCK_DURATION,
     DELAY_STATS,
+    RETRY_AFTER,
     DelayBounds,
     DurationDist,
     Measurement,
@@ -237,7 +238,8 @@ def _print_three_ways(edge: Edge, rows: Sequence[ThreeWay]) -> None:
             f"{_figure(m.p95_delay.upper_s):>8} {_figure(m.max_delay.upper_s):>8}  "
             f"vs {row.reference[0]}: {gaps or 'n/a'}; {m.lost} lost, {m.failed} failed"
         )
-    edge.echo("  (retry_after behaves as its base, fixed: no Retry-After was sent)")
+    if any(row.measured.candidate.strategy == RETRY_AFTER for row in rows):
+        edge.echo("  (retry_after behaves as its base, fixed: no Retry-After was sent)")
 
 
 def _print_sizing(edge: Edge, measurements: Sequence[Measurement], text: str) -> None:

@@ -198,7 +198,8 @@ def build_commands(
 def worker_command(plan: LoadPlan, master_host: str) -> list[str]:
     """The plain command that starts one worker elsewhere for `plan`'s master (no secret).
 
-    The locustfile is named relative to a checkout (`scenarios/<name>.py`); the worker takes
+    The locustfile is named by its absolute path (as `python -m scenarios <name>` prints it),
+    so the command works from any folder on a host with the same install; the worker takes
     every flow option from the master, and its key from its own environment.
 
     Args:
@@ -206,7 +207,7 @@ def worker_command(plan: LoadPlan, master_host: str) -> list[str]:
         master_host: the name or address of the master's host, as the workers reach it.
     """
     port = plan.master_bind_port
-    words = ["locust", "-f", f"scenarios/{plan.locustfile.name}", "--worker"]
+    words = ["locust", "-f", str(plan.locustfile.resolve()), "--worker"]
     words += ["--master-host", master_host]
     return words + ([] if port == LOCUST_MASTER_PORT else ["--master-port", str(port)])
 
@@ -326,6 +327,9 @@ def summarise(
             optional).
         exit_code: Locust's (-1: it was stopped).
         interrupted: the run was cut short (partial figures).
+
+    A threshold that stopped the run early (`stop_reason`) is one line, `run stopped early by
+    --stop-on-threshold: <line>`; the final verdict's identical line is not repeated.
     """
     stats = parse_stats(_read(out_dir / "locust_stats.csv"))
     flows = _read(out_dir / "flows.csv")
@@ -334,12 +338,13 @@ def summarise(
     html = out_dir / "locust.html"
     stopped = stop_reason(_read(out_dir / "locust-0.log"))
     early = () if stopped is None else (f"run stopped early by --stop-on-threshold: {stopped}",)
+    crossed = crossed_thresholds(stats, failures, thresholds, statuses)
     workers, dropped = parse_workers(_read(out_dir / WORKERS_FILE))
     summary = LoadSummary(
         scenario=plan.scenario,
         stats=stats,
         series=parse_history(_read(out_dir / "locust_stats_history.csv")),
-        thresholds_crossed=early + crossed_thresholds(stats, failures, thresholds, statuses),
+        thresholds_crossed=early + tuple(line for line in crossed if line != stopped),
         flow_statuses=statuses,
         failures=failure_texts(failures),
         locust_html=html.name if html.is_file() else None,

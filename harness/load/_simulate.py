@@ -71,12 +71,8 @@ _BISECTIONS: Final = 60
 _FLAG: Final = "--duration-dist"
 
 
-class Durations(Protocol):
-    """Run durations (target seconds): drawn for the simulation, summed for the closed form."""
-
-    def draw(self, rng: random.Random) -> float:
-        """One duration; `rng` is the only source of randomness."""
-        ...
+class _Survival(Protocol):
+    """What the closed form sums: a duration's survival function, its end and its mean."""
 
     def survival(self, x: float) -> float:
         """P(D > x)."""
@@ -92,6 +88,14 @@ class Durations(Protocol):
 
     def mean(self) -> float:
         """E[D]."""
+        ...
+
+
+class Durations(_Survival, Protocol):
+    """Run durations (target seconds): drawn for the simulation, summed for the closed form."""
+
+    def draw(self, rng: random.Random) -> float:
+        """One duration; `rng` is the only source of randomness."""
         ...
 
     def describe(self) -> str:
@@ -127,8 +131,29 @@ class DurationDist:
         cap = self.get("max_s")
         return math.inf if cap is None or self.dist == "uniform" else cap
 
-    def _frozen(self) -> stats.rv_continuous | None:
+    def _point(self) -> float | None:
+        """The one duration of a distribution with no spread (before `MIN_DURATION_S`): `fixed`,
+        a `uniform` with `min_s` = `max_s`, a `lognormal` with `sigma` 0; None otherwise."""
         p = dict(self.params)
+        if self.dist == "fixed":
+            return p["s"]
+        if self.dist == "uniform" and p["min_s"] == p["max_s"]:
+            return p["min_s"]
+        if self.dist == "lognormal" and p["sigma"] == 0:
+            return min(p["median_s"], self._cap())
+        return None
+
+    def _fixed(self) -> float:
+        point = self._point()
+        if point is None:
+            raise ValueError(f"{self.describe()} has a spread")
+        return point
+
+    def _frozen(self) -> stats.rv_continuous | None:
+        """The scipy distribution; None for one with no spread (`_point`)."""
+        p = dict(self.params)
+        if self._point() is not None:
+            return None
         if self.dist == "uniform":
             return stats.uniform(loc=p["min_s"], scale=p["max_s"] - p["min_s"])
         if self.dist == "lognormal":
@@ -140,8 +165,9 @@ class DurationDist:
     def draw(self, rng: random.Random) -> float:
         """One duration, as `mock_server._flows.draw_duration` draws it."""
         p = dict(self.params)
-        if self.dist == "fixed":
-            value = p["s"]
+        point = self._point()
+        if point is not None:
+            value = point
         elif self.dist == "uniform":
             value = rng.uniform(p["min_s"], p["max_s"])
         elif self.dist == "lognormal":
@@ -158,7 +184,7 @@ class DurationDist:
             return 1.0
         frozen = self._frozen()
         if frozen is None:
-            return 1.0 if x < dict(self.params)["s"] else 0.0
+            return 1.0 if x < self._fixed() else 0.0
         return float(frozen.sf(x))
 
     def survivals(self, xs: Sequence[float]) -> list[float]:
@@ -174,7 +200,7 @@ class DurationDist:
         """The cap, the uniform's or fixed value, else where P(D > x) falls to 1e-12."""
         frozen = self._frozen()
         if frozen is None:
-            return max(dict(self.params)["s"], MIN_DURATION_S)
+            return max(self._fixed(), MIN_DURATION_S)
         return min(self._cap(), float(frozen.ppf(1 - 1e-12)))
 
     def mean(self) -> float:
@@ -187,9 +213,14 @@ class DurationDist:
 
 @dataclass(frozen=True, slots=True)
 class EmpiricalDurations:
-    """The durations measured on the target (seconds): resampled, their own survival."""
+    """The durations measured on the target (seconds): resampled, their own survival.
+
+    `source` is where the runs' ends came from (`_delays.ADMIN_END`: exact; `LOG_END`: the
+    midpoint of their log second), as `describe` says it.
+    """
 
     values: tuple[float, ...]
+    source: str = "admin"
 
     def __post_init__(self) -> None:
         if not self.values:
@@ -218,19 +249,28 @@ class EmpiricalDurations:
         return statistics.fmean(self.values)
 
     def describe(self) -> str:
-        """`measured: 50 runs, median 172.3 s`."""
-        return f"measured: {len(self.values)} runs, median {statistics.median(self.values):.1f} s"
+        """`measured: 50 runs, median 172.3 s (start answer to run end; ends exact, ...)`."""
+        ends = (
+            "ends exact, from the mock's admin API"
+            if self.source == "admin"
+            else "ends at the midpoint of their bounds (log time, whole seconds)"
+        )
+        return (
+            f"measured: {len(self.values)} runs, median {statistics.median(self.values):.1f} s "
+            f"(start answer to run end; {ends})"
+        )
 
 
 def parse_duration(text: str) -> DurationDist:
     """A duration from `lognormal:median_s=180,sigma=0.5,max_s=900`, `fixed:30` or `fixed:s=30`.
 
     Keys as in the mock config's `duration` table (`DURATION_KEYS`); every value a finite
-    number > 0 (`sigma` >= 0), a uniform's `min_s` <= `max_s`.
+    number > 0 (`sigma` >= 0), a uniform's `min_s` <= `max_s`, as the mock's config accepts
+    them: `uniform` with `min_s` = `max_s` and `lognormal` with `sigma` 0 are a fixed duration.
 
     Raises:
-        UsageError: naming `--duration-dist`: an unknown distribution or key, a missing
-            required key, a value that is not a number or out of range.
+        UsageError: naming `--duration-dist`: an unknown distribution or key, a key given
+            twice, a missing required key, a value that is not a number or out of range.
     """
     dist, _, rest = text.strip().partition(":")
     if dist not in DURATION_KEYS:
@@ -242,7 +282,10 @@ def parse_duration(text: str) -> DurationDist:
     for part in filter(None, (piece.strip() for piece in rest.split(","))):
         bare = "=" not in part and dist == "fixed"
         key, _, value = ("s", "=", part) if bare else part.partition("=")
-        params[_key(dist, key.strip(), part)] = _value(key.strip(), value, part)
+        name = _key(dist, key.strip(), part)
+        if name in params:
+            raise UsageError(f"{_FLAG}: {name} given twice in {text!r}")
+        params[name] = _value(name, value, part)
     missing = [key for key in _REQUIRED[dist] if key not in params]
     if missing:
         raise UsageError(f"{_FLAG}: {dist} needs {', '.join(missing)}, got {text!r}")
@@ -288,37 +331,83 @@ class ModelFigures:
     lost: float = 0.0
 
 
-def closed_form(strategy: PollStrategy, durations: Durations, flows: int) -> ModelFigures | None:
+def closed_form(
+    strategy: PollStrategy, durations: Durations, flows: int, *, deadline_s: float
+) -> ModelFigures | None:
     """The exact figures of a fixed interval (module docstring), None for any other schedule.
+
+    Runs longer than the deadline are lost (`lost` = P(D > deadline)) and the figures are
+    those of the others (D given D <= deadline), so no term past the deadline is summed:
+    at most deadline/T + 1 of them, whatever the distribution's support.
 
     Args:
         strategy: the schedule (`FixedStrategy` has a closed form).
         durations: the run duration distribution.
         flows: flows in flight (C in R = C/T).
+        deadline_s: the clients' deadline (target seconds, > 0).
     """
     if type(strategy) is not FixedStrategy:
         return None
     period = strategy.interval_s
-    survivals = _survivals(durations, period)
+    lost = durations.survival(deadline_s)
+    if lost >= 1.0:
+        nothing = math.inf
+        return ModelFigures(
+            status_rps=nothing, polls_per_flow=0.0, mean_delay_s=nothing, p95_delay_s=nothing,
+            max_delay_s=nothing, flows=flows, lost=1.0,
+        )  # fmt: skip
+    kept: _Survival = _Within(durations, deadline_s, lost) if lost > 0 else durations
+    survivals = _survivals(kept, period)
     polls = math.fsum(survivals)
     return ModelFigures(
         status_rps=flows / period,
         polls_per_flow=polls,
-        mean_delay_s=period * polls - durations.mean(),
-        p95_delay_s=_delay_quantile(durations, period, survivals, _P95),
-        max_delay_s=_delay_quantile(durations, period, survivals, 1.0),
+        mean_delay_s=period * polls - kept.mean(),
+        p95_delay_s=_delay_quantile(kept, period, survivals, _P95),
+        max_delay_s=_delay_quantile(kept, period, survivals, 1.0),
         flows=flows,
+        lost=lost,
     )
 
 
-def _survivals(durations: Durations, period: float) -> list[float]:
+@dataclass(frozen=True, slots=True)
+class _Within:
+    """D given D <= `deadline_s` (the runs a deadline does not cut): P(D > x | D <= dl) =
+    (P(D > x) - P(D > dl)) / (1 - P(D > dl)), `lost` being P(D > dl) < 1."""
+
+    durations: Durations
+    deadline_s: float
+    lost: float
+
+    def survival(self, x: float) -> float:
+        """P(D > x | D <= deadline)."""
+        return self.survivals([x])[0]
+
+    def survivals(self, xs: Sequence[float]) -> list[float]:
+        """P(D > x | D <= deadline) for each x."""
+        return [
+            max(0.0, (value - self.lost) / (1.0 - self.lost))
+            for value in self.durations.survivals(xs)
+        ]
+
+    def support_end(self) -> float:
+        """The distribution's end, or the deadline when sooner."""
+        return min(self.durations.support_end(), self.deadline_s)
+
+    def mean(self) -> float:
+        """E[D | D <= deadline]: the conditional survival's integral (scipy `quad`)."""
+        area, _ = integrate.quad(self.survival, 0.0, self.support_end(), limit=200)
+        return float(area)
+
+
+def _survivals(durations: _Survival, period: float) -> list[float]:
     """P(D > kT) for k = 0, 1, ... up to the last k with kT inside the support."""
     last = math.floor(durations.support_end() / period)
     return durations.survivals([k * period for k in range(last + 1)])
 
 
 def _delay_quantile(
-    durations: Durations, period: float, survivals: Sequence[float], q: float
+    durations: _Survival, period: float, survivals: Sequence[float], q: float
 ) -> float:
     """The smallest x in [0, T] with P(delay <= x) >= q, by bisection on the exact CDF."""
     total = math.fsum(survivals)

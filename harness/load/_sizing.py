@@ -96,6 +96,7 @@ __all__ = [
     "parse_candidates",
     "parse_duration_dist",
     "recommend",
+    "run_duration",
     "sample_of",
     "sizing_results",
     "three_way",
@@ -210,8 +211,9 @@ class FlowSample:
     """One followed flow: E3 requests sent, time in flight (target s) and its detection delay.
 
     `delay` is bounds, an artefact (figures that cannot be a delay) or None when unknown;
-    `failed` says the run ended `failed`; `duration_s` is the run's duration (target s, from
-    its start answer to its end, the delay's midpoint taken), None when the delay is unknown.
+    `failed` says the run ended `failed`; `duration_s` is the run's duration in the models'
+    frame (target s, from the start answer's arrival to the run's end: `run_duration`), None
+    when the delay is unknown.
     """
 
     polls: int
@@ -233,19 +235,43 @@ def sample_of(history: RunHistory, end: RunEnd | None, clock: ClockMap) -> FlowS
     if seen is None:
         return None
     delay = detection_delay(history, end, clock)
-    in_flight = seen - history.start.at
     final = history.final
     return FlowSample(
         polls=len(history.polls),
-        in_flight_s=in_flight,
+        in_flight_s=seen - history.start.at,
         delay=delay,
         failed=final is not None and final.status == RunStatus.FAILED,
-        duration_s=(
-            in_flight - (delay.lower_s + delay.upper_s) / 2
-            if isinstance(delay, DelayBounds)
-            else None
-        ),
+        duration_s=run_duration(history, end, delay, clock),
     )
+
+
+def run_duration(
+    history: RunHistory,
+    end: RunEnd | None,
+    delay: DelayBounds | DelayArtefact | None,
+    clock: ClockMap,
+) -> float | None:
+    """The run's duration as the models take it (`_simulate`: t = 0 is the start answer's
+    arrival), target seconds: the best estimate of its end minus that arrival.
+
+    The end is exact when the mock's admin API gave it (`ended_at`); otherwise it is the
+    midpoint of the interval that holds it (its log second, narrowed by the answers:
+    the delay's bounds). Never the detection time: that would count the delay twice.
+    None when the delay is unknown or an artefact (the end disagrees with the answers).
+
+    Args:
+        history: the flow's history (client clock, target seconds).
+        end: when the run ended on the target's clock.
+        delay: the flow's detection delay (`detection_delay`).
+        clock: client clock to target epoch.
+    """
+    seen = first_final_at(history)
+    if end is None or seen is None or not isinstance(delay, DelayBounds):
+        return None
+    started = clock.epoch(history.start.at + history.start.exchange.elapsed_s)
+    if end.earliest == end.latest:
+        return end.earliest - started
+    return clock.epoch(seen) - (delay.lower_s + delay.upper_s) / 2 - started
 
 
 _NO_DELAY: Final = DelayBounds(lower_s=math.inf, upper_s=math.inf)
@@ -542,11 +568,14 @@ def model_durations(
     given: DurationDist | None, measurements: Sequence[Measurement]
 ) -> Durations | None:
     """The durations the models use: `given` (`--duration-dist`, or the mock's own), else
-    the runs measured on the target; None when neither exists."""
+    the runs measured on the target (`run_duration`, its ends' source named); None when
+    neither exists."""
     if given is not None:
         return given
     measured = tuple(d for m in measurements for d in m.durations)
-    return EmpiricalDurations(measured) if measured else None
+    if not measured:
+        return None
+    return EmpiricalDurations(measured, source=measurements[0].resolution.end_source)
 
 
 def three_way(
@@ -572,7 +601,7 @@ def three_way(
         rows.append(
             ThreeWay(
                 measured=m,
-                computed=closed_form(strategy, durations, m.flows),
+                computed=closed_form(strategy, durations, m.flows, deadline_s=deadline_s),
                 simulated=simulate(
                     strategy,
                     durations,

@@ -8,6 +8,12 @@ A latency limit is `--max-p95-ms` or `--max-p99-ms`, each given as `MS` (every H
 name) or `ENDPOINT=MS` (the names of one endpoint, `E1`-`E4`), several times over; an
 endpoint's own limit replaces the overall one for its names (`--max-p95-ms 500
 --max-p95-ms E3=200`: E3 within 200 ms, the others within 500 ms).
+
+While a run goes on (`--stop-on-threshold`) a ratio or a percentile is judged only on a
+minimum sample: the flow fail ratio once `MIN_RUNNING_FLOWS` flows ended, the request fail
+ratio once `MIN_RUNNING_REQUESTS` HTTP requests were made, and a name's percentiles once that
+name made `MIN_RUNNING_REQUESTS` requests (two flows out of two failing is no evidence of a
+fail ratio above 0.7). The verdict after the run judges every sample, however small.
 """
 
 from __future__ import annotations
@@ -21,11 +27,24 @@ from .._exceptions import UsageError
 from ..report import FlowStatusCount, LoadStatsRow
 from ._stats import FailureRow, count_violations, flow_fail_counts, http_totals, is_http
 
-__all__ = ["ENDPOINTS", "LatencyLimit", "Thresholds", "crossed_thresholds", "latency_limits"]
+__all__ = [
+    "ENDPOINTS",
+    "MIN_RUNNING_FLOWS",
+    "MIN_RUNNING_REQUESTS",
+    "LatencyLimit",
+    "Thresholds",
+    "crossed_thresholds",
+    "latency_limits",
+]
 
 ENDPOINTS: Final = ("E1", "E2", "E3", "E4")
 """The endpoints a latency limit may name (the second word of a request name)."""
 PERCENTILES: Final = (95, 99)
+MIN_RUNNING_FLOWS: Final = 20
+"""Flows ended before a running check judges `--max-flow-fail-ratio`."""
+MIN_RUNNING_REQUESTS: Final = 100
+"""HTTP requests (all names; one name for its percentiles) before a running check judges
+`--max-fail-ratio` or a latency limit."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,15 +79,17 @@ def latency_limits(percentile: int, values: Iterable[str]) -> tuple[LatencyLimit
     """The limits of one flag's values (`"500"`, `"E3=200"`); at most one per endpoint.
 
     Raises:
-        UsageError: a value is not `MS` or `ENDPOINT=MS`, or one endpoint is given twice
-            (the message names the flag).
+        UsageError: a value is not `MS` or `ENDPOINT=MS` (`=200`: no endpoint), or one
+            endpoint is given twice (the message names the flag).
     """
     flag = f"--max-p{percentile}-ms"
     limits: dict[str | None, LatencyLimit] = {}
     for value in values:
-        endpoint, _, ms = value.rpartition("=")
+        endpoint, sep, ms = value.rpartition("=")
         key = endpoint.strip().upper() or None
         try:
+            if sep and key is None:
+                raise ValueError("an empty endpoint")
             number = float(ms)
         except ValueError:
             raise UsageError(
@@ -136,20 +157,21 @@ def crossed_thresholds(
         failures: the failure rows (contract violations are counted from them).
         thresholds: the limits.
         flow_statuses: flows per final status.
-        running: the run goes on (`--stop-on-threshold`): no request or no flow ended yet
-            crosses nothing.
+        running: the run goes on (`--stop-on-threshold`): a ratio or percentile on fewer
+            than `MIN_RUNNING_FLOWS` flows / `MIN_RUNNING_REQUESTS` requests crosses nothing.
         judge_rps: whether `min_rps` is judged (not while users are still spawning).
     """
     requests, failed, rps = http_totals(stats)
     crossed = [] if requests or running else ["no HTTP request was made"]
     ratio = failed / requests if requests else 0.0
-    if thresholds.max_fail_ratio is not None and ratio > thresholds.max_fail_ratio:
+    judged = not running or requests >= MIN_RUNNING_REQUESTS
+    if judged and thresholds.max_fail_ratio is not None and ratio > thresholds.max_fail_ratio:
         crossed.append(
             f"fail ratio {ratio:.4f} ({failed}/{requests} HTTP requests) > --max-fail-ratio "
             f"{thresholds.max_fail_ratio:g}"
         )
     crossed += _flow_ratio(flow_statuses, thresholds.max_flow_fail_ratio, running=running)
-    crossed += _latency(stats, thresholds)
+    crossed += _latency(stats, thresholds, running=running)
     if judge_rps and thresholds.min_rps is not None and rps < thresholds.min_rps:
         crossed.append(f"{rps:.2f} HTTP requests/s < --min-rps {thresholds.min_rps:g}")
     violations = count_violations(failures)
@@ -166,8 +188,10 @@ def _flow_ratio(
     if limit is None:
         return []
     failed, flows = flow_fail_counts(statuses)
+    if running and flows < MIN_RUNNING_FLOWS:
+        return []
     if flows == 0:
-        return [] if running else [f"no flow ended, so --max-flow-fail-ratio {limit:g} cannot hold"]
+        return [f"no flow ended, so --max-flow-fail-ratio {limit:g} cannot hold"]
     ratio = failed / flows
     if ratio <= limit:
         return []
@@ -177,10 +201,10 @@ def _flow_ratio(
     ]
 
 
-def _latency(stats: Sequence[LoadStatsRow], thresholds: Thresholds) -> list[str]:
+def _latency(stats: Sequence[LoadStatsRow], thresholds: Thresholds, *, running: bool) -> list[str]:
     crossed = []
     for row in stats:
-        if not is_http(row):
+        if not is_http(row) or (running and row.requests < MIN_RUNNING_REQUESTS):
             continue
         for percentile, value in ((95, row.p95_ms), (99, row.p99_ms)):
             limit = thresholds.limit_for(row, percentile)

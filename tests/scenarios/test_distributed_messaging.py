@@ -123,6 +123,7 @@ def test_no_workers_file_without_workers(tmp_path: Path) -> None:
 LIVE_THRESHOLD = """
 from dataclasses import replace
 from harness.load import Thresholds
+from harness.load._thresholds import MIN_RUNNING_FLOWS
 from scenarios._metrics import FlowOutcomes
 from scenarios._stop import crossed_now
 from tests.scenarios.test_distributed_messaging import RECORD
@@ -132,8 +133,9 @@ class NoStats:
     errors = {}
 
 outcomes = FlowOutcomes(None)
-outcomes.add(RECORD)
-outcomes.add(replace(RECORD, final_status="failed"))
+for _ in range(MIN_RUNNING_FLOWS // 2):
+    outcomes.add(RECORD)
+    outcomes.add(replace(RECORD, final_status="failed"))
 for ratio in (0.25, 0.5):
     limits = Thresholds(max_flow_fail_ratio=ratio)
     print(crossed_now(NoStats(), limits, outcomes.statuses(), judge_rps=False))

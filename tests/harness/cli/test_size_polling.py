@@ -48,3 +48,25 @@ def test_a_bad_duration_dist_is_exit_2_naming_the_flag(tmp_path: Path) -> None:
     assert "--duration-dist: lognormal needs sigma" in output
     assert "Traceback" not in output
     assert not (tmp_path / "reports").exists()
+
+
+def test_degenerate_distributions_size_as_fixed_and_no_retry_after_note(tmp_path: Path) -> None:
+    """`uniform` with min_s = max_s (the mock accepts it) sizes like `fixed:20` instead of
+    crashing; the Retry-After note is printed only when a retry_after candidate was asked."""
+    code, output = _invoke(
+        tmp_path,
+        ["size-polling", "--target", "mock", "--flows", "3", "--seed", "1",
+         "--intervals", "fixed:5", "--duration-dist", "uniform:min_s=20,max_s=20"],
+    )  # fmt: skip
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert "retry_after behaves" not in output
+
+
+def test_a_duplicate_duration_key_is_exit_2(tmp_path: Path) -> None:
+    """`fixed:30,s=40` is refused, naming the flag, before any run."""
+    code, output = _invoke(
+        tmp_path, ["size-polling", "--target", "mock", "--duration-dist", "fixed:30,s=40"]
+    )
+    assert code == 2
+    assert "--duration-dist: s given twice" in output

@@ -125,9 +125,11 @@ def test_expect_workers_runs_only_a_master_bound_as_asked(tmp_path: Path) -> Non
 
 def test_the_worker_command_is_plain_locust_without_secrets_or_flow_options() -> None:
     """The printed worker command names the locustfile, the master and a port only off 5557."""
+    locustfile = str((PROJECT_ROOT / "scenarios" / "background.py").resolve())
     assert worker_command(_plan(), "10.0.0.5") == [
-        "locust", "-f", "scenarios/background.py", "--worker", "--master-host", "10.0.0.5",
+        "locust", "-f", locustfile, "--worker", "--master-host", "10.0.0.5",
     ]  # fmt: skip
+    assert Path(locustfile).is_absolute()
     command = worker_command(_plan(master_bind_port=5600), "m")
     assert command[-2:] == ["--master-port", "5600"]
 
@@ -341,3 +343,16 @@ def test_the_stop_reason_is_the_masters_marked_log_line() -> None:
     )
     assert _locust.stop_reason(log) == "flow fail ratio 1.0000 > x"
     assert _locust.stop_reason("[2025] INFO/locust.main: Shutting down\n") is None
+
+
+def test_a_threshold_that_stopped_the_run_is_reported_once(tmp_path: Path) -> None:
+    """The final verdict's line identical to the stop reason is not repeated after it."""
+    line = "fail ratio 0.0100 (1/100 HTTP requests) > --max-fail-ratio 0.005"
+    (tmp_path / "locust_stats.csv").write_text(STATS_CSV)
+    (tmp_path / "locust-0.log").write_text(
+        f"[2025] ERROR/scenarios._stop: {FlowSettings.STOP_MARK}{line}\n"
+    )
+    result = _locust.summarise(_plan(), Thresholds(max_fail_ratio=0.005), tmp_path, exit_code=1)
+    assert result.summary.thresholds_crossed == (
+        f"run stopped early by --stop-on-threshold: {line}",
+    )

@@ -58,7 +58,7 @@ def test_closed_form_agrees_with_the_simulation(durations: DurationDist, interva
     """For a fixed interval the exact closed form and 20 000 seeded simulated flows agree:
     polls per flow and mean delay within 2 %, p95 within 3 %, R = C/T exactly."""
     strategy = fixed(interval)
-    computed = closed_form(strategy, durations, 50)
+    computed = closed_form(strategy, durations, 50, deadline_s=600)
     simulated = simulate(
         strategy,
         durations,
@@ -78,7 +78,7 @@ def test_closed_form_agrees_with_the_simulation(durations: DurationDist, interva
 
 def test_closed_form_is_exact_for_a_fixed_duration() -> None:
     """D = 12 s polled every 5 s: noticed by the third poll at 15 s, 3 s late, every time."""
-    figures = closed_form(fixed(5), parse_duration("fixed:12"), 10)
+    figures = closed_form(fixed(5), parse_duration("fixed:12"), 10, deadline_s=600)
     assert figures is not None
     assert figures.polls_per_flow == pytest.approx(3.0)
     assert figures.mean_delay_s == pytest.approx(3.0)
@@ -92,10 +92,10 @@ def test_only_a_fixed_interval_has_a_closed_form() -> None:
     Retry-After candidate's base is fixed, so it has one."""
     for strategy in ("fixed_jittered", "exponential"):
         built = Candidate(strategy=strategy, interval_s=5).build()
-        assert closed_form(built, UNIFORM, 10) is None
+        assert closed_form(built, UNIFORM, 10, deadline_s=600) is None
     honouring = Candidate(strategy="retry_after", interval_s=5).build()
     assert isinstance(honouring, FixedStrategy)
-    assert closed_form(honouring, UNIFORM, 10) is not None
+    assert closed_form(honouring, UNIFORM, 10, deadline_s=600) is not None
 
 
 def test_simulation_follows_the_real_exponential_schedule() -> None:
@@ -135,10 +135,41 @@ def test_empirical_durations_drive_both_models() -> None:
     assert durations.draw(random.Random(1)) == 12.0
     assert durations.survival(11.9) == 1.0
     assert durations.survival(12.0) == 0.0
-    computed = closed_form(fixed(5), durations, 1)
+    computed = closed_form(fixed(5), durations, 1, deadline_s=600)
     assert computed is not None
     assert computed.polls_per_flow == pytest.approx(3.0)
     simulated = simulate(fixed(5), durations, flows=1, deadline_s=60, runs=20)
     assert simulated.mean_delay_s == pytest.approx(computed.mean_delay_s)
     with pytest.raises(ValueError, match="at least one"):
         EmpiricalDurations(())
+
+
+@pytest.mark.parametrize("text", ["uniform:min_s=20,max_s=20", "lognormal:median_s=20,sigma=0"])
+def test_a_distribution_with_no_spread_is_a_fixed_duration(text: str) -> None:
+    """The mock's config accepts min_s = max_s and sigma 0: both models treat them exactly
+    as `fixed:20` (no scipy distribution with zero scale)."""
+    given = closed_form(fixed(5), parse_duration(text), 10, deadline_s=600)
+    assert given == closed_form(fixed(5), parse_duration("fixed:20"), 10, deadline_s=600)
+    assert simulate(fixed(5), parse_duration(text), flows=10, deadline_s=600, runs=5) == (
+        simulate(fixed(5), parse_duration("fixed:20"), flows=10, deadline_s=600, runs=5)
+    )
+
+
+def test_the_closed_form_stops_at_the_deadline() -> None:
+    """Runs beyond the deadline are lost: a duration of 1e9 s (the flag's bound) is all lost
+    without summing a term per poll up to 1e9 s; a partly cut one keeps the runs within it."""
+    cut = closed_form(fixed(5), parse_duration("fixed:1e9"), 10, deadline_s=600)
+    assert cut is not None
+    assert cut.lost == 1.0
+    partly = closed_form(fixed(5), parse_duration("uniform:min_s=10,max_s=1e9"), 1, deadline_s=20)
+    assert partly is not None
+    assert partly.lost == pytest.approx(1 - 10 / (1e9 - 10))
+    assert partly.polls_per_flow == pytest.approx(3.5)
+    assert partly.mean_delay_s == pytest.approx(2.5, abs=1e-6)
+
+
+@pytest.mark.parametrize("text", ["fixed:30,s=40", "uniform:min_s=1,max_s=5,min_s=2"])
+def test_a_key_given_twice_is_refused(text: str) -> None:
+    """A duplicate key is not silently overwritten: a usage error naming the flag."""
+    with pytest.raises(UsageError, match=r"--duration-dist: .* given twice"):
+        parse_duration(text)

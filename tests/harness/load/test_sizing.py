@@ -17,6 +17,7 @@ from harness.load import (
     DelayResolution,
     FlowSample,
     Measurement,
+    RunEnd,
     exact_end,
     expected_fixed,
     measure,
@@ -208,3 +209,16 @@ def test_sample_of_measures_to_the_first_final_answer() -> None:
 def test_expected_fixed_is_half_the_interval_and_n_over_t() -> None:
     """The analytic expectation of a fixed interval: mean delay T/2 and N/T requests/s."""
     assert expected_fixed(8.0, 40) == (4.0, 5.0)
+
+
+def test_a_flows_duration_runs_from_the_start_answer_to_the_runs_end() -> None:
+    """The models' duration is the run's end (exact from the admin API, else the midpoint of
+    its bounds) minus the start answer's arrival: never the detection time."""
+    run = history(poll(5.0), poll(10.0, "completed"))
+    exact = sample_of(run, exact_end(7.5), MACHINE_CLOCK)
+    assert exact is not None
+    assert exact.duration_s == pytest.approx(7.5 - 0.05)
+    logged = RunEnd(earliest=7.0, latest=8.0, source=LOG_END)
+    bounded = sample_of(run, logged, MACHINE_CLOCK)
+    assert bounded is not None
+    assert bounded.duration_s == pytest.approx(7.5 - 0.05)

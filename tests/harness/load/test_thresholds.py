@@ -13,6 +13,7 @@ from harness.load import (
     parse_failures,
     parse_stats,
 )
+from harness.load._thresholds import MIN_RUNNING_FLOWS, MIN_RUNNING_REQUESTS
 from harness.report import FlowStatusCount, LoadStatsRow
 from tests.harness.load.samples import FAILURES_CSV, STATS_CSV
 
@@ -101,6 +102,8 @@ def test_thresholds_reject_bad_values(field: str, value: float, flag: str) -> No
     [
         (["fast"], "expected MS or ENDPOINT=MS"),
         (["E3="], "expected MS or ENDPOINT=MS"),
+        (["=200"], "expected MS or ENDPOINT=MS"),
+        ([" =200"], "expected MS or ENDPOINT=MS"),
         (["0"], "must be a finite number of ms > 0"),
         (["inf"], "must be a finite number of ms > 0"),
         (["E9=100"], "unknown endpoint 'E9'; known: E1, E2, E3, E4"),
@@ -125,14 +128,48 @@ def test_latency_limits_parse_overall_and_endpoint_forms() -> None:
 
 def test_a_running_test_crosses_nothing_before_its_first_request_or_flow() -> None:
     """`running=True` (`--stop-on-threshold`): no request and no flow ended yet is no crossing,
-    and `--min-rps` waits for `judge_rps` (spawning complete); a crossed ratio still crosses."""
+    and `--min-rps` waits for `judge_rps` (spawning complete)."""
     thresholds = Thresholds(max_flow_fail_ratio=0.1, min_rps=5)
     assert crossed_thresholds((), (), thresholds, running=True, judge_rps=False) == ()
     [rps] = crossed_thresholds(
         parse_stats(STATS_CSV), (), Thresholds(min_rps=21), running=True, judge_rps=True
     )
     assert "--min-rps 21" in rps
-    [flows] = crossed_thresholds(
-        (), (), thresholds, _statuses(failed=2, ended=0), running=True, judge_rps=False
+
+
+def test_a_running_test_judges_the_flow_ratio_only_on_min_running_flows() -> None:
+    """2/2 flows failed is no evidence while running; at `MIN_RUNNING_FLOWS` ended it crosses.
+    The verdict after the run still judges the 2 flows."""
+    thresholds = Thresholds(max_fail_ratio=None, max_flow_fail_ratio=0.7)
+    few = _statuses(failed=2, ended=0)
+    assert crossed_thresholds((), (), thresholds, few, running=True, judge_rps=False) == ()
+    [final] = crossed_thresholds((), (), thresholds, few)[-1:]
+    assert final.startswith("flow fail ratio 1.0000 (2/2 flows")
+    enough = _statuses(failed=MIN_RUNNING_FLOWS, ended=0)
+    [flows] = crossed_thresholds((), (), thresholds, enough, running=True, judge_rps=False)
+    assert flows.startswith(f"flow fail ratio 1.0000 ({MIN_RUNNING_FLOWS}/{MIN_RUNNING_FLOWS}")
+
+
+def _row(requests: int, failures: int) -> LoadStatsRow:
+    return LoadStatsRow(
+        name="GET E3 status",
+        requests=requests,
+        failures=failures,
+        p50_ms=5.0,
+        p95_ms=900.0,
+        p99_ms=900.0,
+        rps=1.0,
     )
-    assert flows.startswith("flow fail ratio 1.0000 (2/2 flows")
+
+
+def test_a_running_test_judges_request_ratio_and_percentiles_only_on_min_running_requests() -> None:
+    """Fewer than `MIN_RUNNING_REQUESTS` requests: neither the fail ratio nor a percentile is
+    judged while running; at that count both are; after the run both always are."""
+    thresholds = Thresholds(max_fail_ratio=0.01, latency=latency_limits(95, ["100"]))
+    few = (_row(MIN_RUNNING_REQUESTS - 1, 50),)
+    assert crossed_thresholds(few, (), thresholds, running=True, judge_rps=False) == ()
+    assert len(crossed_thresholds(few, (), thresholds)) == 2
+    enough = (_row(MIN_RUNNING_REQUESTS, 50),)
+    ratio, p95 = crossed_thresholds(enough, (), thresholds, running=True, judge_rps=False)
+    assert ratio.startswith("fail ratio 0.5000")
+    assert p95.startswith("p95 of GET E3 status 900 ms")
