@@ -122,6 +122,9 @@ def secrets_of(target: Target, *extra: str | None) -> list[str]:
 class ReportedRun:
     """An open report: emit events to `bus`; set `exit_code` before the block ends.
 
+    `reason` is why the block ended in an error (the raised error's message, redacted), ''
+    when it did not.
+
     `finished` is the report's closing event once every file is written (None until then,
     and when writing failed).
     """
@@ -130,6 +133,7 @@ class ReportedRun:
     bus: EventBus
     redactor: Redactor
     exit_code: int = 0
+    reason: str = ""
     finished: RunFinished | None = None
 
     @property
@@ -190,19 +194,33 @@ def report_run(
         )
         yield run
     except (HarnessError, Interrupted) as exc:
-        run.exit_code = exc.exit_code
+        run.exit_code, run.reason = exc.exit_code, redactor.redact_text(str(exc))
         raise
     except KeyboardInterrupt:
-        run.exit_code = Interrupted.exit_code
-        raise Interrupted("interrupted (SIGINT); the report holds what ran") from None
-    except Exception:
+        run.exit_code, run.reason = Interrupted.exit_code, _SIGINT
+        raise Interrupted(_SIGINT) from None
+    except Exception as exc:
         run.exit_code = CannotJudge.exit_code
+        run.reason = redactor.redact_text(f"internal error ({type(exc).__name__}: {exc})")
         raise
     finally:
         with signals_held():
             _close_report(run, edge.now(), edge.monotonic() - started)
-            if on_written is not None:
-                on_written(run)
+            _say_written(edge, run, on_written)
+
+
+_SIGINT = "interrupted (SIGINT); the report holds what ran"
+
+
+def _say_written(
+    edge: Edge, run: ReportedRun, on_written: Callable[[ReportedRun], None] | None
+) -> None:
+    """Once the report is written: `on_written`, else, when the block ended in an error
+    (`run.reason` set), the `report:` line the command's own ending would have printed."""
+    if on_written is not None:
+        on_written(run)
+    elif run.reason and run.finished is not None:
+        print_report(edge, run)
 
 
 def _create_folder(
@@ -219,7 +237,9 @@ def _create_folder(
 def _close_report(run: ReportedRun, finished_at: datetime, duration_s: float) -> None:
     """Emit `RunFinished`, write every file, then point `latest` at the folder; when a
     reporter fails, the error propagates and `latest` stays where it was."""
-    finished = RunFinished(exit_code=run.exit_code, finished_at=finished_at, duration_s=duration_s)
+    finished = RunFinished(
+        exit_code=run.exit_code, finished_at=finished_at, duration_s=duration_s, reason=run.reason
+    )
     try:
         run.bus.emit(finished)
     finally:

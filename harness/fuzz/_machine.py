@@ -76,7 +76,7 @@ _UNKNOWN_RUN: Final = refused("an unknown workflow id", question_id="A3", mock_c
 _OTHER_WORKSPACE: Final = refused(
     "a run polled under another workspace",
     invariant=8,
-    question_id="A3",
+    question_id="A4",
     mock_code=401,
     title="Run revealed under another workspace",
 )
@@ -281,7 +281,8 @@ class TriggerMachine(RuleBasedStateMachine):
 
     @rule(workflow_id=runs, workspace_id=hs.workspace_ids(max_size=64))
     def poll_other_workspace(self, workflow_id: str, workspace_id: str) -> None:
-        """E3 under another workspace id: any 4xx (A3), never the run (invariant 8)."""
+        """E3 under another workspace id: any 4xx (A4: the key is not that workspace's), never
+        the run (invariant 8)."""
         if workspace_id == self.ctx.target.workspace_id:
             return
         request = status_request(self.ctx, workflow_id, workspace_id=workspace_id)

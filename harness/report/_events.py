@@ -14,7 +14,7 @@ A run's stream is `RunStarted`, then per suite a `SuiteStarted` followed by that
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +28,7 @@ from ._comparison import ComparisonRecorded
 
 __all__ = [
     "GAP_FIGURES",
+    "NOTE_SUITES",
     "CaseFinished",
     "Event",
     "EventBus",
@@ -63,6 +64,11 @@ class Suite(StrEnum):
     LOAD = "load"
     SIZING = "sizing"
     PROBE = "probe"
+
+
+NOTE_SUITES: Final = (Suite.CONTRACT, Suite.PROBE, Suite.FUZZ)
+"""The suites whose runs record open-question notes: with none of them run, the open
+questions were "not run"."""
 
 
 class Outcome(StrEnum):
@@ -375,6 +381,8 @@ class RunFinished:
     exit_code: int
     finished_at: datetime
     duration_s: float
+    reason: str = ""
+    """Why the run ended in an error (exit 2-4, interrupted), redacted; '' otherwise."""
 
     @property
     def verdict(self) -> str:
@@ -479,6 +487,25 @@ class SuiteCounts:
         return self.passed + self.failed + self.skipped + self.error + self.inconclusive
 
 
+def _merged(question_id: str, notes: Sequence[NoteRecorded]) -> NoteRecorded:
+    """One note of `question_id` saying each distinct thing of `notes` once: titles,
+    observations and mock defaults each joined by "; " without repeats; `same` only when
+    every note was."""
+    if len(notes) == 1:
+        return notes[0]
+
+    def joined(values: Iterable[str]) -> str:
+        return "; ".join(dict.fromkeys(value for value in values if value))
+
+    return NoteRecorded(
+        question_id=question_id,
+        title=joined(note.title for note in notes),
+        observed=joined(note.observed for note in notes),
+        mock_default=joined(note.mock_default for note in notes),
+        same=all(note.same for note in notes),
+    )
+
+
 @dataclass(slots=True)
 class RunRecord:
     """Everything a run emitted, grouped for reporters that write once at the end."""
@@ -518,6 +545,28 @@ class RunRecord:
                 self.three_ways.append(event)
             case ComparisonRecorded():
                 self.comparisons.append(event)
+
+    def open_questions(self) -> list[NoteRecorded]:
+        """The notes as one row per open question, in the order the questions first came.
+
+        A question the probe answered is the probe's note (it asked exactly that question;
+        the suites' notes on it say the same in other words), joined by the suites' notes that
+        differ from the mock's default (a difference is never hidden). Any other question's
+        notes become one row saying each distinct thing once (`_merged`).
+        """
+        answered = {
+            (case.case_id.removeprefix("probe."), case.message)
+            for case in self.cases_of(Suite.PROBE)
+        }
+        groups: dict[str, list[NoteRecorded]] = {}
+        for note in self.notes:
+            groups.setdefault(note.question_id, []).append(note)
+        rows = []
+        for question, notes in groups.items():
+            probed = [note for note in notes if (question, note.observed) in answered]
+            unlike = [note for note in notes if not note.same and note not in probed]
+            rows.append(_merged(question, [*probed[:1], *unlike] if probed else notes))
+        return rows
 
     def _see_suite(self, suite: Suite) -> None:
         if suite not in self.suites:

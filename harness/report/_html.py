@@ -27,6 +27,7 @@ from harness._models import Exchange
 
 from ._base import FileReporter
 from ._events import (
+    NOTE_SUITES,
     CaseFinished,
     FuzzFinding,
     LoadSummary,
@@ -276,7 +277,8 @@ def render_html(record: RunRecord) -> str:
     """
     started = record.started
     counts = {c.suite: c for c in record.counts()}
-    probe_rows, other_notes = _probe_rows(record.cases_of(Suite.PROBE), record.notes)
+    questions = record.open_questions()
+    probe_rows, other_notes = _probe_rows(record.cases_of(Suite.PROBE), questions)
     problems = _problem_links(record)
     return (
         _environment()
@@ -301,6 +303,7 @@ def render_html(record: RunRecord) -> str:
             comparisons=record.comparisons,
             probe_rows=probe_rows,
             other_notes=other_notes,
-            differences=sum(not note.same for note in record.notes),
+            differences=sum(not note.same for note in questions),
+            notes_ran=any(suite in record.suites for suite in NOTE_SUITES),
         )
     )

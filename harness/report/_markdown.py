@@ -23,7 +23,7 @@ from harness._display import display_safe
 
 from ._base import FileReporter
 from ._comparison import ComparisonRecorded
-from ._events import LoadSummary, Outcome, RunRecord, SizingThreeWay, Suite
+from ._events import NOTE_SUITES, LoadSummary, Outcome, RunRecord, SizingThreeWay, Suite
 from ._format import format_duration
 
 __all__ = ["MarkdownReporter", "markdown_cell", "markdown_code", "render_markdown"]
@@ -120,10 +120,19 @@ def _verdict_line(record: RunRecord) -> str:
         else f"{markdown_code(started.command)} on {markdown_code(started.target_name)}"
     )
     code = "" if record.exit_code is None else f" (exit {record.exit_code})"
-    reason = _comparison_reason(record.comparisons)
+    reason = _error_reason(record) or _comparison_reason(record.comparisons)
     return f"## {_VERDICT_MARKS[verdict]} {verdict.upper()}: trigger-harness {what}{code}" + (
         f": {reason}" if reason else ""
     )
+
+
+def _error_reason(record: RunRecord) -> str:
+    """Why a run that ended in an error did (the recorded, redacted reason), one safe line;
+    '' for a run that passed or failed, or recorded no reason."""
+    finished = record.finished
+    if finished is None or not finished.reason or record.verdict in ("passed", "failed"):
+        return ""
+    return markdown_cell(finished.reason)
 
 
 def _comparison_reason(tables: Sequence[ComparisonRecorded]) -> str:
@@ -183,7 +192,8 @@ def render_markdown(record: RunRecord) -> str:
             + _seed_sentence(record.started.options.get("seed")),
             "",
         ]
-    lines += [*_suites(record), "", *_failures(record), "", *_skipped(record), ""]
+    lines += [*_suites(record), "", *_failures(record), ""]
+    lines += _skipped(record)
     lines += _comparisons(record)
     lines += [*_notes(record), ""]
     lines += _details(record)
@@ -231,29 +241,30 @@ def _failures(record: RunRecord) -> list[str]:
 def _skipped(record: RunRecord) -> list[str]:
     """Each skipped case once, with its reason (which targets-file key would enable it)."""
     skipped = [case for case in record.cases if case.outcome == Outcome.SKIPPED]
-    if not skipped:
-        return ["### Skipped", "", "None."]
     rows = dict.fromkeys(
         f"- {markdown_cell(f'{case.suite} / {case.case_id}')}: "
         f"{markdown_cell(case.skip_reason or case.message)}"
         for case in skipped
     )
-    return ["### Skipped", "", *rows]
+    return ["### Skipped", "", *rows, ""] if rows else []
 
 
 def _notes(record: RunRecord) -> list[str]:
+    """One row per open question (`RunRecord.open_questions`); "not run" when neither the
+    probe nor a suite that records notes ran, as a stage that did not run says."""
     lines = ["### Open questions", ""]
     if not record.notes:
-        return [*lines, "No observations recorded."]
-    rows = dict.fromkeys(
+        ran = any(suite in record.suites for suite in NOTE_SUITES)
+        return [*lines, "No observations recorded." if ran else "Not run."]
+    rows = [
         (
             markdown_cell(f"{note.question_id} {note.title}"),
             markdown_cell(note.observed),
             markdown_cell(note.mock_default),
             "same" if note.same else "**different**",
         )
-        for note in record.notes
-    )
+        for note in record.open_questions()
+    ]
     return lines + _table(
         ("question", "what the target did", "the mock's default", "same/different"), rows
     )

@@ -97,10 +97,15 @@ def _other_workspace_note(endpoint: Endpoint, exchange: Exchange) -> Note:
         question_id=question,
         title=f"{endpoint}: the right key on another workspace id",
         observed=_answer(exchange),
-        mock_default=OPEN_QUESTIONS[question].mock_default,
-        same=exchange.status_code in (401, 404),
+        mock_default=_FOREIGN_WORKSPACE_DEFAULT,
+        same=exchange.status_code == 401,
         evidence=(exchange,),
     )
+
+
+_FOREIGN_WORKSPACE_DEFAULT: Final = "401 (a key is refused outside its own workspace; A4)"
+"""What the mock answers the right key on a workspace id that is not its own, on E1-E3 (its
+`unknown_workspace_status`); the row's "same" compares with exactly this."""
 
 
 def _answer(exchange: Exchange) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from harness import Interrupted, Terminated
+from harness import Interrupted, Terminated, UsageError
 from harness._targets import mock_target
 from harness.cli import main
 from harness.cli._edge import Edge, ReportedRun, report_run, resolve_target
@@ -197,3 +197,43 @@ def test_the_cli_prints_the_warnings_on_stderr(tmp_path: Path) -> None:
     assert "warning: target 'incomplete' is skipped" in result.stderr
     assert "warning: target 'pasted' is skipped" in result.stderr
     assert CANARY not in result.output
+
+
+def _open_echoing(tmp_path: Path, lines: list[str], secret: str = "") -> Any:
+    return report_run(
+        Edge(environ={}, cwd=tmp_path, now=lambda: START, echo=lines.append),
+        command="load",
+        target=mock_target(),
+        report_dir=Path("reports"),
+        options={},
+        extra_secrets=(secret,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [(UsageError("no workers came"), 2), (RuntimeError("no workers came"), 4)],
+)
+def test_an_error_after_the_folder_exists_prints_the_report_line(
+    tmp_path: Path, error: Exception, code: int
+) -> None:
+    """Before: exit 2/4 wrote a report and moved `latest` but printed no `report:` line, and
+    summary.md gave no reason. Now both say it, the secret masked."""
+    lines: list[str] = []
+    secret = "admin-token-7f1c"
+    failure = type(error)(f"{error} ({secret})")
+    with pytest.raises(type(error)), _open_echoing(tmp_path, lines, secret) as run:
+        raise failure
+    assert lines == [f"report: {run.folder.path / 'index.html'}"]
+    assert _results(run)["exit_code"] == code
+    first = (run.folder.path / "summary.md").read_text().splitlines()[0]
+    assert "no workers came" in first
+    assert secret not in first
+
+
+def test_a_normal_ending_leaves_the_report_line_to_the_command(tmp_path: Path) -> None:
+    """A block that ends without an error prints nothing itself (the command does, once)."""
+    lines: list[str] = []
+    with _open_echoing(tmp_path, lines) as run:
+        run.exit_code = 1
+    assert lines == []

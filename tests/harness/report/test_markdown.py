@@ -84,7 +84,8 @@ def test_empty_run_says_so(write_run: WriteRun) -> None:
     text = _summary(write_run, [])
     assert text.splitlines()[0].startswith("## ⏳ INCOMPLETE")
     assert "No suite ran." in text
-    assert "No observations recorded." in text
+    assert "### Open questions\n\nNot run." in text
+    assert "### Skipped" not in text
     assert "- Load: not run." in text
 
 
