@@ -7,7 +7,7 @@ code drives the embedded mock and a `trigger-mock serve` process.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -15,6 +15,10 @@ from ._exceptions import ApiError
 from ._models import Exchange
 
 __all__ = ["MockAdmin"]
+
+
+REQUEST_SOURCES: Final = frozenset({"api", "jira"})
+"""Run sources a request starts (the mock's admin API labels runs api, cron, jira, manual)."""
 
 
 class MockAdmin:
@@ -63,6 +67,12 @@ class MockAdmin:
         """`GET /__admin/runs` filtered by workspace_id, trigger_id, status or source."""
         runs: list[dict[str, Any]] = self._call("GET", "/runs", params=filters)["runs"]
         return runs
+
+    def requested_runs(self, workspace_id: str) -> int:
+        """Runs that requests started in `workspace_id` (sources in `REQUEST_SOURCES`; never
+        cron or manual runs, which the mock's clock fires at any time)."""
+        runs = self.runs(workspace_id=workspace_id)
+        return sum(run["source"] in REQUEST_SOURCES for run in runs)
 
     def provide_input(self, workflow_id: str, message: str = "approved") -> dict[str, Any]:
         """Resume a run waiting for input."""

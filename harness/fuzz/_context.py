@@ -31,7 +31,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.database import ExampleDatabase
 
-from .._admin_client import MockAdmin
+from .._admin_client import REQUEST_SOURCES, MockAdmin
 from .._client import TriggerClient
 from .._exceptions import ContractViolation, TransportError, UsageError
 from .._models import Endpoint, Exchange
@@ -58,8 +58,6 @@ __all__ = [
 ]
 
 FUZZ_PROFILES: Final = ("ci", "dev", "thorough")
-REQUEST_SOURCES: Final = frozenset({"api", "jira"})
-"""Run sources a request starts (the mock's admin API labels runs api, cron, jira, manual)."""
 RUN_ENDPOINTS: Final = frozenset({Endpoint.SYNC, Endpoint.START, Endpoint.JIRA})
 """Endpoints whose POST may start a run: what the run cap counts."""
 NOTES_PER_QUESTION: Final = 5
@@ -571,8 +569,7 @@ class FuzzContext:
         ticks the mock's fast clock fires at any time); None without the admin API."""
         if self.admin is None:
             return None
-        runs = self.admin.runs(workspace_id=self.target.workspace_id)
-        return sum(run["source"] in REQUEST_SOURCES for run in runs)
+        return self.admin.requested_runs(self.target.workspace_id)
 
     @contextmanager
     def starts_nothing(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from ..._admin_client import MockAdmin
@@ -334,6 +335,15 @@ def retention(ctx: SuiteContext) -> None:
     )
 
 
+def _half_past_next_hour(now: str) -> str:
+    """Half past the hour after `now` (ISO 8601): a day from there holds 24 hourly ticks, each
+    at least 30 min from both ends, so the first run is still retained (A9: 24 h from its end)
+    when the last one has ended; wherever the mock's clock happened to be."""
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    return (hour + timedelta(hours=1, minutes=30)).isoformat()
+
+
 @case(
     "mock.cron_24h",
     "24 h of virtual time fire 24 hourly cron runs, each final",
@@ -344,6 +354,7 @@ def cron_day(ctx: SuiteContext) -> None:
     """A13: advancing 24 h fires exactly 24 runs of the hourly trigger, each pollable to final."""
     trigger = DEMO_TRIGGERS["cron"]
     with mock_reset(ctx) as admin:
+        admin.set_now(_half_past_next_hour(str(admin.clock()["now"])))
         before = {run["workflow_id"] for run in admin.runs(trigger_id=trigger, source="cron")}
         admin.advance(_DAY_S)
         fired = [
