@@ -12,39 +12,29 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.socket
+from tests.fixtures.served_mock import BIN
+from tests.fixtures.served_mock import served_mock as serve
 
-_BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.socket
 
 
 @pytest.fixture
 def served_mock(tmp_path: Path) -> Iterator[str]:
-    """`trigger-mock serve --port 0` (the demo world, time scale 1000); yields its base URL."""
-    command = [str(_BIN / "trigger-mock"), "serve", "--port", "0", "--time-scale", "1000"]
-    with subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    ) as server:
-        try:
-            assert server.stdout is not None
-            first_line = server.stdout.readline()
-            assert first_line.startswith("serving http://127.0.0.1:"), first_line
-            yield first_line.split()[1]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    """The demo world served by `trigger-mock serve` at time scale 1000; its base URL."""
+    with serve(tmp_path, time_scale=1000) as base_url:
+        yield base_url
 
 
 def test_schemathesis_run_passes_with_its_stateful_phase(served_mock: str, tmp_path: Path) -> None:
     """Examples, coverage, fuzzing and stateful phases pass; no warning, no issue."""
     completed = subprocess.run(
         [
-            str(_BIN / "schemathesis"),
+            str(BIN / "schemathesis"),
             "run",
             f"{served_mock}/openapi.json",
             "-H",

@@ -11,7 +11,6 @@ skipped but those that need the mock's admin API, each listed with its reason.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,7 @@ from harness._targets import Target
 from harness.cli import _run, main
 from harness.cli._edge import Edge
 from harness.suite import ADMIN_SKIP
-
-_BIN = Path(sys.executable).parent
+from tests.fixtures.served_mock import served_mock as serve
 
 ENABLED_BY_KEYS = (
     "mock.failed_runs.E2E3",
@@ -155,19 +153,9 @@ max_run_s = 900
 
 @pytest.fixture
 def served_mock(tmp_path: Path) -> Iterator[str]:
-    """`trigger-mock serve --port 0 --time-scale 100` (the demo world); yields its base URL."""
-    command = [str(_BIN / "trigger-mock"), "serve", "--port", "0", "--time-scale", "100"]
-    with subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    ) as server:
-        try:
-            assert server.stdout is not None
-            first_line = server.stdout.readline()
-            assert first_line.startswith("serving http://127.0.0.1:"), first_line
-            yield first_line.split()[1]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    """The demo world served by `trigger-mock serve` at time scale 100; its base URL."""
+    with serve(tmp_path, time_scale=100) as base_url:
+        yield base_url
 
 
 @pytest.mark.socket
